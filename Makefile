@@ -1,0 +1,52 @@
+# Tocsin — `make help` lists the targets.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint lint-ci format bench messages migrate seed clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+messages: $(STAMP) ## Compile the translations (.po -> .mo)
+	$(PY) scripts/compile_messages.py
+
+migrate: $(STAMP) messages ## Apply database migrations
+	$(PY) manage.py migrate --no-input
+
+seed: migrate ## Load the demo content (idempotent)
+	$(PY) manage.py seed_demo
+
+run: seed ## Start web, workers, beat (and Redis and a mail catcher when needed)
+	exec $(PY) scripts/run.py
+
+test: $(STAMP) messages ## Run the whole test suite
+	CACHE_URL=$${CACHE_URL:-locmem://} $(BIN)/pytest
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lint-ci: $(STAMP) ## The lint steps CI enforces (ruff lint + format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Reformat the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) messages ## Run the benchmarks in bench/ and print their figures
+	$(PY) bench/run_all.py
+
+clean: ## Remove the virtualenv and local data under var/
+	rm -rf $(VENV) var

@@ -1,0 +1,216 @@
+"""Articles, campaigns, and the per-recipient delivery ledger.
+
+The pipeline that uses these models has one module per step:
+``recipients.py`` (audience snapshot) → ``batching.py`` → ``rendering.py`` →
+``sending.py`` → ``events.py``; ``tasks.py`` only wires them to Celery.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from subscribers.models import Language, MailingList, Subscriber
+
+
+def _attribution_code() -> str:
+    return secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    summary = models.TextField(blank=True)
+    body_markdown = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, editable=False, help_text=_("Sanitised HTML rendered from the body."))
+    lead_image_url = models.URLField(blank=True)
+    lead_image_alt = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=200, blank=True, help_text=_("Source or author line."))
+    topics = models.ManyToManyField(MailingList, blank=True, related_name="articles")
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
+    translation_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="translations"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Campaign(models.Model):
+    class Kind(models.TextChoices):
+        BULLETIN = "bulletin", _("Bulletin")
+        ALERT = "alert", _("Urgent alert")
+        APPEAL = "appeal", _("Donation appeal")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        REVIEW = "review", _("In review")
+        APPROVED = "approved", _("Approved")
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        PAUSED = "paused", _("Paused")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BULLETIN)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+    intro_markdown = models.TextField(blank=True)
+    body_markdown = models.TextField(blank=True)
+    call_to_action_text = models.CharField(max_length=100, blank=True)
+    call_to_action_url = models.URLField(blank=True)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
+    from_name = models.CharField(max_length=100, blank=True)
+    from_email = models.EmailField(blank=True)
+    reply_to = models.EmailField(blank=True)
+    articles = models.ManyToManyField(Article, through="CampaignArticle", blank=True, related_name="campaigns")
+    lists = models.ManyToManyField(MailingList, blank=True, related_name="campaigns")
+    languages = models.JSONField(default=list, blank=True, help_text=_("Only these languages; empty means all."))
+    signed_up_after = models.DateTimeField(null=True, blank=True)
+    signed_up_before = models.DateTimeField(null=True, blank=True)
+    exclude_donors_days = models.PositiveIntegerField(null=True, blank=True)
+    tracking_enabled = models.BooleanField(default=True)
+    attribution_code = models.CharField(max_length=32, unique=True, default=_attribution_code)
+    scheduled_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class CampaignArticle(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "article"], name="campaign_article_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}#{self.position}: {self.article_id}"
+
+
+class CampaignTranslation(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=8, choices=Language.choices)
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+    intro_markdown = models.TextField(blank=True)
+    body_markdown = models.TextField(blank=True)
+    call_to_action_text = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "language"], name="campaign_translation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} [{self.language}]"
+
+
+class Delivery(models.Model):
+    """One recipient of one campaign: the ledger that makes sending idempotent."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown (worker died mid-send)")
+        SKIPPED = "skipped", _("Skipped (left before sending)")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    language = models.CharField(max_length=8, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "subscriber"], name="delivery_unique")]
+        indexes = [models.Index(fields=["campaign", "status"], name="delivery_campaign_status")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} → {self.subscriber_id} ({self.status})"
+
+
+class DeliveryEvent(models.Model):
+    class Kind(models.TextChoices):
+        DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Bounced")
+        DEFERRED = "deferred", _("Deferred")
+        REJECTED = "rejected", _("Rejected")
+        COMPLAINED = "complained", _("Complained")
+        OPENED = "opened", _("Opened")
+        CLICKED = "clicked", _("Clicked")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        OTHER = "other", _("Other")
+
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    event_id = models.CharField(
+        max_length=255, unique=True, help_text=_("Provider's id, or ours: replays are ignored.")
+    )
+    recipient_hash = models.CharField(max_length=64, blank=True)
+    esp_message_id = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "kind", "occurred_at"], name="event_campaign_kind_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.esp_message_id or self.event_id}"
+
+
+class AuditLog(models.Model):
+    """Who did what to which campaign (or export), and when."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=40)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"

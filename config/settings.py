@@ -1,0 +1,259 @@
+"""Tocsin settings: one file, every value from the environment.
+
+Every variable read here is listed, with its default, in ``.env.example``.
+SQLite under ``var/`` and a local Redis are the defaults, so a fresh clone
+runs with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from config.env import (
+    ImproperlyConfiguredEnv,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("TOCSIN_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", default=True)
+
+_INSECURE_DEV_KEY = "django-insecure-tocsin-development-key-change-me-in-production"
+SECRET_KEY = env_str("SECRET_KEY") or _INSECURE_DEV_KEY
+if not DEBUG and SECRET_KEY == _INSECURE_DEV_KEY:
+    raise ImproperlyConfiguredEnv("SECRET_KEY must be set when DEBUG is off")
+# Old keys stay valid for verifying signatures: unsubscribe links in emails
+# sent months ago must keep working after a key rotation (CASL: 60 days).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
+_site = urlsplit(SITE_URL)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_site.hostname or "localhost", "localhost", "127.0.0.1", "testserver"])
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "anymail",
+    "subscribers",
+    "campaigns",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into a response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "config.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tocsin.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one SQLite file in `make run`: wait for the
+    # write lock instead of failing with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Rate limits and the send throttle must be shared by every web and worker
+# process, so the cache is Redis; CACHE_URL=locmem:// is for unit tests only.
+CACHE_URL = env_str("CACHE_URL", REDIS_URL)
+if CACHE_URL.startswith("locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "tocsin",
+        }
+    }
+
+# --- Auth -------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # django-axes first, so a locked-out user is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_HOURS", 1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+LOGIN_URL = "admin:login"
+
+# --- Internationalisation --------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("es", _("Spanish")),
+    ("fr", _("French")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "America/Lima")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_URL = "media/"
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- Email -------------------------------------------------------------------
+# EMAIL_URL=smtp://[user:password@]host:port sends everything by SMTP there
+# (smtp+tls:// for STARTTLS, smtps:// for implicit TLS). ESP=postmark (or any
+# Anymail backend module) sends through that provider. Neither: the local
+# catcher that `make run` starts on TOCSIN_CATCHER_SMTP_PORT.
+EMAIL_URL = env_str("EMAIL_URL")
+ESP = env_str("ESP")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+if ESP:
+    EMAIL_BACKEND = f"anymail.backends.{ESP}.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    _email_url = EMAIL_URL or f"smtp://127.0.0.1:{env_int('TOCSIN_CATCHER_SMTP_PORT', 1025)}"
+    _parts = urlsplit(_email_url)
+    if _parts.scheme not in {"smtp", "smtp+tls", "smtps"} or not _parts.hostname:
+        raise ImproperlyConfiguredEnv(f"EMAIL_URL={_email_url!r} must look like smtp://host:port")
+    EMAIL_HOST = _parts.hostname
+    EMAIL_PORT = _parts.port or (465 if _parts.scheme == "smtps" else 25)
+    EMAIL_HOST_USER = unquote(_parts.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_parts.password or "")
+    EMAIL_USE_TLS = _parts.scheme == "smtp+tls"
+    EMAIL_USE_SSL = _parts.scheme == "smtps"
+
+# Anymail reads only Django settings, so every ANYMAIL_* environment variable
+# (named as in Anymail's docs) is copied into the ANYMAIL dict.
+ANYMAIL: dict[str, object] = {
+    key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
+}
+WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
+if WEBHOOK_SECRET:
+    ANYMAIL["WEBHOOK_SECRET"] = WEBHOOK_SECRET
+elif not DEBUG:
+    raise ImproperlyConfiguredEnv(
+        "WEBHOOK_SECRET (user:password) must be set when DEBUG is off: "
+        "without it anyone could post forged bounces to /anymail/"
+    )
+
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tocsin Bulletin <bulletin@tocsin.example.org>")
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# Where List-Unsubscribe's mailto: points; empty leaves the mailto out.
+TOCSIN_UNSUBSCRIBE_MAILTO = env_str("TOCSIN_UNSUBSCRIBE_MAILTO")
+
+# --- The organisation -----------------------------------------------------------
+TOCSIN_ORG_NAME = env_str("TOCSIN_ORG_NAME", "Tocsin Demo Network")
+TOCSIN_ORG_ADDRESS = env_str("TOCSIN_ORG_ADDRESS", "Casilla 1234, Av. Arequipa 100, Lima 15046, Peru")
+TOCSIN_REQUIRE_APPROVAL = env_bool("TOCSIN_REQUIRE_APPROVAL", default=False)
+
+# --- Sign-up and abuse --------------------------------------------------------
+TOCSIN_SIGNUP_RATE_LIMIT = env_bool("TOCSIN_SIGNUP_RATE_LIMIT", default=True)
+TOCSIN_SIGNUP_PER_MINUTE = env_int("TOCSIN_SIGNUP_PER_MINUTE", 5)
+TOCSIN_SIGNUP_PER_HOUR = env_int("TOCSIN_SIGNUP_PER_HOUR", 20)
+# Only behind a proxy we run is X-Forwarded-For the client's address;
+# elsewhere anyone can write that header.
+TOCSIN_TRUSTED_PROXY_COUNT = env_int("TOCSIN_TRUSTED_PROXY_COUNT", 0)
+TOCSIN_CONFIRMATION_EMAIL_INTERVAL = env_int("TOCSIN_CONFIRMATION_EMAIL_INTERVAL", 3600)
+TOCSIN_CONFIRMATION_MAX_AGE_DAYS = env_int("TOCSIN_CONFIRMATION_MAX_AGE_DAYS", 7)
+TOCSIN_PURGE_UNCONFIRMED_DAYS = env_int("TOCSIN_PURGE_UNCONFIRMED_DAYS", 30)
+TURNSTILE_SITE_KEY = env_str("TURNSTILE_SITE_KEY")
+TURNSTILE_SECRET_KEY = env_str("TURNSTILE_SECRET_KEY")
+
+# --- Celery ---------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Security (the production settings `check --deploy` looks at) ---------------
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if env_bool("TOCSIN_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,231 @@
+"""Supporters, the lists they choose, and the evidence of their consent.
+
+``Consent`` rows are append-only evidence (CASL puts the burden of proof on
+the sender; the GDPR asks for demonstrable consent). ``Suppression`` rows are
+keyed by a one-way hash of the address so that they outlive GDPR erasure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_hash(email: str) -> str:
+    """A stable one-way hash of an address: what erasure leaves behind.
+
+    Deliberately unkeyed by SECRET_KEY: a key rotation must not un-suppress
+    anyone.
+    """
+    return hashlib.sha256(("tocsin:" + normalize_email(email)).encode()).hexdigest()
+
+
+class Language(models.TextChoices):
+    EN = "en", _("English")
+    ES = "es", _("Spanish")
+    FR = "fr", _("French")
+
+
+class MailingList(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    public = models.BooleanField(default=True, help_text=_("Offered on the sign-up form and in the preference centre."))
+    tracking_enabled = models.BooleanField(
+        default=True,
+        help_text=_("Off: no open pixel and no click tracking for anyone who gets a campaign through this list."),
+    )
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained")
+        ERASED = "erased", _("Erased (GDPR)")
+
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    tracking_allowed = models.BooleanField(
+        default=True,
+        help_text=_("Off: this person's emails carry no open pixel and no tracked links."),
+    )
+    paused_until = models.DateField(null=True, blank=True, help_text=_("No campaigns until this date."))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    last_confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    lists = models.ManyToManyField(MailingList, through="Subscription", related_name="subscribers")
+
+    class Meta:
+        indexes = [
+            models.Index(Lower("email"), name="subscriber_email_lower"),
+            models.Index(fields=["status", "language"], name="subscriber_status_lang"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def greeting_name(self) -> str:
+        return self.name or ""
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Subscribed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="subscriptions")
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="subscriptions")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "mailing_list"], name="subscription_unique"),
+        ]
+        # Audience counts walk list -> active subscriptions -> subscriber.
+        indexes = [models.Index(fields=["mailing_list", "status", "subscriber"], name="subscription_audience")]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id} on {self.mailing_list_id} ({self.status})"
+
+
+class AppendOnlyError(Exception):
+    """Consent evidence is never edited; only GDPR erasure may rewrite it."""
+
+
+class ConsentQuerySet(models.QuerySet["Consent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("consent records are append-only")
+
+    def erase_personal_data(self, *, replacement_email: str) -> int:
+        """GDPR erasure, the one permitted rewrite: keep the event, drop the person."""
+        return super().update(email=replacement_email, ip_address=None, user_agent="", page_url="", detail="")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("consent records are append-only")
+
+
+class Consent(models.Model):
+    """One event in a person's consent history: evidence, never edited."""
+
+    class Action(models.TextChoices):
+        SIGNUP = "signup", _("Signed up (awaiting confirmation)")
+        CONFIRM = "confirm", _("Confirmed")
+        IMPORT = "import", _("Imported")
+        API = "api", _("Added through the API")
+        CHANGE = "change", _("Changed preferences")
+        UNSUBSCRIBE = "unsubscribe", _("Unsubscribed")
+        SUPPRESS = "suppress", _("Suppressed")
+        ERASE = "erase", _("Erased (GDPR)")
+
+    class Basis(models.TextChoices):
+        EXPRESS = "express", _("Express consent")
+        IMPLIED = "implied", _("Implied consent")
+        NONE = "", _("Not applicable")
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Sign-up page")
+        EMBED = "embed", _("Embedded form")
+        API = "api", _("API")
+        IMPORT = "import", _("CSV import")
+        PREFERENCES = "preferences", _("Preference centre")
+        STAFF = "staff", _("Staff")
+        SYSTEM = "system", _("System")
+
+    class Channel(models.TextChoices):
+        ONE_CLICK = "one-click", _("One-click (List-Unsubscribe-Post)")
+        PAGE = "page", _("Unsubscribe page")
+        MAILTO = "mailto", _("Email to the unsubscribe address")
+        PREFERENCES = "preferences", _("Preference centre")
+        STAFF = "staff", _("Staff")
+        COMPLAINT = "complaint", _("Spam complaint")
+        BOUNCE = "bounce", _("Bounce")
+        NONE = "", _("Not applicable")
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="consents")
+    email = models.CharField(max_length=254, help_text=_("The address as it was at the time."))
+    action = models.CharField(max_length=16, choices=Action.choices)
+    basis = models.CharField(max_length=16, choices=Basis.choices, blank=True, default="")
+    implied_since = models.DateField(null=True, blank=True, help_text=_("Start of an implied-consent period."))
+    lists = models.JSONField(default=list, blank=True, help_text=_("Slugs of the lists this event is about."))
+    wording = models.TextField(blank=True, help_text=_("The exact text the person was shown."))
+    wording_version = models.CharField(max_length=40, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True, default="")
+    detail = models.CharField(max_length=255, blank=True, help_text=_("Import file, API token owner, bounce reason…"))
+    page_url = models.CharField(max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.email} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("consent records are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("consent records are append-only")
+
+
+class Suppression(models.Model):
+    """An address that must never be mailed again unless it signs up afresh."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Hard bounce")
+        COMPLAINED = "complained", _("Spam complaint")
+        REJECTED = "rejected", _("Rejected by the provider")
+        ERASED = "erased", _("Erased (GDPR)")
+        STAFF = "staff", _("Suppressed by staff")
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    detail = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({self.email_hash[:12]}…)"

@@ -1,0 +1,78 @@
+"""Shared fixtures and the rule that CI never skips.
+
+Tests that need PostgreSQL or Redis skip with a reason on a machine that has
+neither; under CI=true any skip fails the run, so CI always runs everything.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def redis_available(url: str | None = None) -> bool:
+    try:
+        client = redis.Redis.from_url(url or settings.REDIS_URL, socket_connect_timeout=0.5)
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    is_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    has_redis = None
+    for item in items:
+        if item.get_closest_marker("postgres") and not is_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://..."))
+        if item.get_closest_marker("redis") or item.get_closest_marker("worker"):
+            if has_redis is None:
+                has_redis = redis_available()
+            if not has_redis:
+                item.add_marker(pytest.mark.skip(reason=f"needs Redis at {settings.REDIS_URL}"))
+        if item.get_closest_marker("worker") and not is_postgres:
+            # An in-memory SQLite test database is invisible to a worker subprocess.
+            item.add_marker(pytest.mark.skip(reason="a real worker needs the PostgreSQL test database"))
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IN_CI and _skipped and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    if IN_CI and _skipped:
+        terminalreporter.write_line(
+            f"CI=true: {len(_skipped)} skipped test(s) fail the run (CI must run everything):", red=True
+        )
+        for nodeid in _skipped:
+            terminalreporter.write_line(f"  {nodeid}", red=True)
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def db_vendor() -> str:
+    return connection.vendor
