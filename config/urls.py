@@ -11,6 +11,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("subscribers.urls")),
+    path("", include("campaigns.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,1 @@
+"""Admin for articles (articles.py) and campaigns (campaigns.py)."""
