@@ -26,7 +26,9 @@ migrate: $(STAMP) messages ## Apply database migrations
 seed: migrate ## Load the demo content (idempotent)
 	$(PY) manage.py seed_demo
 
-run: seed ## Start web, workers, beat (and Redis and a mail catcher when needed)
+# scripts/run.py migrates, loads the demo content and collects static files
+# itself, so that tests/test_run.py exercises the same path as `make run`.
+run: $(STAMP) messages ## Set up, then start web, workers, beat (and Redis and a mail catcher when needed)
 	exec $(PY) scripts/run.py
 
 test: $(STAMP) messages ## Run the whole test suite

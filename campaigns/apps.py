@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from campaigns.permissions import ensure_roles_after_migrate
+
+        post_migrate.connect(ensure_roles_after_migrate, sender=self, dispatch_uid="campaigns.ensure_roles")
+
+        from anymail.signals import tracking
+
+        from campaigns.events import on_tracking
+
+        tracking.connect(on_tracking, dispatch_uid="campaigns.events.on_tracking")

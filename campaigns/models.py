@@ -11,6 +11,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +52,13 @@ class Article(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:article", args=[self.slug])
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
 
 class Campaign(models.Model):
     class Kind(models.TextChoices):
@@ -86,6 +94,18 @@ class Campaign(models.Model):
     signed_up_after = models.DateTimeField(null=True, blank=True)
     signed_up_before = models.DateTimeField(null=True, blank=True)
     exclude_donors_days = models.PositiveIntegerField(null=True, blank=True)
+    # Who an appeal goes to among donors (donations/audience.py); N is exclude_donors_days.
+    donor_rule = models.CharField(
+        max_length=16,
+        choices=[
+            ("all", _("Everyone (minus people who gave in the last N days, if N is set)")),
+            ("exclude_recent", _("Leave out people who gave in the last N days (default 90)")),
+            ("lapsed", _("Only lapsed donors: gave before, not in the last N days (default 365)")),
+            ("never", _("Only people who never gave")),
+        ],
+        default="all",
+        help_text=_("Monthly donors are always left out of appeals."),
+    )
     tracking_enabled = models.BooleanField(default=True)
     attribution_code = models.CharField(max_length=32, unique=True, default=_attribution_code)
     scheduled_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -103,6 +123,11 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Roles (campaigns/permissions.py) are built from these.
+        permissions = [
+            ("send_campaign", _("Can schedule, send, pause, resume and cancel campaigns")),
+            ("approve_campaign", _("Can approve campaigns written by someone else")),
+        ]
 
     def __str__(self) -> str:
         return self.subject
@@ -171,7 +196,8 @@ class Delivery(models.Model):
 class DeliveryEvent(models.Model):
     class Kind(models.TextChoices):
         DELIVERED = "delivered", _("Delivered")
-        BOUNCED = "bounced", _("Bounced")
+        BOUNCED = "bounced", _("Hard bounce")
+        SOFT_BOUNCED = "soft_bounced", _("Soft bounce")
         DEFERRED = "deferred", _("Deferred")
         REJECTED = "rejected", _("Rejected")
         COMPLAINED = "complained", _("Complained")
@@ -194,10 +220,36 @@ class DeliveryEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["campaign", "kind", "occurred_at"], name="event_campaign_kind_time")]
+        indexes = [
+            models.Index(fields=["campaign", "kind", "occurred_at"], name="event_campaign_kind_time"),
+            # Reports count distinct deliveries per kind: an index-only scan on Postgres.
+            models.Index(fields=["campaign", "kind", "delivery"], name="event_campaign_kind_delivery"),
+            # Soft-bounce counting looks up one address's recent events.
+            models.Index(fields=["recipient_hash", "occurred_at"], name="event_recipient_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.esp_message_id or self.event_id}"
+
+
+class CampaignStat(models.Model):
+    """How many deliveries of a campaign had their first event of a kind in a given hour.
+
+    Written by ``campaigns.events`` when a delivery gets its first event of a
+    kind; reports sum these few rows instead of counting distinct deliveries
+    over millions of events (a report over 1 million deliveries in under 1 s).
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="stats")
+    kind = models.CharField(max_length=16, choices=DeliveryEvent.Kind.choices)
+    hour = models.DateTimeField(help_text=_("Start of the hour (UTC)."))
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "kind", "hour"], name="campaign_stat_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.kind} {self.hour:%Y-%m-%d %H}h: {self.count}"
 
 
 class AuditLog(models.Model):
@@ -214,3 +266,44 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API; acts with its user's permissions.
+
+    Only a SHA-256 of the token is stored: a leaked database backup must not
+    hand out working credentials. The token itself is shown once, at creation.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name or f"token #{self.pk}"
+
+
+class SendBatch(models.Model):
+    """A keyset range of one campaign's deliveries, handed to one Celery task at a time.
+
+    The lease is what lets the sweeper tell a live batch from one whose worker
+    died (re-queue it) without relying on Redis's visibility timeout.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches")
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    size = models.PositiveIntegerField(default=0)
+    done = models.BooleanField(default=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    failures = models.PositiveSmallIntegerField(default=0, help_text=_("Consecutive transport failures."))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "done", "lease_until"], name="sendbatch_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} [{self.first_id}..{self.last_id}]"

@@ -27,5 +27,28 @@ app.conf.beat_schedule = {
         "task": "subscribers.tasks.purge_unconfirmed",
         "schedule": 3600.0,
     },
+    # The sending engine's safety net (campaigns/control.py): unknown rows,
+    # lapsed batch leases, campaigns to mark sent. Expires so that a backlog
+    # of sweeps never piles up while no worker runs.
+    "sweep-sending-campaigns": {
+        "task": "campaigns.tasks.sweep_sending",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
+    # Scheduled campaigns start within ~10 s of their time (exactly once: the
+    # status transition runs under a row lock).
+    "start-due-campaigns": {
+        "task": "campaigns.tasks.start_due_campaigns",
+        "schedule": 10.0,
+        "options": {"expires": 9},
+    },
+}
+# Send batches are routed per call (urgent for alerts, bulk otherwise);
+# these defaults cover the engine's housekeeping.
+app.conf.task_routes = {
+    "campaigns.tasks.sweep_sending": {"queue": "default"},
+    "campaigns.tasks.start_due_campaigns": {"queue": "default"},
+    "campaigns.tasks.prepare_campaign": {"queue": "bulk"},
+    "campaigns.tasks.send_batch": {"queue": "bulk"},
 }
 app.autodiscover_tasks()

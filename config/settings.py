@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "anymail",
     "subscribers",
     "campaigns",
+    "import_export",
+    "donations",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Staff who can send, approve or export must pass a second factor (campaigns/staff.py).
+    "campaigns.staff.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into a response.
@@ -209,7 +213,18 @@ TOCSIN_UNSUBSCRIBE_MAILTO = env_str("TOCSIN_UNSUBSCRIBE_MAILTO")
 # --- The organisation -----------------------------------------------------------
 TOCSIN_ORG_NAME = env_str("TOCSIN_ORG_NAME", "Tocsin Demo Network")
 TOCSIN_ORG_ADDRESS = env_str("TOCSIN_ORG_ADDRESS", "Casilla 1234, Av. Arequipa 100, Lima 15046, Peru")
+# On: a campaign must be approved by someone other than its author before it
+# can be scheduled or sent, so one compromised or careless account cannot mail
+# the whole list alone (campaigns/approval.py).
 TOCSIN_REQUIRE_APPROVAL = env_bool("TOCSIN_REQUIRE_APPROVAL", default=False)
+# The name authenticator apps show next to staff accounts' codes.
+OTP_TOTP_ISSUER = TOCSIN_ORG_NAME
+
+# --- Delivery events ------------------------------------------------------------
+# Soft bounces (mailbox full, greylisting, DNS trouble) suppress an address only
+# after this many, on distinct messages, within the window.
+TOCSIN_SOFT_BOUNCE_LIMIT = env_int("TOCSIN_SOFT_BOUNCE_LIMIT", 3)
+TOCSIN_SOFT_BOUNCE_WINDOW_DAYS = env_int("TOCSIN_SOFT_BOUNCE_WINDOW_DAYS", 14)
 
 # --- Sign-up and abuse --------------------------------------------------------
 TOCSIN_SIGNUP_RATE_LIMIT = env_bool("TOCSIN_SIGNUP_RATE_LIMIT", default=True)
@@ -223,6 +238,24 @@ TOCSIN_CONFIRMATION_MAX_AGE_DAYS = env_int("TOCSIN_CONFIRMATION_MAX_AGE_DAYS", 7
 TOCSIN_PURGE_UNCONFIRMED_DAYS = env_int("TOCSIN_PURGE_UNCONFIRMED_DAYS", 30)
 TURNSTILE_SITE_KEY = env_str("TURNSTILE_SITE_KEY")
 TURNSTILE_SECRET_KEY = env_str("TURNSTILE_SECRET_KEY")
+TURNSTILE_VERIFY_URL = env_str("TURNSTILE_VERIFY_URL", "https://challenges.cloudflare.com/turnstile/v0/siteverify")
+TURNSTILE_TIMEOUT = env_float("TURNSTILE_TIMEOUT", 5.0)
+# Origins (scheme://host[:port]) whose pages may post the embedded sign-up
+# form; empty allows any site (still rate-limited, and double opt-in decides).
+TOCSIN_EMBED_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env_list("TOCSIN_EMBED_ALLOWED_ORIGINS")]
+
+# --- Donations (donations/) --------------------------------------------------------
+# A gift carrying an appeal's code counts for that appeal only if it arrives
+# within this many days after the appeal started sending.
+TOCSIN_ATTRIBUTION_WINDOW_DAYS = env_int("TOCSIN_ATTRIBUTION_WINDOW_DAYS", 30)
+# Stripe's signing secret for /donations/stripe/webhook/ (whsec_…); empty
+# refuses every Stripe event, since an unsigned one could be forged.
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Tolerance (seconds) for the Stripe-Signature timestamp: older events are replays.
+STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
+# The donate buttons' suggested amounts for people who never gave (donations/ask_ladder.py).
+TOCSIN_DONATION_CURRENCY = env_str("TOCSIN_DONATION_CURRENCY", "USD").upper()
+TOCSIN_DEFAULT_ASK_LADDER = env_list("TOCSIN_DEFAULT_ASK_LADDER", ["25", "50", "100"])
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -234,6 +267,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Unacknowledged (acks_late) tasks come back after this long even while still
+# running: send batches last seconds, so an hour is far out of reach.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+
+# --- Sending engine (campaigns/batching.py, sending.py, throttle.py) ---------------
+# Messages per second across every worker; 0 = unlimited. SMTP defaults to
+# unlimited; providers to what a fresh account may send (the operator raises it).
+_ESP_DEFAULT_RATES = {"amazon_ses": 14.0}
+TOCSIN_SEND_RATE = env_float("TOCSIN_SEND_RATE", _ESP_DEFAULT_RATES.get(ESP, 0.0))
+TOCSIN_SEND_BURST = env_float("TOCSIN_SEND_BURST", 0.0)  # 0: one second's worth of the rate
+TOCSIN_SEND_BATCH_SIZE = env_int("TOCSIN_SEND_BATCH_SIZE", 200)
+# Batches of one campaign in the queue or running at once; the rest wait in the
+# database, so pause/cancel/alerts never sit behind thousands of queued tasks.
+TOCSIN_SEND_WINDOW = env_int("TOCSIN_SEND_WINDOW", 8)
+# Concurrent connections per batch: HTTP providers answer in 50-300 ms, so
+# many calls must be in flight; one SMTP connection is CPU-bound already.
+TOCSIN_SEND_THREADS = env_int("TOCSIN_SEND_THREADS", 32 if ESP else 1)
+TOCSIN_SEND_LEASE_SECONDS = env_int("TOCSIN_SEND_LEASE_SECONDS", 60)
+TOCSIN_SEND_QUEUE_LEASE_SECONDS = env_int("TOCSIN_SEND_QUEUE_LEASE_SECONDS", 600)
+# A delivery still "sending" after this long belongs to a dead worker: unknown.
+TOCSIN_SEND_CLAIM_TIMEOUT = env_int("TOCSIN_SEND_CLAIM_TIMEOUT", max(2 * EMAIL_TIMEOUT, 90))
+TOCSIN_SEND_MAX_FAILURES = env_int("TOCSIN_SEND_MAX_FAILURES", 5)
+TOCSIN_SEND_RETRY_BASE = env_float("TOCSIN_SEND_RETRY_BASE", 5.0)
+TOCSIN_SEND_RETRY_MAX = env_float("TOCSIN_SEND_RETRY_MAX", 300.0)
+TOCSIN_SEND_SWEEP_SECONDS = env_float("TOCSIN_SEND_SWEEP_SECONDS", 15.0)
+TOCSIN_SEND_STATS = env_bool("TOCSIN_SEND_STATS", default=False)
 
 # --- Security (the production settings `check --deploy` looks at) ---------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)

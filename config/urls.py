@@ -2,13 +2,26 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from campaigns.views import reports
 from config import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("admin/2fa/", include("campaigns.staff_urls")),
+    # Campaign reports live beside the campaign admin (campaigns/views/reports.py).
+    path("admin/campaigns/campaign/<int:pk>/report/", admin.site.admin_view(reports.report), name="campaign_report"),
+    path(
+        "admin/campaigns/campaign/<int:pk>/report.csv",
+        admin.site.admin_view(reports.report_csv),
+        name="campaign_report_csv",
+    ),
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),
+    path("api/v1/", include("campaigns.api.urls")),
+    # Anymail's webhooks, wrapped so a malformed body is a 400 (campaigns/webhooks.py).
+    path("anymail/", include("campaigns.webhooks")),
+    # Payment-provider webhooks (Stripe: /donations/stripe/webhook/).
+    path("donations/", include("donations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("subscribers.urls")),
     path("", include("campaigns.urls")),

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from smtplib import SMTPException
+
 from celery import shared_task
 
 from subscribers import services
+
+# A transactional email that failed on a network hiccup is worth retrying a
+# few times; anything else (a template bug) should fail loudly at once.
+_RETRY = {
+    "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
 
 
 @shared_task
 def purge_unconfirmed() -> int:
     return services.purge_unconfirmed()
+
+
+@shared_task(**_RETRY)
+def send_confirmation_email(subscriber_id: int, consent_id: int) -> bool:
+    return services.send_confirmation(subscriber_id=subscriber_id, consent_id=consent_id)
+
+
+@shared_task(**_RETRY)
+def send_welcome_email(subscriber_id: int) -> bool:
+    return services.send_welcome(subscriber_id=subscriber_id)

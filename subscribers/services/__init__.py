@@ -5,6 +5,54 @@
 - ``maintenance``: purging unconfirmed sign-ups
 """
 
+from subscribers.services.leaving import (
+    ResubscribeRefused,
+    SubscriberErased,
+    can_resubscribe,
+    erase,
+    export_personal_data,
+    is_suppressed,
+    lift_suppression,
+    suppress,
+    unsubscribe,
+    update_preferences,
+)
 from subscribers.services.maintenance import purge_unconfirmed
+from subscribers.services.signup import (
+    AlreadyConfirmed,
+    ExpiredToken,
+    InvalidSignup,
+    InvalidToken,
+    SignupGone,
+    SignupResult,
+    check_confirmation,
+    confirm,
+    send_confirmation,
+    send_welcome,
+    subscribe,
+)
 
-__all__ = ["purge_unconfirmed"]
+__all__ = [
+    "AlreadyConfirmed",
+    "ExpiredToken",
+    "InvalidSignup",
+    "InvalidToken",
+    "ResubscribeRefused",
+    "SignupGone",
+    "SignupResult",
+    "SubscriberErased",
+    "can_resubscribe",
+    "check_confirmation",
+    "confirm",
+    "erase",
+    "export_personal_data",
+    "is_suppressed",
+    "lift_suppression",
+    "purge_unconfirmed",
+    "send_confirmation",
+    "send_welcome",
+    "subscribe",
+    "suppress",
+    "unsubscribe",
+    "update_preferences",
+]

@@ -14,7 +14,12 @@ def purge_unconfirmed(*, older_than_days: int | None = None) -> int:
     """Delete sign-ups never confirmed within the configured number of days."""
     days = settings.TOCSIN_PURGE_UNCONFIRMED_DAYS if older_than_days is None else older_than_days
     cutoff = timezone.now() - timedelta(days=days)
-    stale = Subscriber.objects.filter(status=Subscriber.Status.PENDING, created_at__lt=cutoff, confirmed_at=None)
+    # Never confirmed (someone who had confirmed once and left keeps their
+    # history), and no sign-up request within the period either: a person who
+    # signed up again yesterday holds a link that must still work.
+    stale = Subscriber.objects.filter(
+        status=Subscriber.Status.PENDING, created_at__lt=cutoff, confirmed_at=None
+    ).exclude(consents__created_at__gte=cutoff)
     count = 0
     for subscriber in stale.iterator():
         # Their consent rows were requests that never became consent; they go with them.

@@ -1,0 +1,254 @@
+"""Shared plumbing for the sending benchmarks: a throwaway database, demo data, real workers.
+
+Everything runs against a database of its own (``BENCH_DATABASE_URL``,
+default ``postgres://postgres@127.0.0.1:5432/tocsin_bench``, dropped and
+re-created each run; SQLite under var/bench/ when no Postgres answers) and a
+Redis database of its own (``BENCH_REDIS_URL``, default db 15, flushed), so a
+benchmark never touches real data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var" / "bench"
+
+
+def _postgres_up(url: str) -> bool:
+    try:
+        import psycopg
+
+        parts = urlsplit(url)
+        admin = urlunsplit(parts._replace(path="/postgres"))
+        with psycopg.connect(admin, connect_timeout=2, autocommit=True) as conn:
+            name = parts.path.lstrip("/")
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return True
+    except Exception as error:  # no server, no rights: fall back to SQLite
+        print(f"  (Postgres at {url} unusable: {error}; falling back to SQLite)")
+        return False
+
+
+def prepare_environment(*, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Point this process (and the workers it starts) at the benchmark's own database and Redis."""
+    VAR.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/tocsin_{name}")
+    if database_url.startswith("postgres") and not _postgres_up(database_url):
+        database_url = ""
+    if not database_url.startswith("postgres"):
+        sqlite = VAR / f"{name}.sqlite3"
+        sqlite.unlink(missing_ok=True)
+        database_url = f"sqlite:///{sqlite}"
+        print("  WARNING: SQLite: two worker processes contend for one write lock; figures are not representative")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CACHE_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "1",
+        "TOCSIN_SEND_STATS": "1",
+        "LOG_LEVEL": "WARNING",
+        **(extra or {}),
+    }
+    for key in ("ESP", "EMAIL_URL", "CELERY_BROKER_URL"):
+        os.environ.pop(key, None)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    # Tables straight from the models (as the tests do): the benchmark must not
+    # depend on migrations being regenerated.
+    settings.MIGRATION_MODULES = {app.label: None for app in django.apps.apps.get_app_configs()}
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    return env
+
+
+def seed(subscribers: int) -> Any:
+    """N confirmed subscribers on one list and a ~10 KB bulletin of five articles; returns the campaign."""
+    from django.utils import timezone
+
+    from campaigns.content import save_article
+    from campaigns.models import Article, Campaign, CampaignArticle
+    from subscribers.models import MailingList, Subscriber, Subscription
+
+    started = time.perf_counter()
+    news = MailingList.objects.create(slug="news", name="Bulletin")
+    now = timezone.now()
+    languages = ["en", "es", "fr"]
+    chunk = 5000
+    for start in range(0, subscribers, chunk):
+        Subscriber.objects.bulk_create(
+            [
+                Subscriber(
+                    email=f"reader{i}@bench.example.org",
+                    name=f"Reader {i}" if i % 4 else "",
+                    language=languages[i % 3],
+                    status=Subscriber.Status.CONFIRMED,
+                    confirmed_at=now,
+                )
+                for i in range(start, min(start + chunk, subscribers))
+            ]
+        )
+    ids = Subscriber.objects.order_by("id").values_list("id", flat=True)
+    batch: list[Subscription] = []
+    for subscriber_id in ids.iterator(chunk_size=chunk):
+        batch.append(Subscription(subscriber_id=subscriber_id, mailing_list=news))
+        if len(batch) >= chunk:
+            Subscription.objects.bulk_create(batch)
+            batch = []
+    Subscription.objects.bulk_create(batch)
+
+    paragraph = (
+        "Community monitors in the **Cajamarca** highlands reported that the company's tailings dam "
+        "overflowed after three days of rain, sending grey water into the irrigation channels that feed "
+        "[the valley's farms](https://example.org/reports/cajamarca). Regional authorities declared an "
+        "emergency but have not ordered the mine to stop operating. "
+    )
+    campaign = Campaign.objects.create(
+        subject="Bulletin: water, land and the right to protest",
+        preheader="Five stories from the front lines this month",
+        intro_markdown="Dear {{ name|default:'friend' }},\n\n" + paragraph,
+        body_markdown=paragraph * 2,
+        call_to_action_text="Support the defenders",
+        call_to_action_url="https://example.org/donate",
+    )
+    campaign.lists.set([news])
+    for n in range(5):
+        article = Article(
+            slug=f"story-{n}",
+            title=f"Story {n + 1}: defenders under pressure",
+            summary=paragraph[:200],
+            body_markdown=paragraph * 4,
+            status=Article.Status.PUBLISHED,
+        )
+        save_article(article=article, publish=True)
+        CampaignArticle.objects.create(campaign=campaign, article=article, position=n)
+    print(f"  seeded {subscribers:,} subscribers in {time.perf_counter() - started:.1f} s")
+    return campaign
+
+
+class Worker:
+    """``celery -A config worker`` as a subprocess: one parent, ``concurrency`` pool processes."""
+
+    def __init__(self, env: dict[str, str], *, concurrency: int = 2, queues: str = "urgent,default,bulk") -> None:
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
+             "--without-gossip", "--without-mingle", "--loglevel", "INFO", "-n", f"bench-{os.getpid()}@%h"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        threading.Thread(target=self._pump, daemon=True).start()
+        if not self.ready.wait(90):
+            self.stop()
+            raise RuntimeError("the worker did not start:\n" + "\n".join(self.lines[-40:]))
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for raw in iter(self.process.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.lines.append(line)
+            del self.lines[:-500]
+            if " ready." in line:
+                self.ready.set()
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        """Peak RSS (VmHWM) of the parent and of each pool process, measured separately."""
+        result = {}
+        pids = [self.process.pid, *_children(self.process.pid)]
+        for n, pid in enumerate(pids):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if match:
+                result["parent" if n == 0 else f"child-{n}"] = int(match.group(1)) / 1024
+        return result
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def run_send(campaign: Any, *, timeout: float = 3600) -> dict[str, float]:
+    """Start the send the way a worker would (snapshot here, timed), wait for the last delivery."""
+    from django.db import transaction
+
+    from campaigns import control
+    from campaigns.models import Campaign, Delivery
+    from campaigns.workflow import transition
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        transition(campaign, Campaign.Status.SENDING)
+    control.prepare(campaign.pk)  # snapshot + batches, then the workers take over
+    snapshot = time.perf_counter() - started
+    total = Delivery.objects.filter(campaign=campaign).count()
+    deadline = time.monotonic() + timeout
+    last_report = time.monotonic()
+    while Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk) != Campaign.Status.SENT:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the send did not finish in time")
+        if time.monotonic() - last_report > 5:
+            counts = control.campaign_counts(campaign)
+            print(f"    … {counts['sent']:,}/{total:,} sent")
+            last_report = time.monotonic()
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    counts = control.campaign_counts(campaign)
+    return {"elapsed": elapsed, "snapshot": snapshot, "recipients": total, **counts}
+
+
+def stage_stats(campaign_id: int) -> dict[str, float]:
+    import redis
+    from django.conf import settings
+
+    raw = redis.Redis.from_url(settings.REDIS_URL).hgetall(f"tocsin:send-stats:{campaign_id}")
+    return {key.decode(): float(value) for key, value in raw.items()}
+
+
+@contextmanager
+def timer(label: str):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    yield
+    print(f"  {label}: {time.perf_counter() - started:.2f} s")

@@ -1,0 +1,185 @@
+"""Small validators for JSON request bodies.
+
+Every problem is collected as ``{field: [message, …]}`` so a client sees all
+of them at once; nothing here raises anything but ``Invalid``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from subscribers.services.signup import has_control_characters
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class Invalid(Exception):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("invalid request")
+        self.errors = errors
+
+
+class Errors:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(str(message))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise Invalid(self.errors)
+
+
+def json_body(request: HttpRequest, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object, or Invalid."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise Invalid({"body": [_("The request body is too large.")]}) from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise Invalid({"body": [_("The request body is too large.")]})
+    if allow_empty and request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        # A bodiless POST from a form-minded client (curl -X POST -d '') means "no options".
+        if not request.POST:
+            return {}
+        raise Invalid({"body": [_("Send options as a JSON object (Content-Type: application/json).")]})
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise Invalid({"body": [_("Send a JSON object in the request body.")]})
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Invalid({"body": [_("The request body is not valid JSON.")]}) from None
+    if not isinstance(data, dict):
+        raise Invalid({"body": [_("The request body must be a JSON object.")]})
+    return data
+
+
+def text(
+    data: dict[str, Any],
+    field: str,
+    errors: Errors,
+    *,
+    required: bool = False,
+    max_length: int,
+    single_line: bool = False,
+    default: str = "",
+    label: str | None = None,
+) -> str:
+    label = label or field
+    value = data.get(field)
+    if value is None:
+        if required:
+            errors.add(label, _("This field is required."))
+        return default
+    if not isinstance(value, str):
+        errors.add(label, _("Must be a string."))
+        return default
+    if required and not value.strip():
+        errors.add(label, _("This field may not be blank."))
+        return default
+    if len(value) > max_length:
+        errors.add(label, _("At most %(max)d characters.") % {"max": max_length})
+        return default
+    if single_line and has_control_characters(value):
+        # A line break in a subject is an email header injection.
+        errors.add(label, _("Must be a single line without control characters."))
+        return default
+    if "\x00" in value:
+        errors.add(label, _("Must not contain NUL characters."))
+        return default
+    return value.strip() if single_line else value
+
+
+def choice(
+    data: dict[str, Any],
+    field: str,
+    errors: Errors,
+    *,
+    choices: Iterable[str],
+    required: bool = False,
+    default: str = "",
+) -> str:
+    allowed = list(choices)
+    value = data.get(field)
+    if value is None:
+        if required:
+            errors.add(field, _("This field is required."))
+        return default
+    if not isinstance(value, str) or value not in allowed:
+        errors.add(field, _("Must be one of: %(choices)s.") % {"choices": ", ".join(allowed)})
+        return default
+    return value
+
+
+def string_list(
+    data: dict[str, Any], field: str, errors: Errors, *, required: bool = False, max_items: int = 100
+) -> list[str]:
+    value = data.get(field)
+    if value is None:
+        if required:
+            errors.add(field, _("This field is required."))
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        errors.add(field, _("Must be a list of strings."))
+        return []
+    if len(value) > max_items:
+        errors.add(field, _("At most %(max)d items.") % {"max": max_items})
+        return []
+    if required and not value:
+        errors.add(field, _("Choose at least one."))
+    return list(dict.fromkeys(value))
+
+
+def boolean(data: dict[str, Any], field: str, errors: Errors, *, default: bool) -> bool:
+    value = data.get(field)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        errors.add(field, _("Must be true or false."))
+        return default
+    return value
+
+
+def integer(data: dict[str, Any], field: str, errors: Errors, *, minimum: int, maximum: int) -> int | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    # bool is an int in Python; true is not a number of days.
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.add(field, _("Must be a whole number."))
+        return None
+    if not minimum <= value <= maximum:
+        errors.add(field, _("Must be between %(min)d and %(max)d.") % {"min": minimum, "max": maximum})
+        return None
+    return value
+
+
+def moment(data: dict[str, Any], field: str, errors: Errors) -> datetime | None:
+    """An ISO-8601 date-time; without an offset it is in the organisation's time zone."""
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        errors.add(field, _("Must be an ISO-8601 date and time, e.g. 2026-05-01T09:00:00-05:00."))
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        errors.add(field, _("Must be an ISO-8601 date and time, e.g. 2026-05-01T09:00:00-05:00."))
+        return None
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+    return parsed

@@ -1,0 +1,27 @@
+"""The audit log: who created, edited, approved, scheduled, sent, paused,
+cancelled, test-sent or exported what, and when.
+
+Status changes are logged by ``campaigns.workflow.transition`` (one entry per
+change, action = the new status); everything else calls ``record``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from campaigns.models import AuditLog, Campaign
+
+CREATED = "created"
+EDITED = "edited"
+TEST_SENT = "test-sent"
+EXPORTED = "exported"
+TOKEN_CREATED = "api-token-created"  # noqa: S105 - an action name, not a secret
+
+
+def record(*, actor: Any, action: str, campaign: Campaign | None = None, detail: str = "") -> AuditLog:
+    return AuditLog.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action[:40],
+        campaign=campaign,
+        detail=detail,
+    )

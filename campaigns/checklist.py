@@ -1,0 +1,177 @@
+"""Pre-send checklist: what a careful colleague would point out before sending.
+
+Each check returns warnings, never blocks: staff decide. The email is
+rendered the way a sample reader would get it, once per language version,
+and the checks read that output — what is checked is what will be sent.
+
+Links to our own site are checked without any network request: the path is
+resolved with Django's URL resolver, and public pages of this app (articles,
+topics) are asked for directly, so a link to an unpublished or misspelt
+article shows up as a 404 here rather than in a reader's browser.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+from django.test import RequestFactory
+from django.urls import Resolver404, resolve
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from campaigns import operations, rendering
+from campaigns.models import Campaign
+
+logger = logging.getLogger(__name__)
+
+# Views whose pages exist only later (the web version goes live when the
+# campaign is sent) or only per recipient (tracking, unsubscribe tokens).
+_NOT_CHECKED_VIEWS = {"campaigns:web_version", "campaigns:track_click", "campaigns:track_open"}
+# Namespaces whose public pages are cheap, read-only and safe to ask for.
+_FETCHED_NAMESPACES = {"campaigns"}
+
+
+@dataclass(frozen=True)
+class Warning:
+    code: str
+    message: str
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+        self.images_without_alt: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "a" and values.get("href"):
+            self.hrefs.append(values["href"].strip())
+        elif tag == "img":
+            # A 1x1 image is a tracking pixel: decorative by definition.
+            if values.get("width") == "1" and values.get("height") == "1":
+                return
+            if not values.get("alt", "").strip():
+                self.images_without_alt.append(values.get("src", "") or "?")
+
+
+def _own_path(href: str) -> str | None:
+    """The path of a link to our own site, or None for anything else."""
+    if href.startswith("/") and not href.startswith("//"):
+        return urlsplit(href).path
+    site = urlsplit(settings.SITE_URL)
+    parts = urlsplit(href)
+    if parts.scheme in ("http", "https") and parts.netloc == site.netloc:
+        return parts.path or "/"
+    return None
+
+
+def link_is_broken(path: str) -> bool:
+    """Whether a path on our own site answers 404, found without a network request."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return True
+    if match.view_name in _NOT_CHECKED_VIEWS or match.namespace not in _FETCHED_NAMESPACES:
+        return False
+    request = RequestFactory().get(path)
+    request.user = AnonymousUser()
+    request.LANGUAGE_CODE = translation.get_language() or settings.LANGUAGE_CODE  # type: ignore[attr-defined]
+    try:
+        response = match.func(request, *match.args, **match.kwargs)
+    except Http404:
+        return True
+    except Exception:  # a page failing for another reason is not a broken link
+        logger.debug("checklist could not check %s", path, exc_info=True)
+        return False
+    return getattr(response, "status_code", 200) == 404
+
+
+def _version_warnings(campaign: Campaign, language: str, label: str) -> list[Warning]:
+    subject, html, text = rendering.render_preview(campaign, language=language)
+    found: list[Warning] = []
+    if not subject.strip():
+        found.append(Warning("no-subject", _("%(version)s: the subject is empty.") % {"version": label}))
+    if not text.strip():
+        found.append(Warning("no-text", _("%(version)s: the plain-text part is empty.") % {"version": label}))
+    parser = _Links()
+    parser.feed(html)
+    for src in parser.images_without_alt:
+        found.append(
+            Warning(
+                "image-alt",
+                _("%(version)s: an image has no alt text (screen readers and blocked images show nothing): %(src)s")
+                % {"version": label, "src": src[:200]},
+            )
+        )
+    checked: set[str] = set()
+    for href in parser.hrefs:
+        path = _own_path(href)
+        if path is None or path in checked:
+            continue
+        checked.add(path)
+        if link_is_broken(path):
+            found.append(
+                Warning(
+                    "broken-link",
+                    _("%(version)s: a link to our site leads to a missing page (404): %(url)s")
+                    % {"version": label, "url": href[:300]},
+                )
+            )
+    size = rendering.message_size_warning(html)
+    if size:
+        found.append(Warning("size", f"{label}: {size}"))
+    return found
+
+
+def run_checklist(campaign: Campaign) -> list[Warning]:
+    """Every warning about ``campaign`` as it would be sent now."""
+    found: list[Warning] = []
+    if not campaign.subject.strip():
+        found.append(Warning("no-subject", _("The campaign has no subject.")))
+    versions = [campaign.language, *sorted(t.language for t in campaign.translations.all())]
+    names = dict(settings.LANGUAGES)
+    for language in versions:
+        label = str(names.get(language, language))
+        try:
+            found.extend(_version_warnings(campaign, language, label))
+        except Exception as error:  # the checklist reports; it must never break the page
+            logger.exception("checklist could not render campaign %s in %s", campaign.pk, language)
+            found.append(
+                Warning(
+                    "render-error",
+                    _("%(version)s: the email could not be rendered: %(error)s")
+                    % {"version": label, "error": str(error)[:300]},
+                )
+            )
+    for field in (campaign.subject, campaign.preheader, campaign.intro_markdown, campaign.body_markdown):
+        for unknown in rendering.unknown_merge_fields(field):
+            found.append(
+                Warning("merge-field", _("Unknown merge field %(field)s will be left out.") % {"field": unknown})
+            )
+    if campaign.kind == Campaign.Kind.APPEAL and not campaign.call_to_action_url:
+        found.append(Warning("no-donate-link", _("This appeal has no donate link (call-to-action URL).")))
+    missing = [code for code in campaign.languages or [] if code not in versions]
+    if missing:
+        found.append(
+            Warning(
+                "no-translation",
+                _("Readers in %(languages)s will get the %(main)s version: there is no translation.")
+                % {
+                    "languages": ", ".join(str(names.get(code, code)) for code in missing),
+                    "main": names.get(campaign.language, campaign.language),
+                },
+            )
+        )
+    if not campaign.lists.exists():
+        found.append(Warning("no-lists", _("No list is chosen: nobody would receive this campaign.")))
+    elif operations.count_audience(campaign) == 0:
+        found.append(Warning("empty-audience", _("The audience is empty: nobody matches these lists and filters.")))
+    # One warning per problem, however many versions share it.
+    return list(dict.fromkeys(found))

@@ -1,0 +1,437 @@
+"""Delivery events: Anymail's ``tracking`` signal (and our own click/open
+redirects) -> ``DeliveryEvent`` rows and suppressions.
+
+Every provider's webhook ends up in ``record_provider_event``:
+
+- the event is matched to its ``Delivery`` through the metadata set at send
+  time (``delivery_id``) or the provider's message id;
+- it is stored once: a unique ``event_id`` (the provider's own when it has
+  one, else a hash of what identifies the event) makes replays change nothing;
+- hard bounces, rejections, spam complaints and provider-side unsubscribes
+  suppress the *address* at once, even when the message id is not one of
+  ours (a bounce from another stream of the same account still means the
+  address is dead); soft bounces suppress after
+  ``TOCSIN_SOFT_BOUNCE_LIMIT`` of them within ``TOCSIN_SOFT_BOUNCE_WINDOW_DAYS``.
+
+Only a hash of the recipient's address is kept on the event, and the raw
+payload is stored without address fields (the link to the delivery says who
+it was; GDPR erasure must not have to hunt for addresses in JSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from anymail.signals import AnymailTrackingEvent, EventType
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from campaigns.models import CampaignStat, Delivery, DeliveryEvent
+from subscribers.models import Suppression, email_hash
+from subscribers.services.leaving import suppress
+
+logger = logging.getLogger(__name__)
+
+Kind = DeliveryEvent.Kind
+
+# Anymail's normalised event types -> ours. ``queued`` and ``sent`` are not
+# stored: the delivery ledger already knows that, and SES would otherwise add
+# one row per message sent.
+_KIND_FOR_EVENT_TYPE: dict[str, str] = {
+    EventType.DELIVERED: Kind.DELIVERED,
+    EventType.BOUNCED: Kind.BOUNCED,
+    EventType.DEFERRED: Kind.DEFERRED,
+    EventType.REJECTED: Kind.REJECTED,
+    EventType.COMPLAINED: Kind.COMPLAINED,
+    EventType.OPENED: Kind.OPENED,
+    EventType.CLICKED: Kind.CLICKED,
+    EventType.UNSUBSCRIBED: Kind.UNSUBSCRIBED,
+}
+_IGNORED_EVENT_TYPES = {EventType.QUEUED, EventType.SENT, EventType.SUBSCRIBED}
+
+# Kinds that suppress the address at once, and the reason they record.
+_SUPPRESSING: dict[str, str] = {
+    Kind.BOUNCED: Suppression.Reason.BOUNCED,
+    Kind.REJECTED: Suppression.Reason.REJECTED,
+    Kind.COMPLAINED: Suppression.Reason.COMPLAINED,
+    Kind.UNSUBSCRIBED: Suppression.Reason.UNSUBSCRIBED,
+}
+_SOFT_KINDS = {Kind.SOFT_BOUNCED, Kind.DEFERRED}
+
+# SparkPost bounce classes that mean "this address does not exist"; every
+# other class (mailbox full, DNS, blocks, generic) may clear up by itself.
+_SPARKPOST_HARD_CLASSES = {"10", "25", "30", "90"}
+
+# Keys whose values are (or contain) addresses, names or tracking data about
+# the person; dropped from the stored payload at any depth.
+_PERSONAL_KEYS = {
+    "email",
+    "recipient",
+    "recipients",
+    "to",
+    "from",
+    "cc",
+    "bcc",
+    "reply-to",
+    "replyto",
+    "sender",
+    "source",
+    "destination",
+    "emailaddress",
+    "bouncedrecipients",
+    "complainedrecipients",
+    "rcpt_to",
+    "raw_rcpt_to",
+    "headers",
+    "commonheaders",
+    "ip",
+    "ipaddress",
+    "ip_address",
+    "client-ip",
+    "useragent",
+    "user_agent",
+    "user-agent",
+    "client-info",
+    "geolocation",
+    "geo",
+    "subject",
+    "signature",
+    "token",
+    "x-mailin-custom",
+    "sending_ip",
+}
+_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+_MAX_STRING = 500
+_MAX_ITEMS = 25
+_MAX_DEPTH = 6
+
+
+def scrub_text(text: str | None, limit: int = _MAX_STRING) -> str:
+    """Reasons from mail servers quote the address (``550 <jane@x.org> unknown``)."""
+    if not text:
+        return ""
+    return _ADDRESS_RE.sub("[address]", str(text))[:limit]
+
+
+def scrub_payload(value: Any, depth: int = 0) -> Any:
+    """The provider's payload without personal data, trimmed to a sane size."""
+    if depth > _MAX_DEPTH:
+        return None
+    if isinstance(value, dict):
+        return {
+            str(key): scrub_payload(item, depth + 1)
+            for key, item in list(value.items())[:50]
+            if str(key).lower() not in _PERSONAL_KEYS
+        }
+    if isinstance(value, (list, tuple)):
+        return [scrub_payload(item, depth + 1) for item in list(value)[:_MAX_ITEMS]]
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    # QueryDicts (Mailgun legacy, Mailjet form posts) and anything exotic.
+    if hasattr(value, "lists"):
+        return scrub_payload({key: values[-1] if values else "" for key, values in value.lists()}, depth)
+    return scrub_text(repr(value))
+
+
+def _esp_slug(esp_name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", (esp_name or "esp").lower()).strip("_")
+
+
+def _is_soft_bounce(event: AnymailTrackingEvent, esp_name: str) -> bool:
+    """Anymail reports most soft bounces as ``bounced``: the provider's own field tells."""
+    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    slug = _esp_slug(esp_name)
+    if slug == "postmark":
+        return raw.get("Type") in {"SoftBounce", "Transient", "DnsError"}
+    if slug == "amazon_ses":
+        bounce = raw.get("bounce") or {}
+        # "Undetermined" too: SES itself only suppresses "Permanent".
+        return isinstance(bounce, dict) and bounce.get("bounceType") in {"Transient", "Undetermined"}
+    if slug == "brevo" or slug == "sendinblue":
+        return raw.get("event") == "soft_bounce"
+    if slug == "mailjet":
+        return not raw.get("hard_bounce", True)
+    if slug == "mailersend":
+        return raw.get("type") == "activity.soft_bounced"
+    if slug == "sparkpost":
+        msys = raw.get("msys") or {}
+        inner = next(iter(msys.values()), {}) if isinstance(msys, dict) and msys else raw
+        bounce_class = str(inner.get("bounce_class", "")) if isinstance(inner, dict) else ""
+        return bool(bounce_class) and bounce_class not in _SPARKPOST_HARD_CLASSES
+    if slug == "mailgun":
+        event_data = raw.get("event-data") or {}
+        return isinstance(event_data, dict) and event_data.get("severity") == "temporary"
+    return False
+
+
+def _kind_for(event: AnymailTrackingEvent, esp_name: str) -> str | None:
+    if event.event_type in _IGNORED_EVENT_TYPES:
+        return None
+    kind = _KIND_FOR_EVENT_TYPE.get(event.event_type, Kind.OTHER)
+    if kind == Kind.BOUNCED and _is_soft_bounce(event, esp_name):
+        kind = Kind.SOFT_BOUNCED
+    return kind
+
+
+def _event_key(*, esp_name: str, event: AnymailTrackingEvent, recipient_hash: str, kind: str) -> str:
+    """The unique id that makes a replayed webhook a no-op.
+
+    Some providers reuse one id for several recipients (SES: one SNS message
+    per bounce notification), so the recipient is always part of the key.
+    """
+    slug = _esp_slug(esp_name)
+    if event.event_id:
+        key = f"{slug}:{event.event_id}:{recipient_hash[:16]}"
+        if len(key) <= 255:
+            return key
+    parts = [
+        slug,
+        str(event.message_id or ""),
+        kind,
+        event.timestamp.isoformat() if isinstance(event.timestamp, datetime) else str(event.timestamp or ""),
+        recipient_hash,
+        str(event.click_url or ""),
+    ]
+    return f"{slug}:h:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _metadata_delivery_id(metadata: Any) -> int | None:
+    if not isinstance(metadata, dict):
+        return None
+    try:
+        return int(metadata.get("delivery_id"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _find_delivery(event: AnymailTrackingEvent) -> Delivery | None:
+    delivery_id = _metadata_delivery_id(event.metadata)
+    if delivery_id is not None:
+        delivery = Delivery.objects.select_related("subscriber").filter(pk=delivery_id).first()
+        if delivery is not None:
+            return delivery
+    if event.message_id:
+        return (
+            Delivery.objects.select_related("subscriber")
+            .filter(esp_message_id=str(event.message_id)[:255])
+            .order_by("-pk")
+            .first()
+        )
+    return None
+
+
+def _unwrap_click_url(url: str) -> str:
+    """A provider that also tracks clicks reports our own redirect: report its target."""
+    from campaigns.tracking import read_click_url
+
+    target = read_click_url(url)
+    return target[1] if target else url
+
+
+def record_provider_event(*, event: AnymailTrackingEvent, esp_name: str) -> DeliveryEvent | None:
+    """Store one webhook event and act on it; None when ignored or already seen."""
+    kind = _kind_for(event, esp_name)
+    if kind is None:
+        return None
+    delivery = _find_delivery(event)
+    recipient = (event.recipient or "").strip()
+    if not recipient and delivery is not None:
+        recipient = delivery.subscriber.email
+    recipient_hash = email_hash(recipient) if recipient else ""
+    reason = scrub_text(event.description or event.mta_response or event.reject_reason or "")
+    if event.description and event.mta_response:
+        reason = scrub_text(f"{event.description}: {event.mta_response}")
+    url = ""
+    if kind == Kind.CLICKED and event.click_url:
+        url = _unwrap_click_url(str(event.click_url))[:2000]
+    occurred_at = event.timestamp if isinstance(event.timestamp, datetime) else timezone.now()
+    stored = _store(
+        DeliveryEvent(
+            delivery=delivery,
+            campaign_id=delivery.campaign_id if delivery else None,
+            kind=kind,
+            event_id=_event_key(esp_name=esp_name, event=event, recipient_hash=recipient_hash, kind=kind),
+            recipient_hash=recipient_hash,
+            esp_message_id=str(event.message_id or "")[:255],
+            reason=reason,
+            url=url,
+            occurred_at=occurred_at,
+            payload={"esp": esp_name, "event_type": event.event_type, "raw": scrub_payload(event.esp_event)},
+        ),
+        recipient=recipient,
+    )
+    return stored
+
+
+def _store(event: DeliveryEvent, *, recipient: str) -> DeliveryEvent | None:
+    """Insert the event and apply its consequences in one transaction; replays do nothing."""
+    with transaction.atomic():
+        try:
+            # The savepoint keeps a duplicate from breaking the outer transaction.
+            with transaction.atomic():
+                event.save(force_insert=True)
+        except IntegrityError:
+            return None
+        if event.delivery_id is not None and event.campaign_id is not None:
+            _count_if_first(event)
+        if recipient:
+            _apply_suppression(event, recipient=recipient)
+    return event
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _count_if_first(event: DeliveryEvent) -> None:
+    """Add the delivery to the campaign's unique count for this kind, once.
+
+    The delivery's row lock serialises its events: a provider open and our
+    pixel arriving together must not both count as the first open.
+    """
+    Delivery.objects.select_for_update().filter(pk=event.delivery_id).values_list("pk", flat=True).first()
+    earlier = DeliveryEvent.objects.filter(delivery_id=event.delivery_id, kind=event.kind).exclude(pk=event.pk)
+    if earlier.exists():
+        return
+    add_to_stat(campaign_id=event.campaign_id, kind=event.kind, hour=_hour(event.occurred_at), count=1)
+
+
+def add_to_stat(*, campaign_id: int, kind: str, hour: datetime, count: int) -> None:
+    filters = {"campaign_id": campaign_id, "kind": kind, "hour": hour}
+    if CampaignStat.objects.filter(**filters).update(count=F("count") + count):
+        return
+    try:
+        with transaction.atomic():
+            CampaignStat.objects.create(**filters, count=count)
+    except IntegrityError:  # another event created the row first
+        CampaignStat.objects.filter(**filters).update(count=F("count") + count)
+
+
+def rebuild_campaign_stats(campaign_id: int) -> None:
+    """Recompute a campaign's summary rows from its events (backfills, benchmarks, repairs).
+
+    Maintenance, not a report: it reads each delivery's first event per kind once.
+    """
+    firsts = (
+        DeliveryEvent.objects.filter(campaign_id=campaign_id, delivery__isnull=False)
+        .values("delivery_id", "kind")
+        .annotate(first=Min("occurred_at"))
+        .order_by()
+    )
+    counts: Counter[tuple[str, datetime]] = Counter()
+    for row in firsts.iterator(chunk_size=10_000):
+        counts[(row["kind"], _hour(row["first"]))] += 1
+    with transaction.atomic():
+        CampaignStat.objects.filter(campaign_id=campaign_id).delete()
+        CampaignStat.objects.bulk_create(
+            CampaignStat(campaign_id=campaign_id, kind=kind, hour=hour, count=n) for (kind, hour), n in counts.items()
+        )
+
+
+def _apply_suppression(event: DeliveryEvent, *, recipient: str) -> None:
+    reason = _SUPPRESSING.get(event.kind)
+    if reason is not None:
+        suppress(email=recipient, reason=reason, detail=event.reason or event.get_kind_display())
+        return
+    if event.kind in _SOFT_KINDS and _soft_bounce_limit_reached(event.recipient_hash):
+        suppress(
+            email=recipient,
+            reason=Suppression.Reason.BOUNCED,
+            detail=f"{settings.TOCSIN_SOFT_BOUNCE_LIMIT} soft bounces: {event.reason}"[:255],
+        )
+
+
+def _soft_bounce_limit_reached(recipient_hash: str) -> bool:
+    """Soft bounces on distinct messages within the window.
+
+    Counted per message, not per event: a provider reports a deferral on each
+    retry of the same message, and a message that is retried three times and
+    then delivered says nothing bad about the address.
+    """
+    since = timezone.now() - timedelta(days=settings.TOCSIN_SOFT_BOUNCE_WINDOW_DAYS)
+    messages = (
+        DeliveryEvent.objects.filter(recipient_hash=recipient_hash, kind__in=_SOFT_KINDS, occurred_at__gte=since)
+        .values("esp_message_id")
+        .distinct()
+        .count()
+    )
+    return messages >= settings.TOCSIN_SOFT_BOUNCE_LIMIT
+
+
+def on_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any) -> None:
+    """Receiver for ``anymail.signals.tracking`` (connected in ``CampaignsConfig.ready``)."""
+    record_provider_event(event=event, esp_name=esp_name)
+
+
+# --- First-party events: our click redirect and open pixel ------------------------
+
+
+def record_first_party_event(*, delivery_id: int, kind: str, url: str = "") -> DeliveryEvent | None:
+    """A click or open seen by Tocsin itself: once per delivery (and link, for clicks)."""
+    delivery = Delivery.objects.filter(pk=delivery_id).only("pk", "campaign_id").first()
+    if delivery is None:
+        return None
+    if kind == Kind.CLICKED:
+        event_id = f"tocsin:click:{delivery_id}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
+    else:
+        event_id = f"tocsin:{kind}:{delivery_id}"
+    if DeliveryEvent.objects.filter(event_id=event_id).exists():
+        return None
+    return _store(
+        DeliveryEvent(
+            delivery=delivery,
+            campaign_id=delivery.campaign_id,
+            kind=kind,
+            event_id=event_id,
+            url=url[:2000],
+            payload={"esp": "tocsin"},
+        ),
+        recipient="",
+    )
+
+
+# How long after a campaign an unsubscribe still counts against it.
+UNSUBSCRIBE_ATTRIBUTION_DAYS = 30
+
+
+def record_unsubscribe(*, subscriber_id: int, when: datetime | None = None) -> DeliveryEvent | None:
+    """Count a first-party unsubscribe (link, one-click POST) against the campaign that prompted it.
+
+    Our unsubscribe tokens name the person, not the email, so the latest
+    campaign sent to them in the last 30 days takes the count. The
+    suppression itself is the subscribers app's business, not done here.
+    """
+    when = when or timezone.now()
+    delivery = (
+        Delivery.objects.filter(
+            subscriber_id=subscriber_id,
+            status=Delivery.Status.SENT,
+            sent_at__gte=when - timedelta(days=UNSUBSCRIBE_ATTRIBUTION_DAYS),
+            sent_at__lte=when,
+        )
+        .order_by("-sent_at", "-pk")
+        .only("pk", "campaign_id")
+        .first()
+    )
+    if delivery is None:
+        return None
+    return _store(
+        DeliveryEvent(
+            delivery=delivery,
+            campaign_id=delivery.campaign_id,
+            kind=Kind.UNSUBSCRIBED,
+            event_id=f"tocsin:unsubscribed:{delivery.pk}",
+            occurred_at=when,
+            payload={"esp": "tocsin"},
+        ),
+        recipient="",
+    )

@@ -1,0 +1,176 @@
+"""Step 1 of the pipeline: who gets a campaign, counted and snapshotted in SQL.
+
+The audience is the union of the campaign's lists (active subscriptions) of
+confirmed, unsuppressed, not-paused subscribers, optionally restricted to some
+languages and a sign-up window. ``count_audience`` counts it with one
+``SELECT COUNT(*)``; ``snapshot`` writes it once into the Delivery ledger with
+one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` (so running it twice is
+harmless). Nothing here loads subscribers into Python.
+
+Suppressions are keyed by a hash of the address (they outlive GDPR erasure),
+so the SQL recomputes ``subscribers.models.email_hash`` in the database:
+Postgres has ``sha256()``; SQLite gets the Python function registered on its
+connection.
+"""
+
+# The SQL here is built from model table names and code constants; every value is a parameter.
+# ruff: noqa: S608
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+from django.db import connection
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignTranslation, Delivery
+from subscribers.models import Subscriber, Subscription, Suppression, email_hash
+
+_SQLITE_HASH_FUNCTION = "tocsin_email_hash"
+
+
+def _hash_sql(column: str) -> str:
+    """SQL computing ``email_hash(column)``; stored emails are already normalised."""
+    if connection.vendor == "postgresql":
+        return f"encode(sha256(convert_to('tocsin:' || {column}, 'UTF8')), 'hex')"
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        raw = connection.connection
+        # Registering is cheap and idempotent; doing it here (not at connection
+        # creation) keeps the function next to the only SQL that calls it.
+        raw.create_function(_SQLITE_HASH_FUNCTION, 1, email_hash, deterministic=True)
+        return f"{_SQLITE_HASH_FUNCTION}({column})"
+    raise NotImplementedError(f"audience SQL does not support {connection.vendor}")
+
+
+def _donor_exclusion(campaign: Campaign) -> tuple[str, list[Any]]:
+    """The appeal's donor rules (``donations.audience``), as SQL on subscriber rows ``s``.
+
+    Without the donations app, a Donation model with a ``subscriber`` foreign
+    key and a date field still honours ``exclude_donors_days``; with neither,
+    the rule is ignored.
+    """
+    try:
+        from donations.audience import donor_rules_sql
+    except ImportError:
+        pass
+    else:
+        return donor_rules_sql(campaign, alias="s")
+    if not campaign.exclude_donors_days:
+        return "", []
+    model = None
+    for label in ("donations.Donation", "campaigns.Donation", "subscribers.Donation"):
+        try:
+            model = apps.get_model(label)
+            break
+        except (LookupError, ValueError):
+            continue
+    if model is None:
+        return "", []
+    field_names = {f.name for f in model._meta.get_fields()}
+    date_field = next((n for n in ("donated_at", "received_at", "date", "created_at") if n in field_names), None)
+    if "subscriber" not in field_names or date_field is None:
+        return "", []
+    table = connection.ops.quote_name(model._meta.db_table)
+    subscriber_col = model._meta.get_field("subscriber").column
+    date_col = model._meta.get_field(date_field).column
+    since = timezone.now() - timedelta(days=campaign.exclude_donors_days)
+    if model._meta.get_field(date_field).get_internal_type() == "DateField":
+        since = since.date()  # type: ignore[assignment]
+    return (
+        f" AND NOT EXISTS (SELECT 1 FROM {table} d WHERE d.{subscriber_col} = s.id AND d.{date_col} >= %s)",
+        [since],
+    )
+
+
+def _audience_where(campaign: Campaign) -> tuple[str, list[Any]]:
+    """FROM + WHERE selecting the campaign's audience as ``s`` (subscriber rows)."""
+    subscriber = Subscriber._meta.db_table
+    subscription = Subscription._meta.db_table
+    suppression = Suppression._meta.db_table
+    list_ids = list(campaign.lists.values_list("id", flat=True)) or [-1]
+    params: list[Any] = [Subscriber.Status.CONFIRMED, timezone.localdate()]
+    sql = (
+        f" FROM {subscriber} s"
+        " WHERE s.status = %s"
+        " AND (s.paused_until IS NULL OR s.paused_until < %s)"
+        f" AND EXISTS (SELECT 1 FROM {subscription} sub WHERE sub.subscriber_id = s.id"
+        f" AND sub.status = %s AND sub.mailing_list_id IN ({', '.join(['%s'] * len(list_ids))}))"
+        f" AND NOT EXISTS (SELECT 1 FROM {suppression} x WHERE x.email_hash = {_hash_sql('s.email')})"
+    )
+    params += [Subscription.Status.ACTIVE, *list_ids]
+    if campaign.languages:
+        sql += f" AND s.language IN ({', '.join(['%s'] * len(campaign.languages))})"
+        params += list(campaign.languages)
+    if campaign.signed_up_after:
+        sql += " AND s.created_at >= %s"
+        params.append(campaign.signed_up_after)
+    if campaign.signed_up_before:
+        sql += " AND s.created_at < %s"
+        params.append(campaign.signed_up_before)
+    donors_sql, donors_params = _donor_exclusion(campaign)
+    return sql + donors_sql, params + donors_params
+
+
+def _fresh_statistics() -> None:
+    """ANALYZE the audience tables when Postgres has no current statistics for them.
+
+    A list imported minutes ago has none yet (autovacuum gets there later);
+    the planner then guesses "one row" and picks a nested loop that turns a
+    sub-second count into minutes (measured: 15 s for 5,000 people). ANALYZE
+    samples a fixed number of rows, so it stays well under a second at 1M.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = [Subscriber._meta.db_table, Subscription._meta.db_table]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) AND ("
+            " COALESCE(last_analyze, last_autoanalyze) IS NULL"
+            " OR n_mod_since_analyze > GREATEST(n_live_tup, 1000) / 5)",
+            [tables],
+        )
+        stale = [row[0] for row in cursor.fetchall()]
+        for table in stale:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def count_audience(campaign: Campaign) -> int:
+    """How many people would get ``campaign`` if it were sent now (one COUNT query)."""
+    _fresh_statistics()
+    where, params = _audience_where(campaign)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*)" + where, params)
+        return int(cursor.fetchone()[0])
+
+
+def campaign_languages(campaign: Campaign) -> list[str]:
+    """The languages a recipient can get this campaign in: the main one and its translations."""
+    translated = CampaignTranslation.objects.filter(campaign=campaign).values_list("language", flat=True)
+    return [campaign.language, *(lang for lang in translated if lang != campaign.language)]
+
+
+def snapshot(campaign: Campaign) -> int:
+    """Write the audience into the ledger as queued deliveries; return how many rows were added.
+
+    Each delivery's language is the subscriber's when the campaign has a
+    version in it, else the campaign's main language. Later sign-ups never
+    join; re-running adds nobody twice (unique campaign + subscriber).
+    """
+    _fresh_statistics()
+    where, params = _audience_where(campaign)
+    languages = campaign_languages(campaign)
+    language_sql = f"CASE WHEN s.language IN ({', '.join(['%s'] * len(languages))}) THEN s.language ELSE %s END"
+    delivery = Delivery._meta.db_table
+    sql = (
+        f"INSERT INTO {delivery} (campaign_id, subscriber_id, status, language, attempts,"
+        " claimed_at, sent_at, esp_message_id, error)"
+        f" SELECT %s, s.id, %s, {language_sql}, 0, NULL, NULL, '', ''"
+        + where
+        + " ORDER BY s.id ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"
+    )
+    all_params = [campaign.pk, Delivery.Status.QUEUED, *languages, campaign.language, *params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, all_params)
+        return max(cursor.rowcount, 0)

@@ -1,0 +1,39 @@
+"""Report and dashboard helpers for the admin templates.
+
+``{% tocsin_dashboard as dash %}``: the admin index's figures, for staff who may see campaigns.
+``{{ rate|percent }}``: a 0..1 ratio as "12.5 %" (small rates keep two decimals: 0.26 % matters).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+
+from campaigns import dashboard
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def tocsin_dashboard(context: dict[str, Any]) -> dict[str, Any] | None:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("campaigns.view_campaign"):
+        return None
+    return {
+        "growth": dashboard.list_growth(),
+        "campaigns": dashboard.last_campaigns(),
+        "suppressions": dashboard.suppression_counts(),
+        "health": dashboard.pipeline_health(),
+    }
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    if value is None:
+        return "\u2013"  # an en dash: no figure
+    pct = float(value) * 100
+    decimals = 0 if pct >= 10 else 1 if pct >= 1 else 2
+    return f"{number_format(pct, decimals)} %"

@@ -1,0 +1,327 @@
+"""CSV import of gifts, shared by ``manage.py import_donations`` and the admin import.
+
+Columns (header row, any order, case-insensitive): ``email``, ``amount``,
+``currency`` (ISO 4217), ``date`` (YYYY-MM-DD), ``reference`` (the payment
+provider's id for the gift) — all required — and optional ``campaign`` (a
+campaign id or attribution code), ``recurring`` (true/false), ``name``,
+``provider``.
+
+All-or-nothing: every row is checked first; any bad row means a per-row
+report and nothing written.
+
+Duplicates: a reference already recorded (in the database or earlier in the
+file) with the same email, amount, currency and date is the same gift seen
+again — it is skipped and listed, so re-importing a file is harmless. The
+same reference with different details is a bad row: two gifts cannot share
+a provider id, so one of them is a mistake someone must look at.
+
+Cells that a spreadsheet would run as a formula (``=cmd|…``, ``+``, ``-``,
+``@``…) are refused in text columns: the file is suspect, and these values
+would later travel into exports.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.models import Campaign
+from donations.models import Donation
+from donations.services import InvalidDonation, attributable, campaign_for, clean_amount, clean_currency
+from subscribers.models import Subscriber, normalize_email
+
+REQUIRED = ("email", "amount", "currency", "date", "reference")
+OPTIONAL = ("campaign", "recurring", "name", "provider")
+COLUMNS = REQUIRED + OPTIONAL
+# What a spreadsheet would run as a formula when the file is opened (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_TEXT_COLUMNS = ("email", "reference", "campaign", "name", "provider")
+_MAX_LENGTH = {"email": 254, "reference": 255, "campaign": 64, "name": 200, "provider": 32}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TRUE = {"true", "yes", "1", "y"}
+_FALSE = {"false", "no", "0", "n", ""}
+_CHUNK = 900
+_validate_email = EmailValidator()
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int  # 0: the file as a whole
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = _("line %(line)d") % {"line": self.line} if self.line else _("file")
+        return f"{where}: {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ParsedGift:
+    line: int
+    email: str
+    name: str
+    amount: Decimal
+    currency: str
+    donated_on: date
+    reference: str
+    recurring: bool
+    campaign: Campaign | None
+    code: str
+    provider: str
+
+    @property
+    def donated_at(self) -> datetime:
+        # Noon local time: a date-only gift stays on its date in every time zone report.
+        return timezone.make_aware(datetime.combine(self.donated_on, time(12, 0)))
+
+    def same_gift(self, other: Donation | ParsedGift) -> bool:
+        if isinstance(other, Donation):
+            other_values = (other.donor_email, other.amount, other.currency, timezone.localdate(other.donated_at))
+        else:
+            other_values = (other.email, other.amount, other.currency, other.donated_on)
+        return (self.email, self.amount, self.currency, self.donated_on) == other_values
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    duplicates: list[RowProblem] = field(default_factory=list)
+    unattributed: list[RowProblem] = field(default_factory=list)
+    gifts: list[ParsedGift] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return _(
+            "%(created)d gift(s) recorded, %(duplicates)d duplicate(s) skipped, "
+            "%(unattributed)d outside their campaign's attribution window (kept, not attributed)."
+        ) % {"created": self.created, "duplicates": len(self.duplicates), "unattributed": len(self.unattributed)}
+
+
+class ImportFailed(Exception):
+    def __init__(self, errors: list[RowProblem]) -> None:
+        super().__init__(_("%(count)d problem(s): nothing was imported.") % {"count": len(errors)})
+        self.errors = errors
+
+
+def looks_like_formula(value: str) -> bool:
+    return value.startswith(FORMULA_PREFIXES)
+
+
+class _CampaignCache:
+    def __init__(self) -> None:
+        self._found: dict[str, Campaign | None] = {}
+
+    def __call__(self, value: str) -> Campaign | None:
+        if value not in self._found:
+            self._found[value] = campaign_for(value)
+        return self._found[value]
+
+
+def parse_row(line: int, row: dict[str, Any], *, campaigns: Any = campaign_for) -> ParsedGift:
+    """One CSV row as a gift, or ``InvalidDonation`` with every problem in it."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str] = {}
+    for column in COLUMNS:
+        raw = row.get(column)
+        values[column] = "" if raw is None else str(raw).strip()
+    for column in _TEXT_COLUMNS:
+        if looks_like_formula(values[column]):
+            errors.setdefault(column, []).append(_("Looks like a spreadsheet formula: refused."))
+        elif len(values[column]) > _MAX_LENGTH[column]:
+            errors.setdefault(column, []).append(_("Longer than %(max)d characters.") % {"max": _MAX_LENGTH[column]})
+    email = normalize_email(values["email"])
+    if "email" not in errors:
+        try:
+            _validate_email(email)
+        except ValidationError:
+            errors["email"] = [_("Not a valid email address.")]
+    currency = ""
+    try:
+        currency = clean_currency(values["currency"])
+    except InvalidDonation as bad:
+        errors.update(bad.errors)
+    amount = Decimal(0)
+    if not values["amount"]:
+        errors["amount"] = [_("Missing.")]
+    elif "," in values["amount"]:
+        errors["amount"] = [_("Write amounts with a dot and no thousands separator, like 1234.50.")]
+    else:
+        try:
+            amount = clean_amount(values["amount"], currency or "USD")
+        except InvalidDonation as bad:
+            errors.update(bad.errors)
+    donated_on = date.min
+    if not _DATE.match(values["date"]):
+        errors["date"] = [_("Not a date: write it as YYYY-MM-DD.")]
+    else:
+        try:
+            donated_on = date.fromisoformat(values["date"])
+        except ValueError:
+            errors["date"] = [_("Not a date: write it as YYYY-MM-DD.")]
+        else:
+            # One day of slack: the provider's time zone may be ahead of ours.
+            if donated_on > timezone.localdate() + timedelta(days=1):
+                errors["date"] = [_("In the future.")]
+    if not values["reference"] and "reference" not in errors:
+        errors["reference"] = [_("Missing: the provider's id keeps a re-import from counting a gift twice.")]
+    recurring = values["recurring"].lower()
+    if recurring not in _TRUE | _FALSE:
+        errors["recurring"] = [_("Write true or false.")]
+    campaign = None
+    if values["campaign"] and "campaign" not in errors:
+        campaign = campaigns(values["campaign"])
+        if campaign is None:
+            errors["campaign"] = [_("No campaign with this id or attribution code.")]
+    if errors:
+        raise InvalidDonation(errors)
+    return ParsedGift(
+        line=line,
+        email=email,
+        name=values["name"],
+        amount=amount,
+        currency=currency,
+        donated_on=donated_on,
+        reference=values["reference"],
+        recurring=recurring in _TRUE,
+        campaign=campaign,
+        code=campaign.attribution_code if campaign else "",
+        provider=values["provider"],
+    )
+
+
+def _rows(handle: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(handle)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFailed([RowProblem(0, "", _("The file is empty."))]) from None
+    names = [name.strip().lower().lstrip("\ufeff") for name in header]
+    missing = [column for column in REQUIRED if column not in names]
+    if missing:
+        raise ImportFailed([RowProblem(1, "", _("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})])
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        row: dict[str, Any] = dict(zip(names, cells, strict=False))
+        if len(cells) > len(names):
+            row[None] = cells[len(names) :]  # type: ignore[index]
+        yield reader.line_num, row
+
+
+def check_csv(handle: Iterable[str]) -> ImportResult:
+    """Read and check the whole file without writing; raise ``ImportFailed`` on any bad row."""
+    errors: list[RowProblem] = []
+    result = ImportResult()
+    seen: dict[str, ParsedGift] = {}
+    campaigns = _CampaignCache()
+    try:
+        for line, row in _rows(handle):
+            if None in row:
+                errors.append(RowProblem(line, "", _("More cells than columns.")))
+                continue
+            try:
+                gift = parse_row(line, row, campaigns=campaigns)
+            except InvalidDonation as bad:
+                errors.extend(RowProblem(line, column, " ".join(msgs)) for column, msgs in bad.errors.items())
+                continue
+            earlier = seen.get(gift.reference)
+            if earlier is None:
+                seen[gift.reference] = gift
+            elif earlier.same_gift(gift):
+                result.duplicates.append(
+                    RowProblem(line, "reference", _("Same gift as line %(line)d: skipped.") % {"line": earlier.line})
+                )
+            else:
+                errors.append(
+                    RowProblem(
+                        line,
+                        "reference",
+                        _("Already used by a different gift on line %(line)d.") % {"line": earlier.line},
+                    )
+                )
+    except UnicodeDecodeError:
+        raise ImportFailed([RowProblem(0, "", _("The file is not UTF-8 text."))]) from None
+    except csv.Error as bad:
+        raise ImportFailed([RowProblem(0, "", _("Not a readable CSV file (%(error)s).") % {"error": bad})]) from None
+    references = list(seen)
+    for start in range(0, len(references), _CHUNK):
+        for existing in Donation.objects.filter(reference__in=references[start : start + _CHUNK]):
+            gift = seen.pop(existing.reference)
+            if gift.same_gift(existing):
+                result.duplicates.append(RowProblem(gift.line, "reference", _("Already recorded: skipped.")))
+            else:
+                errors.append(
+                    RowProblem(
+                        gift.line,
+                        "reference",
+                        _("Already recorded for a different gift (donation #%(id)d).") % {"id": existing.pk},
+                    )
+                )
+    if errors:
+        raise ImportFailed(sorted(errors, key=lambda problem: problem.line))
+    if not seen and not result.duplicates:
+        raise ImportFailed([RowProblem(0, "", _("The file has no rows."))])
+    result.gifts = sorted(seen.values(), key=lambda gift: gift.line)
+    for gift in result.gifts:
+        if gift.campaign is not None and not attributable(gift.campaign, gift.donated_at):
+            result.unattributed.append(
+                RowProblem(gift.line, "campaign", _("Outside the campaign's attribution window: not attributed."))
+            )
+    return result
+
+
+def _subscriber_ids(emails: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(emails), _CHUNK):
+        rows = (
+            Subscriber.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=emails[start : start + _CHUNK])
+            .values_list("email_lower", "pk")
+        )
+        found.update(rows)
+    return found
+
+
+def import_csv(handle: Iterable[str], *, dry_run: bool = False) -> ImportResult:
+    """Check the file, then record every new gift in one transaction (nothing on any bad row)."""
+    result = check_csv(handle)
+    if dry_run:
+        return result
+    subscribers = _subscriber_ids(sorted({gift.email for gift in result.gifts}))
+    now = timezone.now()
+    donations = [
+        Donation(
+            amount=gift.amount,
+            currency=gift.currency,
+            donated_at=gift.donated_at,
+            donor_email=gift.email,
+            donor_name=gift.name,
+            subscriber_id=subscribers.get(gift.email),
+            recurring=gift.recurring,
+            source=Donation.Source.IMPORT,
+            provider=gift.provider,
+            reference=gift.reference,
+            attribution_code=gift.code,
+            campaign=gift.campaign if gift.campaign and attributable(gift.campaign, gift.donated_at) else None,
+            created_at=now,
+        )
+        for gift in result.gifts
+    ]
+    with transaction.atomic():
+        before = Donation.objects.count()
+        # ignore_conflicts: a webhook may record one of these gifts between the
+        # check and this write; its record wins, and the count below says so.
+        Donation.objects.bulk_create(donations, batch_size=500, ignore_conflicts=True)
+        result.created = Donation.objects.count() - before
+    return result

@@ -1,0 +1,87 @@
+"""Gifts: who gave what, when, through which channel, and which appeal brought it.
+
+A gift's ``reference`` is the payment provider's own id (or the id in the
+imported file): it is unique, so a re-imported file or a replayed webhook
+can never count the same money twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Campaign
+from donations.currencies import is_currency
+from subscribers.models import Subscriber, normalize_email
+
+MAX_DIGITS = 12
+DECIMAL_PLACES = 2
+
+
+def validate_currency(value: str) -> None:
+    if not is_currency(value):
+        raise ValidationError(_("%(code)s is not an ISO 4217 currency code."), params={"code": value})
+
+
+class Donation(models.Model):
+    class Source(models.TextChoices):
+        IMPORT = "import", _("CSV import")
+        WEBHOOK = "webhook", _("Payment provider webhook")
+        MANUAL = "manual", _("Manual entry")
+
+    # Decimal, never float: a sum of floats loses cents, and reports must add up.
+    amount = models.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    donated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    donor_email = models.EmailField(max_length=254, blank=True, db_index=True)
+    donor_name = models.CharField(max_length=200, blank=True)
+    subscriber = models.ForeignKey(
+        Subscriber,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="donations",
+        help_text=_("The subscriber with the donor's address, if any."),
+    )
+    recurring = models.BooleanField(default=False, help_text=_("Part of a monthly (or other regular) gift."))
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="donations",
+        help_text=_("The appeal this gift is attributed to."),
+    )
+    attribution_code = models.CharField(
+        max_length=64, blank=True, help_text=_("The campaign code the gift arrived with, attributed or not.")
+    )
+    provider = models.CharField(max_length=32, blank=True, help_text=_("stripe, paypal, bank…"))
+    reference = models.CharField(
+        max_length=255, unique=True, help_text=_("The payment provider's id for this gift: never counted twice.")
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-donated_at", "-id"]
+        indexes = [
+            # Audience rules ask "did this subscriber give since D?" once per subscriber.
+            models.Index(fields=["subscriber", "donated_at"], name="donation_subscriber_time"),
+            # Appeal reports group one campaign's gifts by currency.
+            models.Index(fields=["campaign", "currency"], name="donation_campaign_currency"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} · {self.donor_email} · {self.donated_at:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.donor_email = normalize_email(self.donor_email)
+        self.currency = self.currency.strip().upper()
+        super().save(*args, **kwargs)

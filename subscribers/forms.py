@@ -1,0 +1,144 @@
+"""The public sign-up form (the page and the embedded snippet post the same fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.validators import URLValidator
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext_lazy as _
+
+from subscribers import consent_text
+from subscribers.models import MailingList
+from subscribers.services.signup import InvalidSignup, clean_email, clean_language, clean_name, has_control_characters
+
+# The honeypot's name is one a form-filling bot is glad to fill; people never
+# see it (hidden by CSS, out of the tab order, no autocomplete).
+HONEYPOT_FIELD = "website"
+
+
+class _RawCheckMixin:
+    """Reject control characters before Django strips the value.
+
+    CharField strips whitespace first, which would quietly turn
+    ``"ana@example.org\\r\\n"`` into a valid address; a CR/LF anywhere is an
+    attempt at header injection and deserves an error, not a fix-up.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and has_control_characters(value):
+            raise forms.ValidationError(_("This field cannot contain line breaks or control characters."))
+        return super().to_python(value)  # type: ignore[misc]
+
+
+class _EmailField(_RawCheckMixin, forms.EmailField):
+    pass
+
+
+class _CharField(_RawCheckMixin, forms.CharField):
+    pass
+
+
+class _TopicsField(forms.ModelMultipleChoiceField):
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple) and any(isinstance(v, str) and has_control_characters(v) for v in value):
+            raise forms.ValidationError(_("Choose topics from the list."), code="invalid_choice")
+        return super().clean(value)
+
+
+class SignupForm(forms.Form):
+    email = _EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "required": True}),
+    )
+    name = _CharField(
+        label=_("Name (optional)"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    lists = _TopicsField(
+        label=_("Topics"),
+        queryset=MailingList.objects.none(),
+        to_field_name="slug",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("Tick at least one topic."),
+            "invalid_choice": _("Choose topics from the list."),
+            "invalid_pk_value": _("Choose topics from the list."),
+        },
+    )
+    language = forms.TypedChoiceField(
+        label=_("Language for our emails"),
+        choices=settings.LANGUAGES,
+        error_messages={"invalid_choice": _("Choose one of the languages offered.")},
+    )
+    website = forms.CharField(
+        required=False,
+        label=_("Leave this field empty"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args: Any, language: str = "en", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Topics are the public lists, never pre-checked: consent is a box
+        # the person ticked themselves.
+        self.fields["lists"].queryset = MailingList.objects.filter(public=True)  # type: ignore[attr-defined]
+        codes = [code for code, _label in settings.LANGUAGES]
+        # Each language in its own name: a Spanish speaker on the English page
+        # looks for "Español", not "Spanish".
+        self.fields["language"].choices = [  # type: ignore[attr-defined]
+            (code, get_language_info(code)["name_local"].capitalize()) for code in codes
+        ]
+        self.fields["language"].initial = language if language in codes else settings.LANGUAGE_CODE
+
+    @property
+    def is_bot(self) -> bool:
+        """The honeypot was filled in: answer as if all went well, write nothing."""
+        return bool(self.data.get(HONEYPOT_FIELD, "").strip())
+
+    def _service_check(self, field: str, check: Any) -> Any:
+        value = self.cleaned_data.get(field)
+        if value in (None, ""):
+            return value
+        try:
+            return check(value)
+        except InvalidSignup as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean_email(self) -> Any:
+        return self._service_check("email", clean_email)
+
+    def clean_name(self) -> Any:
+        return self._service_check("name", clean_name)
+
+    def clean_language(self) -> Any:
+        return self._service_check("language", clean_language)
+
+
+class EmbedSignupForm(SignupForm):
+    """The embedded snippet also says which consent wording it showed."""
+
+    wording_version = forms.CharField(required=False, max_length=40)
+    wording_language = forms.ChoiceField(required=False, choices=settings.LANGUAGES)
+    # Browsers send only the origin as Referer to another site by default
+    # (strict-origin-when-cross-origin), so the snippet lets staff write the
+    # page's address here for the consent record.
+    page_url = forms.CharField(required=False, max_length=2000)
+
+    def clean_page_url(self) -> str:
+        value = self.cleaned_data.get("page_url") or ""
+        try:
+            URLValidator(schemes=["http", "https"])(value)
+        except forms.ValidationError:
+            return ""  # a typo in the snippet must not cost the person their sign-up
+        return value[:500]
+
+    def clean_wording_version(self) -> str:
+        version = self.cleaned_data.get("wording_version") or consent_text.CURRENT_VERSION
+        if version not in consent_text.WORDINGS:
+            raise forms.ValidationError(_("This form is out of date: please use the sign-up page."))
+        return version

@@ -1,0 +1,260 @@
+"""The campaign screens in the admin, as a staff member uses them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from campaigns import operations
+from campaigns.models import AuditLog, Campaign, CampaignTranslation
+from campaigns.permissions import SENDER, WRITER
+from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
+from tests.campaigns.test_api import FakeEngine
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sender(client):  # type: ignore[no-untyped-def]
+    user = staff("sam", SENDER)
+    verified(client, user)
+    return user
+
+
+@pytest.fixture
+def engine(monkeypatch):  # type: ignore[no-untyped-def]
+    fake = FakeEngine()
+    monkeypatch.setattr(operations, "_engine_function", fake.lookup)
+    return fake
+
+
+def change_url(made: Campaign) -> str:
+    return f"/admin/campaigns/campaign/{made.pk}/change/"
+
+
+def form_data(**fields):  # type: ignore[no-untyped-def]
+    data = {
+        "kind": "bulletin",
+        "language": "en",
+        "subject": "Weekly bulletin",
+        "preheader": "",
+        "intro_markdown": "",
+        "body_markdown": 'Hello {{ name|default:"friend" }}.',
+        "call_to_action_text": "",
+        "call_to_action_url": "",
+        "from_name": "",
+        "from_email": "",
+        "reply_to": "",
+        "tracking_enabled": "on",
+        "campaignarticle_set-TOTAL_FORMS": "0",
+        "campaignarticle_set-INITIAL_FORMS": "0",
+        "translations-TOTAL_FORMS": "0",
+        "translations-INITIAL_FORMS": "0",
+    }
+    data.update(fields)
+    return data
+
+
+def test_the_list_shows_status_kind_and_schedule(client, sender):
+    made = campaign(author=sender, lists=[mailing_list()], status=Campaign.Status.SCHEDULED)
+    Campaign.objects.filter(pk=made.pk).update(scheduled_at=datetime(2030, 5, 1, 14, 0, tzinfo=ZoneInfo("UTC")))
+    page = client.get("/admin/campaigns/campaign/").content.decode()
+    assert made.subject in page
+    assert "Scheduled" in page
+    assert "2030-05-01 09:00" in page  # shown in the organisation's time zone (Lima, UTC-5)
+
+
+def test_a_writer_creates_a_campaign_with_a_translation_and_it_is_logged(client):
+    writer = staff("wendy", WRITER)
+    client.force_login(writer)  # writers cannot send, so they need no second factor
+    news = mailing_list("news")
+    data = form_data(
+        lists=[str(news.pk)],
+        languages=["en", "es"],
+        **{
+            "translations-TOTAL_FORMS": "1",
+            "translations-0-language": "es",
+            "translations-0-subject": "Boletín semanal",
+            "translations-0-body_markdown": "Hola.",
+        },
+    )
+    response = client.post("/admin/campaigns/campaign/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    made = Campaign.objects.get()
+    assert made.created_by == writer
+    assert made.languages == ["en", "es"]
+    assert CampaignTranslation.objects.get(campaign=made).subject == "Boletín semanal"
+    assert AuditLog.objects.filter(campaign=made, action="created", actor=writer).exists()
+
+
+def test_a_subject_with_a_line_break_is_refused(client, sender):
+    news = mailing_list("news")
+    response = client.post(
+        "/admin/campaigns/campaign/add/", form_data(subject="Hi\r\nBcc: all@example.net", lists=[str(news.pk)])
+    )
+    assert response.status_code == 200
+    assert not Campaign.objects.exists()
+
+
+def test_an_edit_is_logged_with_the_fields_that_changed(client, sender):
+    news = mailing_list("news")
+    made = campaign(author=sender, lists=[news], subject="Weekly bulletin", body_markdown="Old")
+    response = client.post(change_url(made), form_data(lists=[str(news.pk)], body_markdown="New text"))
+    assert response.status_code == 302
+    entry = AuditLog.objects.get(campaign=made, action="edited")
+    assert entry.actor == sender
+    assert "body_markdown" in entry.detail
+
+
+def test_the_change_page_shows_the_recipient_count_and_the_checklist(client, sender):
+    made = campaign(author=sender, lists=[mailing_list("news", people=4)])
+    page = client.get(change_url(made)).content.decode()
+    assert 'class="tocsin-big">4<' in page
+    assert "Before you send" in page
+
+
+def test_the_change_page_warns_when_the_audience_is_empty(client, sender):
+    made = campaign(author=sender, lists=[mailing_list("news", people=0)])
+    page = client.get(change_url(made)).content.decode()
+    assert 'data-code="empty-audience"' in page
+
+
+def test_the_preview_shows_desktop_and_phone_frames_and_the_text_part(client, sender):
+    made = campaign(author=sender, lists=[mailing_list()], body_markdown='Hello {{ name|default:"friend" }}.')
+    response = client.get(f"/admin/campaigns/campaign/{made.pk}/preview/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.count("<iframe") == 2
+    assert "width:375px" in page
+    assert "width:640px" in page
+    assert "srcdoc=" in page
+    assert "Hello Alex Sample." in page  # the text part, for the sample reader
+
+
+def test_the_preview_offers_each_language_version(client, sender):
+    made = campaign(author=sender, lists=[mailing_list()])
+    CampaignTranslation.objects.create(
+        campaign=made, language="es", subject="Concesión suspendida", body_markdown="Hoy."
+    )
+    page = client.get(f"/admin/campaigns/campaign/{made.pk}/preview/?lang=es").content.decode()
+    assert "Concesión suspendida" in page
+
+
+def test_send_test_to_me_mails_a_marked_copy_and_logs_it(client, sender):
+    made = campaign(author=sender, lists=[mailing_list()])
+    response = client.post(f"/admin/campaigns/campaign/{made.pk}/test/", {"to_me": "1"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["sam@staff.example.org"]
+    assert message.subject.startswith("[TEST] ")
+    assert message.alternatives  # the real HTML part, from the renderer
+    assert AuditLog.objects.filter(campaign=made, action="test-sent", actor=sender).exists()
+
+
+def test_a_test_goes_to_a_list_of_staff_addresses(client, sender):
+    staff("rita", WRITER)
+    made = campaign(author=sender, lists=[mailing_list()])
+    client.post(
+        f"/admin/campaigns/campaign/{made.pk}/test/",
+        {"addresses": "rita@staff.example.org, sam@staff.example.org"},
+    )
+    assert sorted(message.to[0] for message in mail.outbox) == ["rita@staff.example.org", "sam@staff.example.org"]
+
+
+def test_a_test_to_an_outside_address_is_refused(client, sender):
+    made = campaign(author=sender, lists=[mailing_list()])
+    response = client.post(
+        f"/admin/campaigns/campaign/{made.pk}/test/", {"addresses": "someone@else.example"}, follow=True
+    )
+    assert mail.outbox == []
+    assert "staff addresses only" in response.content.decode()
+
+
+def test_send_now_from_the_admin_starts_the_engine(client, sender, engine):
+    made = campaign(author=sender, lists=[mailing_list(people=1)])
+    page = client.get(f"/admin/campaigns/campaign/{made.pk}/send/").content.decode()
+    assert "Confirm" in page
+    response = client.post(f"/admin/campaigns/campaign/{made.pk}/send/", {"when": "now"})
+    assert response.status_code == 302
+    assert engine.calls[0][0] == "start"
+    assert engine.calls[0][2]["at"] is None
+
+
+def test_scheduling_reads_the_time_in_the_organisation_time_zone(client, sender, engine, settings):
+    made = campaign(author=sender, lists=[mailing_list(people=1)])
+    local = (timezone.localtime(timezone.now(), ZoneInfo(settings.TIME_ZONE)) + timedelta(days=1)).replace(
+        second=0, microsecond=0
+    )
+    client.post(
+        f"/admin/campaigns/campaign/{made.pk}/send/",
+        {"when": "later", "at": local.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert engine.calls[0][2]["at"] == local
+
+
+def test_scheduling_in_the_past_is_refused_on_the_page(client, sender, engine):
+    made = campaign(author=sender, lists=[mailing_list(people=1)])
+    response = client.post(f"/admin/campaigns/campaign/{made.pk}/send/", {"when": "later", "at": "2001-01-01T09:00"})
+    assert response.status_code == 200
+    assert "in the past" in response.content.decode()
+    assert engine.calls == []
+
+
+def test_a_writer_cannot_open_the_send_page(client):
+    writer = staff("wendy", WRITER)
+    client.force_login(writer)
+    made = campaign(author=writer, lists=[mailing_list()])
+    assert client.get(f"/admin/campaigns/campaign/{made.pk}/send/").status_code == 403
+    assert client.post(f"/admin/campaigns/campaign/{made.pk}/step/cancel/").status_code == 403
+
+
+def test_pause_from_the_admin_reaches_the_engine(client, sender, engine):
+    made = campaign(author=sender, lists=[mailing_list()], status=Campaign.Status.SENDING)
+    response = client.post(f"/admin/campaigns/campaign/{made.pk}/step/pause/")
+    assert response.status_code == 302
+    assert engine.calls[0][0] == "pause"
+
+
+def test_progress_is_served_as_json_for_the_live_bar(client, sender):
+    made = campaign(author=sender, lists=[mailing_list(people=2)])
+    data = client.get(f"/admin/campaigns/campaign/{made.pk}/progress.json").json()
+    assert data["status"] == "draft"
+    assert data["counts"]["recipients"] == 2
+
+
+def test_a_sending_campaign_cannot_be_edited(client, sender):
+    news = mailing_list("news")
+    made = campaign(author=sender, lists=[news], status=Campaign.Status.SENDING)
+    client.post(change_url(made), form_data(lists=[str(news.pk)], subject="Changed mid-send"))
+    made.refresh_from_db()
+    assert made.subject == "Mining concession suspended"
+    assert 'id="tocsin-progress"' in client.get(change_url(made)).content.decode()
+
+
+def test_the_audit_log_cannot_be_edited_or_deleted(client):
+    admin_user = staff("ada", None)
+    admin_user.is_superuser = True
+    admin_user.save()
+    verified(client, admin_user)
+    made = campaign(lists=[mailing_list()])
+    entry = AuditLog.objects.create(action="sent", campaign=made)
+    assert client.get("/admin/campaigns/auditlog/").status_code == 200
+    assert client.post(f"/admin/campaigns/auditlog/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditLog.objects.filter(pk=entry.pk).exists()
+
+
+def test_send_now_with_the_real_engine_starts_sending_and_shows_live_progress(client, sender):
+    made = campaign(author=sender, lists=[mailing_list(people=2)])
+    response = client.post(f"/admin/campaigns/campaign/{made.pk}/send/", {"when": "now"}, follow=True)
+    assert "Sending has started" in response.content.decode()
+    made.refresh_from_db()
+    assert made.status == Campaign.Status.SENDING
+    page = client.get(change_url(made)).content.decode()
+    assert "progress.json" in page
+    assert "setInterval" in page  # the bar polls while sending
+    assert AuditLog.objects.filter(campaign=made, action="sending", actor=sender).exists()

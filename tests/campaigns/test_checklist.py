@@ -1,0 +1,120 @@
+"""The pre-send checklist: the warnings a careful colleague would give."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from campaigns.checklist import link_is_broken, run_checklist
+from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
+from tests.campaigns.staff_helpers import campaign, mailing_list
+
+pytestmark = pytest.mark.django_db
+
+
+def codes(made: Campaign) -> set[str]:
+    return {warning.code for warning in run_checklist(made)}
+
+
+def test_a_complete_campaign_passes_every_check():
+    made = campaign(lists=[mailing_list(people=2)], body_markdown="A court suspended the concession.")
+    assert run_checklist(made) == []
+
+
+def test_an_empty_audience_is_flagged():
+    assert "empty-audience" in codes(campaign(lists=[mailing_list(people=0)]))
+
+
+def test_no_list_at_all_is_flagged():
+    assert "no-lists" in codes(campaign())
+
+
+def test_an_empty_subject_is_flagged():
+    made = campaign(lists=[mailing_list(people=1)], subject="")
+    assert "no-subject" in codes(made)
+
+
+def test_an_empty_translation_subject_is_flagged():
+    made = campaign(lists=[mailing_list(people=1)])
+    CampaignTranslation.objects.create(campaign=made, language="es", subject=" ", body_markdown="Hoy.")
+    messages = [warning.message for warning in run_checklist(made) if warning.code == "no-subject"]
+    assert messages and "Spanish" in messages[0]
+
+
+def test_an_image_without_alt_text_is_flagged():
+    made = campaign(lists=[mailing_list(people=1)], body_markdown="![](https://img.example.org/march.jpg)")
+    warnings = [warning for warning in run_checklist(made) if warning.code == "image-alt"]
+    assert warnings
+    assert "march.jpg" in warnings[0].message
+
+
+def test_an_image_with_alt_text_is_fine():
+    made = campaign(
+        lists=[mailing_list(people=1)],
+        body_markdown="![Protesters outside the ministry](https://img.example.org/m.jpg)",
+    )
+    assert "image-alt" not in codes(made)
+
+
+def test_a_link_to_a_missing_page_of_our_site_is_flagged(settings):
+    made = campaign(
+        lists=[mailing_list(people=1)],
+        body_markdown=f"Read [the ruling]({settings.SITE_URL}/articles/no-such-article/) and [home](/).",
+    )
+    warnings = [warning for warning in run_checklist(made) if warning.code == "broken-link"]
+    assert len(warnings) == 1
+    assert "no-such-article" in warnings[0].message
+
+
+def test_a_link_to_an_unpublished_article_is_flagged_and_a_published_one_is_not(settings):
+    Article.objects.create(title="Draft", slug="draft-piece", status=Article.Status.DRAFT)
+    Article.objects.create(
+        title="Live", slug="live-piece", status=Article.Status.PUBLISHED, published_at=timezone.now()
+    )
+    made = campaign(
+        lists=[mailing_list(people=1)],
+        body_markdown=f"[a]({settings.SITE_URL}/articles/draft-piece/) [b]({settings.SITE_URL}/articles/live-piece/)",
+    )
+    broken = [warning.message for warning in run_checklist(made) if warning.code == "broken-link"]
+    assert len(broken) == 1
+    assert "draft-piece" in broken[0]
+
+
+def test_links_to_other_sites_are_not_checked():
+    made = campaign(lists=[mailing_list(people=1)], body_markdown="[elsewhere](https://news.example.com/nothing-here)")
+    assert "broken-link" not in codes(made)
+
+
+def test_a_path_nothing_resolves_is_broken():
+    assert link_is_broken("/this/does/not/exist/")
+    assert not link_is_broken("/")
+
+
+def test_a_message_over_102_kb_is_flagged():
+    paragraph = "Mining concessions, water and the defenders who protect them. " * 40
+    made = campaign(lists=[mailing_list(people=1)], body_markdown="\n\n".join([paragraph] * 50))
+    assert "size" in codes(made)
+
+
+def test_a_bulletin_article_lead_image_without_alt_is_flagged():
+    article = Article.objects.create(
+        title="Water protest",
+        slug="water-protest",
+        summary="Hundreds marched.",
+        lead_image_url="https://img.example.org/water.jpg",
+        status=Article.Status.PUBLISHED,
+        published_at=timezone.now(),
+    )
+    made = campaign(lists=[mailing_list(people=1)])
+    CampaignArticle.objects.create(campaign=made, article=article, position=1)
+    assert "image-alt" in codes(made)
+
+
+def test_an_appeal_without_a_donate_link_is_flagged():
+    made = campaign(lists=[mailing_list(people=1)], kind=Campaign.Kind.APPEAL)
+    assert "no-donate-link" in codes(made)
+
+
+def test_a_language_without_a_translation_is_pointed_out():
+    made = campaign(lists=[mailing_list(people=1)], languages=["en", "fr"])
+    assert "no-translation" in codes(made)

@@ -1,0 +1,197 @@
+"""campaigns.events: the tracking signal -> DeliveryEvent rows and suppressions."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from anymail.signals import AnymailTrackingEvent, EventType, tracking
+from django.utils import timezone
+
+from campaigns.events import record_first_party_event, record_provider_event, scrub_payload
+from campaigns.models import DeliveryEvent
+from campaigns.tracking import click_url
+from subscribers.models import Subscriber, Suppression, email_hash
+from tests.campaigns.event_helpers import make_delivery
+
+pytestmark = pytest.mark.django_db
+
+
+def event(event_type: str, **kwargs) -> AnymailTrackingEvent:  # type: ignore[no-untyped-def]
+    kwargs.setdefault("timestamp", timezone.now())
+    kwargs.setdefault("esp_event", {})
+    return AnymailTrackingEvent(event_type=event_type, **kwargs)
+
+
+def suppression_for(email: str) -> Suppression | None:
+    return Suppression.objects.filter(email_hash=email_hash(email)).first()
+
+
+def test_the_anymail_tracking_signal_reaches_the_event_store():
+    delivery = make_delivery(esp_message_id="m-1")
+
+    tracking.send(
+        sender=object,
+        event=event(EventType.DELIVERED, message_id="m-1", recipient="ana@example.org"),
+        esp_name="Postmark",
+    )
+
+    assert DeliveryEvent.objects.get().delivery == delivery
+
+
+def test_the_stored_payload_keeps_the_reason_but_not_the_address():
+    raw = {
+        "RecordType": "Bounce",
+        "Email": "ana@example.org",
+        "Details": "550 5.1.1 <ana@example.org>: user unknown",
+        "Headers": [{"Name": "To", "Value": "ana@example.org"}],
+        "mail": {"destination": ["ana@example.org"], "messageId": "m-1", "source": "us@example.org"},
+        "client-info": {"user-agent": "Mozilla"},
+        "ip": "203.0.113.9",
+    }
+
+    cleaned = scrub_payload(raw)
+
+    text = json.dumps(cleaned)
+    assert "ana@example.org" not in text and "203.0.113.9" not in text and "Mozilla" not in text
+    assert cleaned["Details"] == "550 5.1.1 <[address]>: user unknown"
+    assert cleaned["mail"]["messageId"] == "m-1"
+
+
+def test_provider_unsubscribes_and_rejections_suppress_with_their_own_reason():
+    make_delivery("ana@example.org", esp_message_id="m-1")
+    make_delivery("ben@example.org", esp_message_id="m-2")
+
+    record_provider_event(
+        event=event(EventType.UNSUBSCRIBED, message_id="m-1", recipient="ana@example.org"), esp_name="Mailgun"
+    )
+    record_provider_event(
+        event=event(EventType.REJECTED, message_id="m-2", recipient="ben@example.org", reject_reason="invalid"),
+        esp_name="Mailgun",
+    )
+
+    assert suppression_for("ana@example.org").reason == Suppression.Reason.UNSUBSCRIBED
+    assert Subscriber.objects.get(email="ana@example.org").status == Subscriber.Status.UNSUBSCRIBED
+    assert suppression_for("ben@example.org").reason == Suppression.Reason.REJECTED
+
+
+def test_deferrals_of_one_message_do_not_add_up_to_a_suppression(settings):
+    settings.TOCSIN_SOFT_BOUNCE_LIMIT = 3
+    make_delivery("ana@example.org", esp_message_id="m-1")
+
+    for attempt in range(5):
+        when = timezone.now() - timedelta(minutes=attempt)
+        record_provider_event(
+            event=event(EventType.DEFERRED, message_id="m-1", recipient="ana@example.org", timestamp=when),
+            esp_name="Mailgun",
+        )
+
+    assert DeliveryEvent.objects.count() == 5
+    assert suppression_for("ana@example.org") is None
+
+
+def test_soft_bounces_older_than_the_window_do_not_count(settings):
+    settings.TOCSIN_SOFT_BOUNCE_LIMIT = 2
+    settings.TOCSIN_SOFT_BOUNCE_WINDOW_DAYS = 14
+    make_delivery("ana@example.org", esp_message_id="m-1")
+    old = timezone.now() - timedelta(days=30)
+
+    record_provider_event(
+        event=event(EventType.DEFERRED, message_id="m-old", recipient="ana@example.org", timestamp=old),
+        esp_name="Mailgun",
+    )
+    record_provider_event(
+        event=event(EventType.DEFERRED, message_id="m-1", recipient="ana@example.org"), esp_name="Mailgun"
+    )
+    assert suppression_for("ana@example.org") is None
+
+    record_provider_event(
+        event=event(EventType.DEFERRED, message_id="m-2", recipient="ana@example.org"), esp_name="Mailgun"
+    )
+    assert suppression_for("ana@example.org").reason == Suppression.Reason.BOUNCED
+
+
+def test_queued_and_sent_notices_are_not_stored():
+    make_delivery(esp_message_id="m-1")
+
+    for kind in (EventType.QUEUED, EventType.SENT):
+        assert (
+            record_provider_event(
+                event=event(kind, message_id="m-1", recipient="ana@example.org"), esp_name="Amazon SES"
+            )
+            is None
+        )
+
+    assert not DeliveryEvent.objects.exists()
+
+
+def test_one_provider_id_for_several_recipients_stores_one_event_each():
+    make_delivery("ana@example.org", esp_message_id="m-1")
+
+    for address in ("ana@example.org", "ben@example.org"):
+        record_provider_event(
+            event=event(EventType.BOUNCED, event_id="sns-1", message_id="m-1", recipient=address), esp_name="Amazon SES"
+        )
+
+    assert DeliveryEvent.objects.count() == 2
+    assert Suppression.objects.count() == 2
+
+
+def test_a_provider_click_on_our_own_redirect_is_stored_with_the_real_link():
+    delivery = make_delivery(esp_message_id="m-1")
+    tracked = click_url(delivery_id=delivery.pk, url="https://example.org/article")
+
+    record_provider_event(
+        event=event(EventType.CLICKED, message_id="m-1", recipient="ana@example.org", click_url=tracked),
+        esp_name="Postmark",
+    )
+
+    assert DeliveryEvent.objects.get().url == "https://example.org/article"
+
+
+def test_first_party_opens_and_clicks_never_suppress():
+    delivery = make_delivery()
+
+    record_first_party_event(delivery_id=delivery.pk, kind=DeliveryEvent.Kind.OPENED)
+    record_first_party_event(delivery_id=delivery.pk, kind=DeliveryEvent.Kind.CLICKED, url="https://example.org/")
+
+    assert DeliveryEvent.objects.count() == 2
+    assert not Suppression.objects.exists()
+
+
+def test_unique_counts_grow_once_per_delivery_whichever_way_the_event_arrives():
+    from campaigns.events import rebuild_campaign_stats
+    from campaigns.reports import campaign_report
+
+    first, second = make_delivery("ana@example.org", esp_message_id="m-1"), None
+    second = make_delivery("ben@example.org", campaign=first.campaign, esp_message_id="m-2")
+    record_first_party_event(delivery_id=first.pk, kind=DeliveryEvent.Kind.OPENED)
+    record_provider_event(
+        event=event(EventType.OPENED, message_id="m-1", recipient="ana@example.org"), esp_name="Postmark"
+    )
+    record_provider_event(
+        event=event(EventType.OPENED, message_id="m-2", recipient="ben@example.org"), esp_name="Postmark"
+    )
+    record_first_party_event(delivery_id=second.pk, kind=DeliveryEvent.Kind.CLICKED, url="https://example.org/a")
+    record_first_party_event(delivery_id=second.pk, kind=DeliveryEvent.Kind.CLICKED, url="https://example.org/b")
+
+    live = campaign_report(first.campaign)
+    rebuild_campaign_stats(first.campaign_id)
+    rebuilt = campaign_report(first.campaign)
+
+    assert (live.unique_opens, live.unique_clicks) == (2, 1)
+    assert (rebuilt.unique_opens, rebuilt.unique_clicks) == (2, 1)
+
+
+def test_a_first_party_unsubscribe_counts_against_the_latest_campaign_once():
+    from campaigns.events import record_unsubscribe
+    from campaigns.reports import campaign_report
+
+    delivery = make_delivery("ana@example.org")
+
+    record_unsubscribe(subscriber_id=delivery.subscriber_id)
+    record_unsubscribe(subscriber_id=delivery.subscriber_id)
+
+    assert campaign_report(delivery.campaign).unsubscribes == 1
+    assert record_unsubscribe(subscriber_id=delivery.subscriber_id, when=timezone.now() + timedelta(days=40)) is None

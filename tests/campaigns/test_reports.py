@@ -1,0 +1,175 @@
+"""The per-campaign report page, its figures and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.events import rebuild_campaign_stats
+from campaigns.models import AuditLog, Campaign, Delivery, DeliveryEvent
+from campaigns.reports import campaign_report
+from subscribers.models import MailingList, Subscriber
+from tests.campaigns.event_helpers import make_delivery
+from tests.campaigns.staff_helpers import staff, verified
+
+pytestmark = pytest.mark.django_db
+
+Kind = DeliveryEvent.Kind
+
+
+def add_event(delivery: Delivery, kind: str, *, n: int = 0, url: str = "", reason: str = "", hours: float = 1) -> None:
+    DeliveryEvent.objects.create(
+        delivery=delivery,
+        campaign_id=delivery.campaign_id,
+        kind=kind,
+        event_id=f"t:{delivery.pk}:{kind}:{n}:{url}",
+        url=url,
+        reason=reason,
+        occurred_at=delivery.campaign.started_at + timedelta(hours=hours),
+    )
+
+
+@pytest.fixture
+def sent_campaign() -> Campaign:
+    """Ten sent, one failed: eight delivered, one hard and one soft bounce, a complaint, opens and clicks."""
+    campaign = Campaign.objects.create(
+        subject="Lithium: the consultation that never was",
+        status=Campaign.Status.SENT,
+        started_at=timezone.now() - timedelta(days=2),
+    )
+    deliveries = [make_delivery(f"p{i}@example.org", campaign=campaign) for i in range(10)]
+    failed = make_delivery("=HYPERLINK(1)@example.org", campaign=campaign, status=Delivery.Status.FAILED)
+    Delivery.objects.filter(pk=failed.pk).update(error="-550 relay refused")
+    for delivery in deliveries[:8]:
+        add_event(delivery, Kind.DELIVERED)
+    add_event(deliveries[8], Kind.BOUNCED, reason="550 5.1.1 user unknown")
+    add_event(deliveries[9], Kind.SOFT_BOUNCED, reason="452 mailbox full")
+    add_event(deliveries[0], Kind.COMPLAINED, hours=5)
+    for delivery in deliveries[:4]:
+        add_event(delivery, Kind.OPENED, hours=2)
+    add_event(deliveries[0], Kind.OPENED, n=1, hours=3)  # a second open of the same copy counts once
+    add_event(deliveries[0], Kind.CLICKED, url="https://example.org/lithium", hours=2)
+    add_event(deliveries[1], Kind.CLICKED, url="https://example.org/lithium", hours=2)
+    add_event(deliveries[1], Kind.CLICKED, url="https://example.org/donate", hours=2)
+    rebuild_campaign_stats(campaign.pk)  # events written directly here, not through the webhooks
+    return campaign
+
+
+def test_the_report_counts_unique_people_per_event(sent_campaign):
+    report = campaign_report(sent_campaign)
+
+    assert (report.recipients, report.sent, report.failed) == (11, 10, 1)
+    assert (report.delivered, report.hard_bounces, report.soft_bounces, report.complaints) == (8, 1, 1, 1)
+    assert (report.unique_opens, report.unique_clicks) == (4, 2)
+    assert report.open_rate == pytest.approx(4 / 8)
+    assert report.top_links[0] == {"url": "https://example.org/lithium", "unique": 2, "total": 2}
+    assert sum(report.timeline[Kind.OPENED]) == 4  # the chart shows first opens per hour
+    assert report.complaint_warning  # 1 in 8 is far above 0.1 %
+
+
+def test_the_report_is_computed_by_a_fixed_number_of_queries(sent_campaign, django_assert_max_num_queries):
+    for i in range(30):
+        add_event(make_delivery(f"more{i}@example.org", campaign=sent_campaign), Kind.DELIVERED)
+    rebuild_campaign_stats(sent_campaign.pk)
+
+    with django_assert_max_num_queries(8):
+        campaign_report(sent_campaign)
+
+
+def test_staff_see_the_report_with_a_complaint_warning_and_a_chart(client, sent_campaign):
+    verified(client, staff("sara", "sender"))
+
+    response = client.get(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Spam complaints are too high" in page
+    assert "Unique opens (approximate)" in page
+    chart = page.split('class="report-chart">')[1].split("</div>")[0]
+    assert chart.startswith("<svg") and "<polyline" in chart and "<script" not in chart
+    assert "https://example.org/lithium" in page
+    assert "550 5.1.1 user unknown" in page and "-550 relay refused" in page
+
+
+def test_a_campaign_with_tracking_off_reports_not_tracked_rather_than_zero(client, sent_campaign):
+    Campaign.objects.filter(pk=sent_campaign.pk).update(tracking_enabled=False)
+    verified(client, staff("sara", "sender"))
+
+    page = client.get(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/").content.decode()
+
+    assert "not tracked" in page
+    assert campaign_report(Campaign.objects.get(pk=sent_campaign.pk)).unique_opens is None
+
+
+def test_a_campaign_to_a_list_with_tracking_off_reports_not_tracked(sent_campaign):
+    sent_campaign.lists.add(MailingList.objects.create(slug="defenders", name="Defenders", tracking_enabled=False))
+
+    report = campaign_report(sent_campaign)
+
+    assert not report.tracked and report.unique_clicks is None and report.click_rate is None
+
+
+def test_people_who_turned_tracking_off_are_left_out_of_the_rates(sent_campaign):
+    Subscriber.objects.filter(email__in=["p6@example.org", "p7@example.org"]).update(tracking_allowed=False)
+
+    report = campaign_report(sent_campaign)
+
+    assert report.untracked_recipients == 2
+    assert report.open_rate == pytest.approx(4 / 6)
+
+
+def test_the_report_is_for_staff_only(client, sent_campaign):
+    url = f"/admin/campaigns/campaign/{sent_campaign.pk}/report/"
+
+    assert client.get(url).status_code == 302  # to the login page
+    verified(client, staff("nobody", None))
+    assert client.get(url).status_code == 403
+
+
+def test_the_csv_export_needs_the_export_permission_and_is_audited(client, sent_campaign):
+    url = f"/admin/campaigns/campaign/{sent_campaign.pk}/report.csv"
+    verified(client, staff("sara", "sender"))
+    assert client.get(url).status_code == 403
+
+    verified(client, staff("alba", "admin"))
+    response = client.get(url)
+
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert ["figure", "delivered", "8", "", "", ""] in rows
+    problem = next(row for row in rows if row[0] == "problem" and row[3] == "failed")
+    assert problem[1] == "'=hyperlink(1)@example.org"
+    assert problem[5] == "'-550 relay refused"
+    assert AuditLog.objects.filter(action="exported", campaign=sent_campaign).exists()
+
+
+# --- The dashboard on the admin index ---------------------------------------------
+
+
+def test_the_admin_index_shows_growth_last_campaigns_suppressions_and_pipeline(client, sent_campaign, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there: the page must not hang
+    Subscriber.objects.filter(email="p9@example.org").update(
+        status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
+    )
+    verified(client, staff("sara", "sender"))
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "List growth" in page and "<rect" in page
+    assert sent_campaign.subject in page
+    assert f"/admin/campaigns/campaign/{sent_campaign.pk}/report/" in page
+    assert "Sending pipeline" in page and "unreachable" in page
+
+
+def test_the_dashboard_is_hidden_from_staff_who_cannot_see_campaigns(client, sent_campaign):
+    verified(client, staff("nobody", None))
+
+    page = client.get("/admin/").content.decode()
+
+    assert "List growth" not in page

@@ -1,0 +1,265 @@
+"""manage.py import_donations and the admin import: all-or-nothing, duplicates never counted twice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
+
+from donations.models import Donation
+from subscribers.models import Subscriber
+from tests.campaigns.engine_helpers import make_campaign, make_list
+from tests.campaigns.staff_helpers import staff, verified
+from tests.donations.helpers import started_appeal, write_csv
+
+pytestmark = pytest.mark.django_db
+
+GOOD = """
+email,amount,currency,date,reference,recurring,name
+Ana@Example.org,25.50,usd,2026-01-10,ch_1,false,Ana Quispe
+rosa@example.org,1000,PEN,2026-01-11,ch_2,true,Rosa
+"""
+
+
+def run(path, *args):  # type: ignore[no-untyped-def]
+    return call_command("import_donations", str(path), *args)
+
+
+def test_a_good_file_records_every_gift_matched_to_subscribers_by_address(tmp_path, capsys):
+    ana = Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
+
+    run(write_csv(tmp_path, GOOD))
+
+    assert Donation.objects.count() == 2
+    first = Donation.objects.get(reference="ch_1")
+    assert first.amount == Decimal("25.50")
+    assert first.currency == "USD"
+    assert first.donor_email == "ana@example.org"
+    assert first.subscriber == ana
+    assert first.source == Donation.Source.IMPORT
+    assert timezone.localdate(first.donated_at).isoformat() == "2026-01-10"
+    rosa = Donation.objects.get(reference="ch_2")
+    assert rosa.recurring is True
+    assert rosa.subscriber is None  # kept, listed as unmatched
+    assert "2 gift(s) recorded" in capsys.readouterr().out
+
+
+def test_any_bad_row_writes_nothing_and_reports_each_row(tmp_path, capsys):
+    path = write_csv(
+        tmp_path,
+        """
+email,amount,currency,date,reference
+ok@example.org,10.00,USD,2026-01-10,ok_1
+bad@example.org,ten,USD,2026-01-10,bad_1
+bad2@example.org,1.234,USD,2026-01-10,bad_2
+bad3@example.org,10,XXX,2026-01-10,bad_3
+bad4@example.org,10,USD,10/01/2026,bad_4
+bad5@example.org,-5,USD,2026-01-10,bad_5
+not-an-email,10,USD,2026-01-10,bad_6
+x@example.org,10,USD,2026-01-10,
+""",
+    )
+
+    with pytest.raises(CommandError) as failed:
+        run(path)
+
+    assert failed.value.returncode == 1
+    assert Donation.objects.count() == 0
+    report = capsys.readouterr().err
+    assert "line 3: amount" in report
+    assert "line 4: amount" in report and "decimal places" in report
+    assert "line 5: currency" in report
+    assert "line 6: date" in report
+    assert "line 7: amount" in report
+    assert "line 8: email" in report
+    assert "line 9: reference" in report
+    assert "line 2" not in report
+
+
+def test_formula_payloads_are_refused_and_not_echoed(tmp_path, capsys):
+    path = write_csv(
+        tmp_path,
+        """
+email,amount,currency,date,reference,name
+a@example.org,10,USD,2026-01-10,r1,"=cmd|' /C calc'!A0"
+b@example.org,10,USD,2026-01-10,@SUM(1+1),B
+""",
+    )
+    with pytest.raises(CommandError):
+        run(path)
+    report = capsys.readouterr().err
+    assert "line 2: name: Looks like a spreadsheet formula" in report
+    assert "line 3: reference: Looks like a spreadsheet formula" in report
+    assert "cmd|" not in report
+    assert Donation.objects.count() == 0
+
+
+def test_missing_columns_are_reported_for_the_file(tmp_path, capsys):
+    with pytest.raises(CommandError):
+        run(write_csv(tmp_path, "email,amount\na@example.org,10\n"))
+    assert "Missing column(s): currency, date, reference" in capsys.readouterr().err
+
+
+def test_reimporting_the_same_file_counts_nothing_twice(tmp_path, capsys):
+    path = write_csv(tmp_path, GOOD)
+    run(path)
+    capsys.readouterr()
+
+    run(path)
+
+    assert Donation.objects.count() == 2
+    out = capsys.readouterr().out
+    assert "line 2: reference: Already recorded: skipped." in out
+    assert "0 gift(s) recorded, 2 duplicate(s) skipped" in out
+
+
+def test_a_repeated_row_in_one_file_is_a_skipped_duplicate(tmp_path, capsys):
+    path = write_csv(
+        tmp_path,
+        """
+email,amount,currency,date,reference
+a@example.org,10,USD,2026-01-10,r1
+a@example.org,10,USD,2026-01-10,r1
+""",
+    )
+    run(path)
+    assert Donation.objects.count() == 1
+    assert "line 3: reference: Same gift as line 2: skipped." in capsys.readouterr().out
+
+
+def test_a_reference_reused_for_a_different_gift_fails_the_file(tmp_path, capsys):
+    run(write_csv(tmp_path, GOOD))
+    capsys.readouterr()
+    path = write_csv(
+        tmp_path,
+        """
+email,amount,currency,date,reference
+new@example.org,5,USD,2026-01-12,new_1
+ana@example.org,99.00,USD,2026-01-10,ch_1
+""",
+        name="second.csv",
+    )
+    with pytest.raises(CommandError):
+        run(path)
+    assert "line 3: reference: Already recorded for a different gift" in capsys.readouterr().err
+    assert not Donation.objects.filter(reference="new_1").exists()
+
+
+def test_the_campaign_column_attributes_by_id_or_code_inside_the_window(tmp_path, settings):
+    settings.TOCSIN_ATTRIBUTION_WINDOW_DAYS = 30
+    appeal = started_appeal(make_campaign([make_list()]), days_ago=2)
+    today = timezone.localdate().isoformat()
+    path = write_csv(
+        tmp_path,
+        f"""
+email,amount,currency,date,reference,campaign
+a@example.org,10,USD,{today},r1,{appeal.pk}
+b@example.org,10,USD,{today},r2,{appeal.attribution_code}
+c@example.org,10,USD,2020-01-01,r3,{appeal.attribution_code}
+""",
+    )
+    run(path)
+    assert Donation.objects.get(reference="r1").campaign == appeal
+    assert Donation.objects.get(reference="r2").campaign == appeal
+    old = Donation.objects.get(reference="r3")
+    assert old.campaign is None
+    assert old.attribution_code == appeal.attribution_code
+
+
+def test_an_unknown_campaign_is_a_bad_row(tmp_path, capsys):
+    path = write_csv(tmp_path, "email,amount,currency,date,reference,campaign\na@example.org,1,USD,2026-01-01,r,nope\n")
+    with pytest.raises(CommandError):
+        run(path)
+    assert "line 2: campaign: No campaign" in capsys.readouterr().err
+
+
+# --- the admin import (django-import-export) ------------------------------------------
+
+
+def _upload(client, text: str):  # type: ignore[no-untyped-def]
+    return client.post(
+        reverse("admin:donations_donation_import"),
+        {
+            "resource": "0",
+            "format": "0",
+            "import_file": SimpleUploadedFile("gifts.csv", text.lstrip().encode(), content_type="text/csv"),
+        },
+    )
+
+
+@pytest.fixture
+def admin_client_2fa(client):  # type: ignore[no-untyped-def]
+    user = staff("treasurer", None)
+    user.is_superuser = True
+    user.save()
+    return verified(client, user)
+
+
+def test_the_admin_import_previews_then_commits_a_good_file(admin_client_2fa):
+    response = _upload(admin_client_2fa, GOOD)
+
+    assert response.status_code == 200
+    assert Donation.objects.count() == 0  # a dry run first
+    confirm = response.context["confirm_form"]
+    assert confirm is not None
+
+    response = admin_client_2fa.post(
+        reverse("admin:donations_donation_process_import"), {**confirm.initial, "resource": "0"}
+    )
+    assert response.status_code == 302
+    assert Donation.objects.count() == 2
+    assert Donation.objects.get(reference="ch_1").amount == Decimal("25.50")
+
+
+def test_the_admin_import_reports_bad_rows_and_offers_no_commit(admin_client_2fa):
+    response = _upload(
+        admin_client_2fa,
+        """
+email,amount,currency,date,reference
+ok@example.org,10,USD,2026-01-10,ok_1
+bad@example.org,ten,EUR,2026-01-10,bad_1
+bad@example.org,10,ZZZ,2026-01-10,"=cmd|' /C calc'!A0"
+""",
+    )
+    assert response.status_code == 200
+    assert response.context.get("confirm_form") is None
+    result = response.context["result"]
+    assert result.has_validation_errors()
+    errors = {row.number: row.error_dict for row in result.invalid_rows}
+    assert set(errors) == {2, 3}
+    assert "amount" in errors[2]
+    assert "currency" in errors[3] and "reference" in errors[3]
+    assert Donation.objects.count() == 0
+
+
+def test_a_file_that_turned_bad_after_the_preview_commits_nothing(admin_client_2fa):
+    response = _upload(admin_client_2fa, GOOD)
+    confirm = response.context["confirm_form"]
+    # Between preview and confirmation a webhook records ch_1 with another amount.
+    Donation.objects.create(
+        donor_email="ana@example.org",
+        amount=Decimal("1.00"),
+        currency="USD",
+        donated_at=timezone.now(),
+        reference="ch_1",
+    )
+
+    admin_client_2fa.post(reverse("admin:donations_donation_process_import"), {**confirm.initial, "resource": "0"})
+
+    assert list(Donation.objects.values_list("reference", flat=True)) == ["ch_1"]
+
+
+def test_unmatched_donors_are_listed_by_a_filter(admin_client_2fa, tmp_path):
+    Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
+    run(write_csv(tmp_path, GOOD))
+
+    page = admin_client_2fa.get(reverse("admin:donations_donation_changelist") + "?matched=no")
+
+    assert page.status_code == 200
+    assert [d.reference for d in page.context["cl"].result_list] == ["ch_2"]
+    assert "rosa@example.org" in page.content.decode()

@@ -1,0 +1,439 @@
+"""Sign-up bombing and hostile input: a clear answer, nothing written, no email."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.test import Client
+
+from subscribers.models import Consent, MailingList, Subscriber
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _isolated():
+    from config.celery import app
+
+    cache.clear()
+    app.conf.task_always_eager = True  # email tasks run in-process at commit
+    yield
+    app.conf.task_always_eager = False
+    cache.clear()
+
+
+@pytest.fixture
+def lists():
+    MailingList.objects.create(slug="peru", name="Peru", position=1)
+    MailingList.objects.create(slug="guatemala", name="Guatemala", position=2)
+    MailingList.objects.create(slug="donors", name="Major donors", public=False, position=3)
+
+
+def valid(**fields):
+    return {"email": "ana@example.org", "name": "Ana", "lists": ["peru"], "language": "en", **fields}
+
+
+def post(client, django_capture_on_commit_callbacks, data, url="/signup/", **extra):
+    with django_capture_on_commit_callbacks(execute=True):
+        return client.post(url, data, **extra)
+
+
+def nothing_happened():
+    return not Subscriber.objects.exists() and not Consent.objects.exists() and mail.outbox == []
+
+
+# --- rate limits -------------------------------------------------------------------
+
+
+def test_the_sixth_signup_in_a_minute_from_one_ip_is_refused(client, lists, django_capture_on_commit_callbacks):
+    for n in range(5):
+        response = post(client, django_capture_on_commit_callbacks, valid(email=f"p{n}@example.org"))
+        assert response.status_code == 303
+    response = post(client, django_capture_on_commit_callbacks, valid(email="sixth@example.org"))
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "Too many sign-ups" in response.content.decode()
+    assert not Subscriber.objects.filter(email="sixth@example.org").exists()
+    assert len(mail.outbox) == 5
+
+
+def test_the_hourly_limit_applies_across_minutes(client, lists, settings, django_capture_on_commit_callbacks):
+    settings.TOCSIN_SIGNUP_PER_MINUTE = 100
+    settings.TOCSIN_SIGNUP_PER_HOUR = 3
+    codes = [
+        post(client, django_capture_on_commit_callbacks, valid(email=f"p{n}@example.org")).status_code for n in range(4)
+    ]
+    assert codes == [303, 303, 303, 429]
+
+
+def test_rate_limits_can_be_switched_off_for_benchmarks(client, lists, settings, django_capture_on_commit_callbacks):
+    settings.TOCSIN_SIGNUP_RATE_LIMIT = False
+    codes = {
+        post(client, django_capture_on_commit_callbacks, valid(email=f"p{n}@example.org")).status_code for n in range(8)
+    }
+    assert codes == {303}
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_limit(client, lists, django_capture_on_commit_callbacks):
+    codes = [
+        post(
+            client,
+            django_capture_on_commit_callbacks,
+            valid(email=f"p{n}@example.org"),
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+        ).status_code
+        for n in range(6)
+    ]
+    assert codes[-1] == 429
+    assert Consent.objects.filter(ip_address="127.0.0.1").count() == 5
+
+
+def test_behind_a_trusted_proxy_the_client_ip_comes_from_forwarded_for(
+    client, lists, settings, django_capture_on_commit_callbacks
+):
+    settings.TOCSIN_TRUSTED_PROXY_COUNT = 1
+    # The client may write anything on the left; our proxy appends the real address.
+    for n in range(5):
+        forwarded = f"6.6.6.{n}, 203.0.113.7"
+        response = post(
+            client, django_capture_on_commit_callbacks, valid(email=f"p{n}@example.org"), HTTP_X_FORWARDED_FOR=forwarded
+        )
+        assert response.status_code == 303
+    blocked = post(
+        client,
+        django_capture_on_commit_callbacks,
+        valid(email="x@example.org"),
+        HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7",
+    )
+    other = post(
+        client, django_capture_on_commit_callbacks, valid(email="y@example.org"), HTTP_X_FORWARDED_FOR="198.51.100.9"
+    )
+
+    assert blocked.status_code == 429
+    assert other.status_code == 303
+    assert Consent.objects.get(email="y@example.org").ip_address == "198.51.100.9"
+    assert Consent.objects.get(email="p0@example.org").ip_address == "203.0.113.7"
+
+
+def test_ipv6_neighbours_share_one_limit(client, lists, django_capture_on_commit_callbacks):
+    codes = [
+        post(
+            client,
+            django_capture_on_commit_callbacks,
+            valid(email=f"p{n}@example.org"),
+            REMOTE_ADDR=f"2001:db8:1:2::{n + 1}",
+        ).status_code
+        for n in range(6)
+    ]
+    assert codes[-1] == 429
+
+
+# --- honeypot and CAPTCHA ---------------------------------------------------------------
+
+
+def test_a_filled_honeypot_looks_like_success_but_writes_nothing(client, lists, django_capture_on_commit_callbacks):
+    response = post(client, django_capture_on_commit_callbacks, valid(website="http://spam.example"))
+    assert response.status_code == 303
+    assert response["Location"].startswith("/signup/thanks/")
+    assert nothing_happened()
+
+
+class _Turnstile(BaseHTTPRequestHandler):
+    answers: dict[str, bool] = {}
+    seen: list[dict] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        fields = {key: values[0] for key, values in parse_qs(body).items()}
+        type(self).seen.append(fields)
+        ok = fields.get("secret") == "sekrit" and type(self).answers.get(fields.get("response", ""), False)
+        payload = json.dumps({"success": ok}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def turnstile(settings):
+    server = HTTPServer(("127.0.0.1", 0), _Turnstile)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Turnstile.answers = {"human-token": True}
+    _Turnstile.seen = []
+    settings.TURNSTILE_SITE_KEY = "site-key"
+    settings.TURNSTILE_SECRET_KEY = "sekrit"
+    settings.TURNSTILE_VERIFY_URL = f"http://127.0.0.1:{server.server_port}/siteverify"
+    yield _Turnstile
+    server.shutdown()
+    server.server_close()
+
+
+def test_with_captcha_keys_the_form_shows_the_widget(client, lists, turnstile):
+    html = client.get("/signup/").content.decode()
+    assert 'class="cf-turnstile" data-sitekey="site-key"' in html
+
+
+def test_with_captcha_on_a_human_gets_through(client, lists, turnstile, django_capture_on_commit_callbacks):
+    response = post(client, django_capture_on_commit_callbacks, valid(**{"cf-turnstile-response": "human-token"}))
+    assert response.status_code == 303
+    assert Subscriber.objects.filter(email="ana@example.org").exists()
+    assert turnstile.seen[0]["remoteip"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("token", ["", "robot-token"])
+def test_with_captcha_on_a_failed_challenge_is_a_form_error(
+    client, lists, turnstile, django_capture_on_commit_callbacks, token
+):
+    response = post(client, django_capture_on_commit_callbacks, valid(**{"cf-turnstile-response": token}))
+    assert response.status_code == 400
+    assert "could not check that you are a person" in response.content.decode()
+    assert nothing_happened()
+
+
+def test_with_captcha_on_an_unreachable_verifier_fails_closed(
+    client, lists, settings, django_capture_on_commit_callbacks
+):
+    settings.TURNSTILE_SITE_KEY = "site-key"
+    settings.TURNSTILE_SECRET_KEY = "sekrit"
+    settings.TURNSTILE_VERIFY_URL = "http://127.0.0.1:9/siteverify"  # discard port: nothing answers
+    settings.TURNSTILE_TIMEOUT = 2
+    response = post(client, django_capture_on_commit_callbacks, valid(**{"cf-turnstile-response": "x"}))
+    assert response.status_code == 400
+    assert nothing_happened()
+
+
+# --- bad input --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"email": "not-an-address"}, id="malformed"),
+        pytest.param({"email": "ana@"}, id="no-domain"),
+        pytest.param({"email": "ana@example.org\r\nBcc: victim@example.org"}, id="crlf-in-email"),
+        pytest.param({"email": "ana@example.org\n"}, id="trailing-newline-in-email"),
+        pytest.param({"email": "a" * 290 + "@example.org"}, id="300-characters"),
+        pytest.param({"email": ("a" * 63 + ".") * 4 + "@example.org"}, id="long-local-part"),
+        pytest.param({"email": ""}, id="empty-email"),
+        pytest.param({"name": "Ana\r\nBcc: victim@example.org"}, id="crlf-in-name"),
+        pytest.param({"name": "Ana\x00"}, id="nul-in-name"),
+        pytest.param({"name": "Ana\x1b[31m"}, id="escape-in-name"),
+        pytest.param({"name": "<script>alert(1)</script>"}, id="script-in-name"),
+        pytest.param({"name": '<a href="http://spam.example">win</a>'}, id="link-in-name"),
+        pytest.param({"name": "Visit https://spam.example now"}, id="url-in-name"),
+        pytest.param({"name": "x" * 101}, id="long-name"),
+        pytest.param({"lists": []}, id="no-topic"),
+        pytest.param({"lists": ["nope"]}, id="unknown-list"),
+        pytest.param({"lists": ["donors"]}, id="private-list"),
+        pytest.param({"lists": ["peru\r\n"]}, id="crlf-in-list"),
+        pytest.param({"language": "de"}, id="unknown-language"),
+        pytest.param({"language": "en\r\nX: y"}, id="crlf-in-language"),
+        pytest.param({"language": ""}, id="no-language"),
+    ],
+)
+def test_bad_input_is_a_form_error_and_nothing_is_written(client, lists, django_capture_on_commit_callbacks, fields):
+    response = post(client, django_capture_on_commit_callbacks, valid(**fields))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="error"' in html or 'class="form-errors"' in html
+    assert "<script>alert" not in html
+    assert nothing_happened()
+
+
+def test_an_empty_post_is_a_form_error(client, lists, django_capture_on_commit_callbacks):
+    response = post(client, django_capture_on_commit_callbacks, {})
+    assert response.status_code == 400
+    assert "Tick at least one topic" in response.content.decode()
+    assert nothing_happened()
+
+
+def test_a_huge_post_is_refused_without_a_500(client, lists, django_capture_on_commit_callbacks):
+    response = post(client, django_capture_on_commit_callbacks, valid(name="x" * 200_000, email="y" * 100_000))
+    assert response.status_code == 400
+    assert nothing_happened()
+
+
+def test_a_rejected_form_keeps_what_was_typed(client, lists, django_capture_on_commit_callbacks):
+    response = post(client, django_capture_on_commit_callbacks, valid(email="ana@", name="Ana María"))
+    html = response.content.decode()
+    assert 'value="Ana María"' in html
+    assert 'value="peru" id="id_lists_0" checked' in html or ('value="peru"' in html and "checked" in html)
+
+
+def test_get_on_the_embed_endpoint_leads_to_the_signup_page(client):
+    response = client.get("/signup/embed/submit/")
+    assert response.status_code == 302
+    assert response["Location"] == "/signup/"
+
+
+def test_other_methods_are_refused(client, lists):
+    assert client.put("/signup/").status_code == 405
+    assert client.delete("/signup/embed/submit/").status_code == 405
+
+
+# --- the embedded form --------------------------------------------------------------------
+
+EMBED = "/signup/embed/submit/"
+
+
+def test_the_embedded_form_posts_cross_site_without_a_csrf_token(lists, django_capture_on_commit_callbacks):
+    browser = Client(enforce_csrf_checks=True)
+    response = post(
+        browser,
+        django_capture_on_commit_callbacks,
+        valid(wording_version="2026-11", wording_language="en"),
+        url=EMBED,
+        HTTP_ORIGIN="https://friends.example",
+        HTTP_REFERER="https://friends.example/take-action/",
+    )
+    assert response.status_code == 303
+    assert response["Location"].startswith("/signup/thanks/")
+    consent = Consent.objects.get()
+    assert consent.source == Consent.Source.EMBED
+    assert consent.page_url == "https://friends.example/take-action/"
+    assert len(mail.outbox) == 1
+
+
+def test_the_embed_endpoint_has_the_same_rate_limit(client, lists, django_capture_on_commit_callbacks):
+    codes = [
+        post(client, django_capture_on_commit_callbacks, valid(email=f"p{n}@example.org"), url=EMBED).status_code
+        for n in range(6)
+    ]
+    assert codes == [303] * 5 + [429]
+
+
+def test_the_embed_honeypot_writes_nothing(client, lists, django_capture_on_commit_callbacks):
+    response = post(client, django_capture_on_commit_callbacks, valid(website="bot"), url=EMBED)
+    assert response.status_code == 303
+    assert nothing_happened()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"HTTP_ORIGIN": "https://evil.example"}, id="other-origin"),
+        pytest.param({"HTTP_REFERER": "https://evil.example/page"}, id="other-referer"),
+        pytest.param({}, id="no-origin-at-all"),
+        pytest.param({"HTTP_ORIGIN": "null"}, id="opaque-origin"),
+    ],
+)
+def test_the_origin_allow_list_refuses_other_sites(
+    client, lists, settings, django_capture_on_commit_callbacks, headers
+):
+    settings.TOCSIN_EMBED_ALLOWED_ORIGINS = ["https://friends.example"]
+    response = post(client, django_capture_on_commit_callbacks, valid(), url=EMBED, **headers)
+    assert response.status_code == 403
+    assert "cannot sign you up from here" in response.content.decode()
+    assert nothing_happened()
+
+
+def test_the_origin_allow_list_accepts_listed_sites(client, lists, settings, django_capture_on_commit_callbacks):
+    settings.TOCSIN_EMBED_ALLOWED_ORIGINS = ["https://friends.example"]
+    by_origin = post(
+        client, django_capture_on_commit_callbacks, valid(), url=EMBED, HTTP_ORIGIN="https://friends.example"
+    )
+    by_referer = post(
+        client,
+        django_capture_on_commit_callbacks,
+        valid(email="b@example.org"),
+        url=EMBED,
+        HTTP_REFERER="https://FRIENDS.example/page?x=1",
+    )
+    assert (by_origin.status_code, by_referer.status_code) == (303, 303)
+
+
+def test_bad_input_on_the_embedded_form_is_shown_on_our_page(client, lists, django_capture_on_commit_callbacks):
+    response = post(client, django_capture_on_commit_callbacks, valid(email="ana@"), url=EMBED)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'action="/signup/"' in html
+    assert "csrfmiddlewaretoken" in html
+    assert nothing_happened()
+
+
+def test_a_forged_wording_version_is_refused(client, lists, django_capture_on_commit_callbacks):
+    response = post(client, django_capture_on_commit_callbacks, valid(wording_version="made-up"), url=EMBED)
+    assert response.status_code == 400
+    assert nothing_happened()
+
+
+def test_the_embed_page_gives_a_snippet_with_unchecked_public_topics(client, lists):
+    response = client.get("/signup/embed/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "action=&quot;http://127.0.0.1:8000/signup/embed/submit/&quot;" in html
+    snippet = html.split('<textarea id="snippet"', 1)[1].split("</textarea>", 1)[0]
+    assert "&quot;lists&quot; value=&quot;peru&quot;" in snippet
+    assert "donors" not in snippet
+    assert "checked" not in snippet
+    assert "&quot;website&quot;" in snippet
+    assert "wording_version" in snippet
+
+
+def test_the_snippet_from_the_embed_page_signs_people_up(lists, django_capture_on_commit_callbacks):
+    """Post exactly the fields the snippet contains, as another site's page would."""
+    import html as htmlmod
+    import re
+
+    page = Client().get("/signup/embed/").content.decode()
+    snippet = htmlmod.unescape(page.split('<textarea id="snippet"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0])
+    action = re.search(r'action="([^"]+)"', snippet).group(1)
+    hidden = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', snippet))
+    data = {**hidden, "email": "ana@example.org", "lists": ["guatemala"], "language": "fr", "website": ""}
+    path = urlsplit(action).path
+    response = post(Client(enforce_csrf_checks=True), django_capture_on_commit_callbacks, data, url=path)
+    assert response.status_code == 303
+    consent = Consent.objects.get()
+    assert consent.wording_version == hidden["wording_version"]
+    assert consent.wording in snippet
+    assert consent.lists == ["guatemala"]
+
+
+def test_the_snippet_can_name_its_page_for_the_consent_record(client, lists, django_capture_on_commit_callbacks):
+    post(
+        client,
+        django_capture_on_commit_callbacks,
+        valid(page_url="https://friends.example/take-action/peru"),
+        url=EMBED,
+        HTTP_REFERER="https://friends.example/",
+    )
+    post(
+        client,
+        django_capture_on_commit_callbacks,
+        valid(email="b@example.org", page_url="javascript:alert(1)"),
+        url=EMBED,
+        HTTP_REFERER="https://friends.example/",
+    )
+    assert Consent.objects.get(email="ana@example.org").page_url == "https://friends.example/take-action/peru"
+    assert Consent.objects.get(email="b@example.org").page_url == "https://friends.example/"
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("6.6.6.6, 203.0.113.7", "203.0.113.7"),
+        ("203.0.113.7:51234", "203.0.113.7"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("garbage", None),
+    ],
+)
+def test_the_client_ip_is_read_from_the_trusted_proxys_entry(rf, settings, forwarded, expected):
+    from subscribers.ratelimit import client_ip
+
+    settings.TOCSIN_TRUSTED_PROXY_COUNT = 1
+    request = rf.post("/signup/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.1")
+    assert client_ip(request) == expected

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from campaigns.models import Article
+from subscribers.models import Consent, MailingList, Subscriber, Subscription
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _var_dir(settings, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    settings.VAR_DIR = tmp_path
+    monkeypatch.delenv("TOCSIN_DEMO_PASSWORD", raising=False)
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {
+        "lists": MailingList.objects.count(),
+        "articles": Article.objects.count(),
+        "subscribers": Subscriber.objects.count(),
+        "subscriptions": Subscription.objects.count(),
+        "consents": Consent.objects.count(),
+        "users": get_user_model().objects.count(),
+    }
+
+
+def test_seeding_twice_adds_nothing_the_second_time():
+    seed()
+    first = counts()
+    output = seed()
+    assert counts() == first
+    assert "0 new article(s), 0 new supporter(s)" in output
+
+
+def test_it_creates_the_demo_lists_as_public_topics():
+    seed()
+    slugs = set(MailingList.objects.filter(public=True).values_list("slug", flat=True))
+    assert {"peru", "guatemala", "honduras", "canada-policy"} <= slugs
+
+
+def test_the_demo_login_is_staff_and_its_printed_password_works(tmp_path):
+    output = seed()
+    user = get_user_model().objects.get(username="demo")
+    password = (tmp_path / "demo-password.txt").read_text().strip()
+    assert user.is_staff
+    assert user.check_password(password)
+    assert f"demo / {password}" in output
+
+
+def test_a_second_run_keeps_the_password_staff_may_have_changed():
+    seed()
+    user = get_user_model().objects.get(username="demo")
+    user.set_password("changed by staff 123")
+    user.save()
+    seed()
+    user.refresh_from_db()
+    assert user.check_password("changed by staff 123")
+
+
+def test_the_demo_password_can_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TOCSIN_DEMO_PASSWORD", "a chosen demo password")
+    seed()
+    assert get_user_model().objects.get(username="demo").check_password("a chosen demo password")
+
+
+def test_demo_articles_are_published_with_html_and_a_spanish_translation():
+    seed()
+    published = Article.objects.filter(status=Article.Status.PUBLISHED)
+    assert published.count() >= 4
+    assert all(article.published_at for article in published)
+    spanish = published.filter(language="es").exclude(translation_of=None)
+    assert spanish.exists()
+    assert spanish.first().translation_of.language == "en"
+    # Every article is tagged with at least one of the demo topics.
+    assert not published.filter(topics=None).exists()
+
+
+def test_demo_supporters_are_confirmed_with_their_consent_evidence():
+    seed()
+    supporters = Subscriber.objects.all()
+    assert supporters.count() >= 4
+    for subscriber in supporters:
+        assert subscriber.status == Subscriber.Status.CONFIRMED
+        assert subscriber.subscriptions.filter(status=Subscription.Status.ACTIVE).exists()
+        actions = list(subscriber.consents.values_list("action", flat=True))
+        assert actions == [Consent.Action.SIGNUP, Consent.Action.CONFIRM]
+        confirm = subscriber.consents.get(action=Consent.Action.CONFIRM)
+        assert confirm.wording and confirm.basis == Consent.Basis.EXPRESS and confirm.lists
