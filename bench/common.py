@@ -151,6 +151,11 @@ class Worker:
     """``celery -A config worker`` as a subprocess: one parent, ``concurrency`` pool processes."""
 
     def __init__(self, env: dict[str, str], *, concurrency: int = 2, queues: str = "urgent,default,bulk") -> None:
+        # The worker runs in a session of its own (so that it can be stopped as a
+        # group): make SIGTERM/SIGINT to the benchmark run its cleanup instead of
+        # orphaning the worker on a shared broker.
+        signal.signal(signal.SIGTERM, _exit)
+        signal.signal(signal.SIGINT, _exit)
         self.lines: list[str] = []
         self.ready = threading.Event()
         self.process = subprocess.Popen(
@@ -195,6 +200,10 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def _exit(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _children(pid: int) -> list[int]:

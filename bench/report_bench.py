@@ -194,7 +194,7 @@ if __name__ == "__main__":
         main()
     finally:
         connection.close()
-        if _POSTGRES and not _REUSE:
-            _drop_postgres_database()
-        else:
+        if not _POSTGRES:
             os.unlink(_tmp_path)
+        elif not _REUSE:
+            _drop_postgres_database()

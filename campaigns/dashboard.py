@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ QUEUES = ("urgent", "default", "bulk")
 _TIMEOUT = 0.5
 
 
-def _weekly(queryset, field: str, since: datetime) -> dict[datetime, int]:  # type: ignore[no-untyped-def]
+def _weekly(queryset, field: str, since: datetime) -> dict[date, int]:  # type: ignore[no-untyped-def]
     rows = (
         queryset.filter(**{f"{field}__gte": since})
         .annotate(week=TruncWeek(field))

@@ -282,7 +282,7 @@ def _store(event: DeliveryEvent, *, recipient: str) -> DeliveryEvent | None:
         except IntegrityError:
             return None
         if event.delivery_id is not None and event.campaign_id is not None:
-            _count_if_first(event)
+            _count_if_first(event, delivery_id=event.delivery_id, campaign_id=event.campaign_id)
         if recipient:
             _apply_suppression(event, recipient=recipient)
     return event
@@ -292,17 +292,17 @@ def _hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _count_if_first(event: DeliveryEvent) -> None:
+def _count_if_first(event: DeliveryEvent, *, delivery_id: int, campaign_id: int) -> None:
     """Add the delivery to the campaign's unique count for this kind, once.
 
     The delivery's row lock serialises its events: a provider open and our
     pixel arriving together must not both count as the first open.
     """
-    Delivery.objects.select_for_update().filter(pk=event.delivery_id).values_list("pk", flat=True).first()
-    earlier = DeliveryEvent.objects.filter(delivery_id=event.delivery_id, kind=event.kind).exclude(pk=event.pk)
+    Delivery.objects.select_for_update().filter(pk=delivery_id).values_list("pk", flat=True).first()
+    earlier = DeliveryEvent.objects.filter(delivery_id=delivery_id, kind=event.kind).exclude(pk=event.pk)
     if earlier.exists():
         return
-    add_to_stat(campaign_id=event.campaign_id, kind=event.kind, hour=_hour(event.occurred_at), count=1)
+    add_to_stat(campaign_id=campaign_id, kind=event.kind, hour=_hour(event.occurred_at), count=1)
 
 
 def add_to_stat(*, campaign_id: int, kind: str, hour: datetime, count: int) -> None:

@@ -9,6 +9,11 @@ recipient's tokens and joins strings: the sending engine calls it a thousand
 times a second, so no template rendering and no CSS inlining happen per
 recipient.
 
+An appeal's suggested amounts ("Give $35 / $50 / $70", ``donations.ask_ladder``)
+differ per reader, so they fill one more slot: the buttons of each distinct
+ladder are rendered and inlined once and cached, and their links are signed
+per recipient like every other tracked link.
+
 Staff Markdown is never evaluated as a Django template (a phished staff
 account must not be able to reach template tags or object attributes): only
 the name merge fields are recognised, with a regular expression.
@@ -22,6 +27,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -40,6 +46,7 @@ from campaigns import tracking
 from campaigns.content import markdown_to_html
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
 from campaigns.plaintext import markdown_to_text, wrap
+from donations.ask_ladder import AskLadder, ask_urls, default_ladder, ladders_for
 from subscribers import tokens
 from subscribers.models import MailingList, Subscriber, Subscription
 
@@ -155,6 +162,26 @@ def unknown_merge_fields(text: str) -> list[str]:
 
 
 @dataclass
+class _AskSource:
+    """What an appeal version needs to build the buttons of any ladder."""
+
+    cta_text: str
+    url: str  # the donate URL, absolute and attributed
+    css: str  # the email's stylesheet, to inline each ladder's buttons with
+
+
+@dataclass
+class _AskBlock:
+    """The suggested-amount buttons for one ladder in one language, with its links as slots."""
+
+    html: _Template
+    text: str
+    links: dict[str, str]
+    json_urls: dict[str, str]
+    untracked: dict[str, str]
+
+
+@dataclass
 class _Version:
     """One language version of a campaign, compiled."""
 
@@ -170,6 +197,9 @@ class _Version:
     json_urls: dict[str, str] = field(default_factory=dict)
     untracked: dict[str, str] = field(default_factory=dict)
     reasons: dict[frozenset[int], tuple[str, str]] = field(default_factory=dict)
+    # Appeals with suggested amounts: what the ladder's buttons are made of, and each ladder's block.
+    ask: _AskSource | None = None
+    asks: dict[AskLadder, _AskBlock] = field(default_factory=dict)
 
     def name_values(self, name: str) -> tuple[dict[str, str], dict[str, str]]:
         """(text values, HTML values) of the name slots for a person called ``name``."""
@@ -193,6 +223,7 @@ class CampaignRenderer:
         self.from_email = _from_address(campaign)
         self.reply_to = [campaign.reply_to] if campaign.reply_to else []
         self.tags = [campaign.kind, f"campaign-{campaign.pk}"]
+        self.asks_amounts = campaign.kind == Campaign.Kind.APPEAL and _asks_amounts(campaign.call_to_action_url)
         self._articles: list[Article] | None = None
         self._versions: dict[tuple[str, bool], _Version] = {}
         # The same URLs and tokens as subscribers.tokens.unsubscribe_url /
@@ -223,12 +254,14 @@ class CampaignRenderer:
         delivery_id: int | None = None,
         language: str | None = None,
         list_ids: Any = None,
+        ask_ladder: AskLadder | None = None,
     ) -> EmailMultiAlternatives:
         """The personalised message for one recipient.
 
         ``language`` (e.g. the delivery's snapshot) overrides the subscriber's;
         ``list_ids`` (see ``subscribed_list_ids``) saves a query per recipient
-        when the campaign targets several lists.
+        when the campaign targets several lists; so does ``ask_ladder`` (see
+        ``ladders_for``) for an appeal's suggested amounts.
         """
         version = self.version(language or subscriber.language)
         unsubscribe_token = self._unsubscribe_signer.sign(str(subscriber.pk))
@@ -241,10 +274,18 @@ class CampaignRenderer:
         text_values.update(u=unsubscribe, p=preferences, r=reason_text)
         html_values.update(u=html.escape(unsubscribe), p=html.escape(preferences), r=reason_html)
         tracked = self.tracking_allowed and subscriber.tracking_allowed
-        if tracked and delivery_id is not None and self._click_url:
-            self._track(version, html_values, delivery_id)
+        track_links = tracked and delivery_id is not None and bool(self._click_url)
+        if track_links:
+            self._track(version, html_values, int(delivery_id))  # type: ignore[arg-type]
         else:
             html_values.update(version.untracked)
+        if version.ask is not None:
+            block = self._ask_block(version, ask_ladder or self._ladder_of(subscriber))
+            text_values["a"] = block.text
+            ask_values = dict(block.untracked)
+            if track_links:
+                self._sign_links(block.links, block.json_urls, ask_values, int(delivery_id))  # type: ignore[arg-type]
+            html_values["a"] = block.html.fill(ask_values)
         message = EmailMultiAlternatives(
             subject=subject,
             body=version.text.fill(text_values),
@@ -271,17 +312,22 @@ class CampaignRenderer:
         "read more" share one token.
         """
         delivery = int(delivery_id)
-        signed: dict[str, str] = {}
-        for slot, url in version.links.items():
-            tracked = signed.get(url)
-            if tracked is None:
-                token = self._click_signer.sign_json(f"[{delivery},{version.json_urls[url]}]")
-                tracked = signed[url] = self._click_url_html.format(token)
-            html_values[slot] = tracked
+        self._sign_links(version.links, version.json_urls, html_values, delivery)
         pixel = self._open_url_html.format(self._open_signer.sign(str(delivery)))
         html_values["o"] = (
             f'<img src="{pixel}" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">'
         )
+
+    def _sign_links(
+        self, links: dict[str, str], json_urls: dict[str, str], values: dict[str, str], delivery: int
+    ) -> None:
+        signed: dict[str, str] = {}
+        for slot, url in links.items():
+            tracked = signed.get(url)
+            if tracked is None:
+                token = self._click_signer.sign_json(f"[{delivery},{json_urls[url]}]")
+                tracked = signed[url] = self._click_url_html.format(token)
+            values[slot] = tracked
 
     def _list_unsubscribe_headers(self, unsubscribe: str, token: str) -> dict[str, str]:
         """What subscribers.tokens.list_unsubscribe_headers gives, without signing and reversing again."""
@@ -295,6 +341,10 @@ class CampaignRenderer:
         """The campaign as an anonymous reader sees it on the site: no personal link anywhere."""
         version = self.version(language or self.campaign.language, web=True)
         _text_values, html_values = version.name_values("")
+        if version.ask is not None:
+            # Anyone may read the web version: the organisation's default amounts, no one's last gift.
+            block = self._ask_block(version, default_ladder())
+            html_values["a"] = block.html.fill(block.untracked)
         return version.html.fill(html_values)
 
     def subscribed_list_ids(self, subscriber_ids: list[int]) -> dict[int, set[int]]:
@@ -306,6 +356,12 @@ class CampaignRenderer:
         for subscriber_id, list_id in rows:
             found[subscriber_id].add(list_id)
         return found
+
+    def ladders_for(self, subscriber_ids: list[int]) -> dict[int, AskLadder]:
+        """For a batch: each subscriber's suggested amounts (one query; none when the campaign asks none)."""
+        if not self.asks_amounts:
+            return {}
+        return ladders_for(subscriber_ids)
 
     def version(self, language: str, *, web: bool = False) -> _Version:
         if language not in self.languages:
@@ -336,6 +392,7 @@ class CampaignRenderer:
                 cta_url = attributed_url(cta_url, campaign.attribution_code) if cta_url else ""
             elif campaign.kind == Campaign.Kind.ALERT:
                 cta_text = cta_text or _("Take action")
+            ask_slot = _SLOT.format("a") if self.asks_amounts and cta_url else ""
             context = {
                 "language": language,
                 "kind": campaign.kind,
@@ -348,6 +405,7 @@ class CampaignRenderer:
                 "body_text": markdown_to_text(body_source, absolute=absolute_url),
                 "cta_text": _one_line(cta_text),
                 "cta_url": absolute_url(cta_url),
+                "ask_slot": ask_slot,
                 "articles": self._article_items(language) if campaign.kind == Campaign.Kind.BULLETIN else [],
                 "org_name": settings.TOCSIN_ORG_NAME,
                 "org_address": settings.TOCSIN_ORG_ADDRESS,
@@ -361,6 +419,10 @@ class CampaignRenderer:
             }
             rendered_html = render_to_string(f"emails/campaign/{campaign.kind}.html", context)
             rendered_text = render_to_string(f"emails/campaign/{campaign.kind}.txt", context)
+        ask = None
+        if ask_slot:
+            css = "\n".join(_STYLE.findall(rendered_html))
+            ask = _AskSource(cta_text=_one_line(cta_text), url=absolute_url(cta_url), css=css)
         inlined = _INLINER.inline(rendered_html)
         links: dict[str, str] = {}
         untracked: dict[str, str] = {}
@@ -377,7 +439,46 @@ class CampaignRenderer:
             defaults=merge.defaults,
             first_name_slots=merge.first_name_slots,
             fallback=merge.fallback,
+            ask=ask,
         )
+
+    def _ask_block(self, version: _Version, ladder: AskLadder) -> _AskBlock:
+        # Ladders repeat (most people never gave, and gifts cluster at round
+        # numbers), so each one is rendered and inlined once per language.
+        block = version.asks.get(ladder)
+        if block is None:
+            block = version.asks[ladder] = self._compile_ask(version, ladder)
+        return block
+
+    def _compile_ask(self, version: _Version, ladder: AskLadder) -> _AskBlock:
+        source = version.ask
+        assert source is not None
+        with translation.override(version.language):
+            context = {
+                "cta_text": source.cta_text,
+                "rungs": [
+                    {"label": money(amount, ladder.currency), "url": url}
+                    for amount, url in ask_urls(source.url, ladder)
+                ],
+                "other_url": _with_currency(source.url, ladder.currency),
+            }
+            rendered_html = render_to_string("emails/campaign/_ask_ladder.html", context)
+            rendered_text = render_to_string("emails/campaign/_ask_ladder.txt", context)
+        inlined, links, untracked = _link_slots(
+            _INLINER.inline_fragment(rendered_html, source.css), keep=set(), prefix="m", pixel=False
+        )
+        return _AskBlock(
+            html=_Template(inlined),
+            text=_tidy_text(rendered_text).rstrip("\n"),
+            links=links,
+            json_urls={url: json.dumps(url) for url in links.values()},
+            untracked=untracked,
+        )
+
+    def _ladder_of(self, subscriber: Subscriber) -> AskLadder:
+        if not subscriber.pk:  # a preview's sample reader or a test send: no one's real gifts
+            return default_ladder()
+        return ladders_for([subscriber.pk])[subscriber.pk]
 
     def _articles_in_order(self) -> list[Article]:
         if self._articles is None:
@@ -525,7 +626,9 @@ _HREF = re.compile(r"""(<a\b[^>]*?\bhref=")([^"]*)(")""", re.IGNORECASE)
 _BODY_END = "</body>"
 
 
-def _link_slots(document: str, *, keep: set[str]) -> tuple[str, dict[str, str], dict[str, str]]:
+def _link_slots(
+    document: str, *, keep: set[str], prefix: str = "l", pixel: bool = True
+) -> tuple[str, dict[str, str], dict[str, str]]:
     """Turn each trackable link of ``document`` into a slot, and add the open pixel's slot.
 
     Works on css-inline's output, which always writes attributes double-quoted.
@@ -533,22 +636,57 @@ def _link_slots(document: str, *, keep: set[str]) -> tuple[str, dict[str, str], 
     never wrapped: leaving must not depend on the tracker. Nor are the URLs in ``keep``.
     """
     links: dict[str, str] = {}
-    untracked: dict[str, str] = {"o": ""}
+    untracked: dict[str, str] = {"o": ""} if pixel else {}
 
     def replace(match: re.Match[str]) -> str:
         url = html.unescape(match.group(2)).strip()
         if url in keep or not tracking.is_redirectable(url):
             return match.group(0)
-        slot = f"l{len(links)}"
+        slot = f"{prefix}{len(links)}"
         links[slot] = url
         untracked[slot] = match.group(2)
         return match.group(1) + _SLOT.format(slot) + match.group(3)
 
     document = _HREF.sub(replace, document)
+    if not pixel:
+        return document, links, untracked
     index = document.rfind(_BODY_END)
-    pixel = _SLOT.format("o")
-    document = document[:index] + pixel + document[index:] if index != -1 else document + pixel
+    marker = _SLOT.format("o")
+    document = document[:index] + marker + document[index:] if index != -1 else document + marker
     return document, links, untracked
+
+
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
+
+# Signs written before the amount; other currencies show their code after it ("50 PEN").
+_CURRENCY_SIGNS = {"USD": "$", "GBP": "£", "EUR": "€"}
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """``35, "USD"`` → "$35", in the active language's number format."""
+    whole = amount == amount.to_integral_value()
+    number = formats.number_format(amount, decimal_pos=0 if whole else 2, use_l10n=True)
+    sign = _CURRENCY_SIGNS.get(currency)
+    if sign is None:
+        return f"{number}\u00a0{currency}"
+    return f"{sign}{number}"
+
+
+def _asks_amounts(url: str) -> bool:
+    """Whether an appeal's donate link gets suggested amounts.
+
+    Staff who put an ``amount`` in the link chose the ask themselves: one
+    button with their amount, not a ladder that would override it.
+    """
+    if not url:
+        return False
+    return not any(key == "amount" for key, _value in parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def _with_currency(url: str, currency: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in {"amount", "currency"}]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("currency", currency)])))
 
 
 def _url_pattern(name: str) -> str:

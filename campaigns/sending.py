@@ -198,7 +198,7 @@ def skip(delivery_id: int, reason: str) -> None:
 
 
 def _fast_commits() -> None:
-    if connection.vendor == "postgresql" and not getattr(settings, "TOCSIN_SEND_SYNC_COMMIT", False):
+    if connection.vendor == "postgresql" and not settings.TOCSIN_SEND_SYNC_COMMIT:
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit = off")
 
@@ -263,6 +263,7 @@ class _Batch:
         self.throttle = Throttle()
         self.renderer = renderer_for(campaign)
         self.list_ids: dict[int, set[int]] = {}
+        self.ladders: dict[int, Any] = {}  # an appeal's suggested amounts per subscriber
         self.permanent_streak = 0
 
     # Called with self.lock held.
@@ -307,6 +308,8 @@ class _Batch:
                 self.buffer.reverse()
                 if len(self.renderer.lists) > 1:
                     self.list_ids = self.renderer.subscribed_list_ids([row[1] for row in self.buffer])
+                # One query per chunk, none for bulletins and alerts.
+                self.ladders = self.renderer.ladders_for([row[1] for row in self.buffer])
             return self.buffer.pop()
 
     def count(self, outcome: str) -> None:
@@ -417,6 +420,7 @@ def _sender(state: _Batch, connection_factory: Callable[[], Any]) -> None:
                     delivery_id=delivery_id,
                     language=row[2] or None,
                     list_ids=state.list_ids.get(row[1]),
+                    ask_ladder=state.ladders.get(row[1]),
                 )
                 fallback_id = _message_id(message, state.campaign.pk, delivery_id)
                 t2 = clock()

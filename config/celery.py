@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -22,6 +23,7 @@ app.conf.task_queues = (
     Queue("bulk"),
 )
 app.conf.task_default_queue = "default"
+_SWEEP = max(float(getattr(settings, "TOCSIN_SEND_SWEEP_SECONDS", 15.0)), 2.0)
 app.conf.beat_schedule = {
     "purge-unconfirmed-signups": {
         "task": "subscribers.tasks.purge_unconfirmed",
@@ -32,8 +34,8 @@ app.conf.beat_schedule = {
     # of sweeps never piles up while no worker runs.
     "sweep-sending-campaigns": {
         "task": "campaigns.tasks.sweep_sending",
-        "schedule": 15.0,
-        "options": {"expires": 14},
+        "schedule": _SWEEP,
+        "options": {"expires": _SWEEP - 1},
     },
     # Scheduled campaigns start within ~10 s of their time (exactly once: the
     # status transition runs under a row lock).

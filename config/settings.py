@@ -293,6 +293,10 @@ TOCSIN_SEND_RETRY_BASE = env_float("TOCSIN_SEND_RETRY_BASE", 5.0)
 TOCSIN_SEND_RETRY_MAX = env_float("TOCSIN_SEND_RETRY_MAX", 300.0)
 TOCSIN_SEND_SWEEP_SECONDS = env_float("TOCSIN_SEND_SWEEP_SECONDS", 15.0)
 TOCSIN_SEND_STATS = env_bool("TOCSIN_SEND_STATS", default=False)
+# Off (the default): per-message ledger commits skip the WAL flush on Postgres;
+# safe against killed workers, a crashed Postgres may forget the last ~0.6 s
+# (campaigns/sending.py explains). On: every claim waits for the disk.
+TOCSIN_SEND_SYNC_COMMIT = env_bool("TOCSIN_SEND_SYNC_COMMIT", default=False)
 
 # --- Security (the production settings `check --deploy` looks at) ---------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)

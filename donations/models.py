@@ -7,6 +7,7 @@ can never count the same money twice.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -36,7 +37,7 @@ class Donation(models.Model):
 
     # Decimal, never float: a sum of floats loses cents, and reports must add up.
     amount = models.DecimalField(
-        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, validators=[MinValueValidator(0)]
+        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, validators=[MinValueValidator(Decimal("0.01"))]
     )
     currency = models.CharField(max_length=3, validators=[validate_currency])
     donated_at = models.DateTimeField(default=timezone.now, db_index=True)

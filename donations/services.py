@@ -181,3 +181,14 @@ def relink_unmatched() -> int:
         .filter(match__isnull=False)
         .update(subscriber=Subquery(subscriber_id))
     )
+
+
+def forget_donor(*, email: str) -> int:
+    """GDPR erasure of a donor: drop the address and name, keep the gift's money and date.
+
+    The amounts stay (accounting law keeps financial records for years, and
+    reports must still add up); nothing left points at the person.
+    """
+    return Donation.objects.filter(donor_email=normalize_email(email)).update(
+        donor_email="", donor_name="", subscriber=None
+    )

@@ -344,6 +344,8 @@ class Runner:
     def _banner(self, site_url: str, var_dir: Path, redis_note: str, mail_note: str) -> None:
         password_file = var_dir / "demo-password.txt"
         password = password_file.read_text().strip() if password_file.exists() else "(see seed_demo's output)"
+        code_file = var_dir / "demo-2fa-code.txt"
+        code = code_file.read_text().strip() if code_file.exists() else "(see seed_demo's output)"
         lines = [
             "",
             "Tocsin is running. Ctrl-C stops everything.",
@@ -352,6 +354,7 @@ class Runner:
             f"  Sign-up page:  {site_url}/signup/",
             f"  Admin:         {site_url}/admin/",
             f"  Demo login:    demo / {password}",
+            f"  Two-step code: {code} (single use; then set up an authenticator app at /admin/2fa/setup/)",
             f"  Mail:          {mail_note}",
             f"  Redis:         {redis_note}",
             "  Workers:       default+bulk (2 processes), urgent (1 process), beat",

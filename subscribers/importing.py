@@ -282,7 +282,7 @@ def _insert_rows(
     common: dict[str, Any],
     ignore_conflicts: bool = False,
 ) -> None:
-    """INSERT many rows with ``executemany``, skipping the ORM's per-object work.
+    """INSERT many rows, skipping the ORM's per-object work.
 
     ``bulk_create`` spends most of a 100,000-row import building model
     instances and preparing values one by one; here the values that are the
@@ -304,18 +304,31 @@ def _insert_rows(
         fixed[model_field.column] = model_field.get_db_prep_save(value, connection)
     quote = connection.ops.quote_name
     columns: list[str] = [meta.get_field(name).column for name in varying] + list(fixed)  # type: ignore[union-attr,misc,assignment]
-    # Multi-row VALUES: one round trip per batch rather than per row.
-    per_statement = min(1000, (connection.features.max_query_params or 65535) // len(columns))
-    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 (names come from the model, values are parameters)
-        quote(meta.db_table), ", ".join(quote(column) for column in columns)
-    )
-    one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    tail_sql = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    column_list = ", ".join(quote(column) for column in columns)
+    table = quote(meta.db_table)
     tail = tuple(fixed.values())
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
 
-    def flush(cursor: Any, batch: list[Any], count: int) -> None:
-        cursor.execute(head + ", ".join([one_row] * count) + tail_sql, batch)
+    if connection.vendor == "postgresql":
+        # COPY into a scratch table, then one INSERT … SELECT: psycopg's
+        # client-side parameter binding of huge multi-row VALUES costs more
+        # than the database work itself.
+        scratch = quote(f"import_{meta.db_table}")
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE {scratch} AS SELECT {column_list} FROM {table} WITH NO DATA")  # noqa: S608
+            try:
+                with cursor.cursor.copy(f"COPY {scratch} ({column_list}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row + tail)
+                cursor.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {scratch}{conflict}")  # noqa: S608
+            finally:
+                cursor.execute(f"DROP TABLE {scratch}")
+        return
 
+    # Multi-row VALUES: one statement per batch rather than per row.
+    per_statement = min(1000, (connection.features.max_query_params or 65535) // len(columns))
+    head = f"INSERT INTO {table} ({column_list}) VALUES "  # noqa: S608 (names come from the model, values are parameters)
+    one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
         batch: list[Any] = []
         count = 0
@@ -324,10 +337,10 @@ def _insert_rows(
             batch.extend(tail)
             count += 1
             if count == per_statement:
-                flush(cursor, batch, count)
+                cursor.execute(head + ", ".join([one_row] * count) + conflict, batch)
                 batch, count = [], 0
         if count:
-            flush(cursor, batch, count)
+            cursor.execute(head + ", ".join([one_row] * count) + conflict, batch)
 
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:

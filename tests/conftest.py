@@ -12,6 +12,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -71,6 +72,16 @@ def _test_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _default_language():  # type: ignore[no-untyped-def]
+    # A request through the test client leaves its language (Accept-Language,
+    # the subscriber's own) active in the thread: without this, a test that
+    # calls a service directly after a Spanish page would answer in Spanish.
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -39,6 +39,7 @@ S = Campaign.Status
 LOCKED = {S.SENDING, S.PAUSED, S.SENT, S.CANCELLED}
 LIVE = {S.SCHEDULED, S.SENDING, S.PAUSED}
 PREVIEW_WIDTHS = {"desktop": 640, "phone": 375}
+DONOR_RULE_ALL = "all"
 
 
 def _org_zone() -> ZoneInfo:
@@ -82,6 +83,7 @@ class CampaignForm(forms.ModelForm):
             "languages",
             "signed_up_after",
             "signed_up_before",
+            "donor_rule",
             "exclude_donors_days",
             "tracking_enabled",
         ]
@@ -91,12 +93,14 @@ class CampaignForm(forms.ModelForm):
             "intro_markdown": forms.Textarea(attrs={"rows": 4}),
             "body_markdown": forms.Textarea(attrs={"rows": 14}),
             "lists": forms.CheckboxSelectMultiple,
+            "donor_rule": forms.RadioSelect,
         }
         labels = {
             "intro_markdown": gettext_lazy("Introduction"),
             "body_markdown": gettext_lazy("Text"),
             "call_to_action_text": gettext_lazy("Button text"),
             "exclude_donors_days": gettext_lazy("Leave out people who gave in the last … days"),
+            "donor_rule": gettext_lazy("Donors"),
             "tracking_enabled": gettext_lazy("Count opens and clicks"),
         }
         help_texts = {
@@ -109,6 +113,8 @@ class CampaignForm(forms.ModelForm):
                 "Off: no open pixel and no rewritten links for anyone. Turn it off for readers at risk."
             ),
             "lists": gettext_lazy("Everyone confirmed on any of these lists (each person once)."),
+            "exclude_donors_days": gettext_lazy("The N of the donor rule above; empty: that rule's default."),
+            "donor_rule": gettext_lazy("For appeals. Monthly donors are always left out of appeals."),
         }
 
     def clean_subject(self) -> str:
@@ -123,6 +129,15 @@ class CampaignForm(forms.ModelForm):
             raise forms.ValidationError(_("One line, without line breaks."))
         return value
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "donor_rule" in self.fields:
+            # Forms posted without it (older pages, scripts) mean "all", as the API does.
+            self.fields["donor_rule"].required = False
+
+    def clean_donor_rule(self) -> str:
+        return self.cleaned_data.get("donor_rule") or DONOR_RULE_ALL
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         after, before = data.get("signed_up_after"), data.get("signed_up_before")
@@ -130,6 +145,8 @@ class CampaignForm(forms.ModelForm):
             self.add_error("signed_up_before", _("Must be later than 'signed up after'."))
         if data.get("exclude_donors_days") and data.get("kind") != Campaign.Kind.APPEAL:
             self.add_error("exclude_donors_days", _("Only donation appeals leave out recent donors."))
+        if data.get("donor_rule", DONOR_RULE_ALL) != DONOR_RULE_ALL and data.get("kind") != Campaign.Kind.APPEAL:
+            self.add_error("donor_rule", _("Only donation appeals choose among donors."))
         return data
 
 
@@ -200,6 +217,7 @@ class CampaignAdmin(admin.ModelAdmin):
                     "lists",
                     "languages",
                     ("signed_up_after", "signed_up_before"),
+                    "donor_rule",
                     "exclude_donors_days",
                     "tracking_enabled",
                 ]
@@ -347,7 +365,30 @@ class CampaignAdmin(admin.ModelAdmin):
             "scheduled_local": (
                 timezone.localtime(campaign.scheduled_at, _org_zone()) if campaign.scheduled_at else None
             ),
+            "report_links": self._report_links(request, campaign, started=not before_send),
         }
+
+    @staticmethod
+    def _report_links(request: HttpRequest, campaign: Campaign, *, started: bool) -> list[tuple[str, str]]:
+        """(URL, label) of the reports about this campaign, once there is something to report.
+
+        Each link is offered only to staff whose permissions open it, and only
+        if its view is installed (the report apps are optional pieces).
+        """
+        if not started:
+            return []
+        wanted = [("campaign_report", _("Delivery report"), "campaigns.view_campaign")]
+        if campaign.kind == Campaign.Kind.APPEAL:
+            wanted.append(("admin:donations_appeal_report", _("Money raised"), "donations.view_donation"))
+        links = []
+        for name, label, permission in wanted:
+            if not request.user.has_perm(permission):
+                continue
+            try:
+                links.append((reverse(name, args=[campaign.pk]), label))
+            except NoReverseMatch:
+                continue
+        return links
 
     def _versions(self, campaign: Campaign) -> list[tuple[str, str]]:
         names = dict(settings.LANGUAGES)

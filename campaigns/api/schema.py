@@ -213,6 +213,16 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                         "translations": {"type": "object", "additionalProperties": _ref("Translation")},
                         "languages": {"type": "array", "items": {"type": "string", "enum": LANGUAGES}},
                         "exclude_donors_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+                        "donor_rule": {
+                            "type": "string",
+                            "enum": ["all", "exclude_recent", "lapsed", "never"],
+                            "default": "all",
+                            "description": "Appeals only. all: everyone (minus gifts in the last "
+                            "exclude_donors_days, if set); exclude_recent: leave out gifts in the last N days "
+                            "(default 90); lapsed: only people who gave before but not in the last N days "
+                            "(default 365); never: only people who never gave. N is exclude_donors_days. "
+                            "Monthly donors are always left out of appeals.",
+                        },
                         "call_to_action_text": {"type": "string", "maxLength": 100},
                         "call_to_action_url": {"type": "string", "format": "uri", "maxLength": 200},
                         "tracking_enabled": {"type": "boolean", "default": True},

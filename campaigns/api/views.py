@@ -157,6 +157,10 @@ def subscribers(request: HttpRequest) -> JsonResponse:
 # --- Campaigns ---------------------------------------------------------------------------
 
 
+# all / exclude_recent / lapsed / never (donations/audience.py); N is exclude_donors_days.
+DONOR_RULES = [value for value, _label in Campaign._meta.get_field("donor_rule").choices or []]
+
+
 def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
     errors = v.Errors()
     fields: dict[str, Any] = {
@@ -169,6 +173,7 @@ def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
         "call_to_action_url": v.text(data, "call_to_action_url", errors, max_length=200, single_line=True),
         "tracking_enabled": v.boolean(data, "tracking_enabled", errors, default=True),
         "exclude_donors_days": v.integer(data, "exclude_donors_days", errors, minimum=1, maximum=3650),
+        "donor_rule": v.choice(data, "donor_rule", errors, choices=DONOR_RULES, default="all"),
     }
     if fields["call_to_action_url"]:
         try:
@@ -177,6 +182,8 @@ def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
             errors.add("call_to_action_url", _("Enter a valid http or https URL."))
     if fields["exclude_donors_days"] is not None and fields["kind"] != Campaign.Kind.APPEAL:
         errors.add("exclude_donors_days", _("Only donation appeals can leave out recent donors."))
+    if fields["donor_rule"] != "all" and fields["kind"] != Campaign.Kind.APPEAL:
+        errors.add("donor_rule", _("Only donation appeals can choose among donors."))
 
     slugs = v.string_list(data, "lists", errors, required=True)
     found = list(MailingList.objects.filter(slug__in=slugs))

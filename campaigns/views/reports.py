@@ -107,7 +107,7 @@ def _csv_rows(report_data: CampaignReport) -> Iterator[list[str]]:
         ]
 
 
-def report_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def report_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     campaign = _campaign_for(request, pk)
     if not request.user.has_perm(EXPORT_PERMISSION):
         raise PermissionDenied

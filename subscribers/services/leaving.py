@@ -83,6 +83,14 @@ def _active_slugs(subscriber: Subscriber) -> list[str]:
     )
 
 
+_COUNTED_IN_REPORTS = {
+    Consent.Channel.ONE_CLICK,
+    Consent.Channel.PAGE,
+    Consent.Channel.MAILTO,
+    Consent.Channel.PREFERENCES,
+}
+
+
 def unsubscribe(
     *,
     subscriber: Subscriber,
@@ -139,6 +147,12 @@ def unsubscribe(
                 confirmed_at=now,
                 actor=actor,
             )
+            if lists is None and channel in _COUNTED_IN_REPORTS:
+                # Credit the campaign that prompted it, so its report counts
+                # one-click and page unsubscribes, not only provider events.
+                from campaigns.events import record_unsubscribe
+
+                record_unsubscribe(subscriber_id=locked.pk, when=now)
     subscriber.refresh_from_db()
     return changed
 

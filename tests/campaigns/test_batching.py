@@ -71,3 +71,12 @@ def test_a_task_enqueued_with_the_lease_may_start_it(campaign, django_capture_on
     args = {"campaign_id": campaign.pk, "first_id": ref.first_id, "last_id": ref.last_id}
     assert batching.acquire(**args, lease="someone-else") is None
     assert batching.acquire(**args, lease=ref.lease) is not None
+
+
+def test_a_sparse_ledger_is_cut_exactly_around_the_rows_still_queued(campaign):
+    ids = sorted(Delivery.objects.filter(campaign=campaign).values_list("id", flat=True))
+    Delivery.objects.filter(id__in=ids[::2]).update(status=Delivery.Status.SENT)
+    queued = ids[1::2]
+    assert batching.cut_batches(campaign, size=5) == 3
+    sizes = [b.size for b in SendBatch.objects.filter(campaign=campaign).order_by("first_id")]
+    assert sizes == [5, 5, 2] and sum(sizes) == len(queued)

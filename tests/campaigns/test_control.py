@@ -250,3 +250,11 @@ def test_send_campaign_refuses_a_finished_campaign(campaign):
     Campaign.objects.filter(pk=campaign.pk).update(status=S.SENT)
     with pytest.raises(CommandError, match="already"):
         call_command("send_campaign", str(campaign.pk))
+
+
+def test_beat_runs_the_sweeper_and_the_scheduled_campaign_dispatcher_often():
+    from config.celery import app
+
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert schedule["campaigns.tasks.sweep_sending"] <= 15
+    assert schedule["campaigns.tasks.start_due_campaigns"] <= 15

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from donations.models import Donation
-from donations.services import record_donation, relink_unmatched
+from donations.services import forget_donor, record_donation, relink_unmatched
 from subscribers.models import Subscriber
 from tests.campaigns.engine_helpers import make_campaign, make_list
 from tests.donations.helpers import started_appeal
@@ -81,3 +81,17 @@ def test_a_donor_who_subscribes_later_is_matched_again():
     person = Subscriber.objects.create(email="Later@example.org", status=Subscriber.Status.CONFIRMED)
     assert relink_unmatched() == 1
     assert Donation.objects.get(reference="l1").subscriber == person
+
+
+def test_erasing_a_donor_keeps_the_money_but_not_the_person():
+    person = Subscriber.objects.create(email="gone@example.org", status=Subscriber.Status.CONFIRMED)
+    record_donation(
+        email="Gone@example.org", name="Ana", amount="5", currency="USD", donated_at=timezone.now(),
+        reference="g1", source=Donation.Source.MANUAL,
+    )  # fmt: skip
+    assert Donation.objects.get(reference="g1").subscriber == person
+
+    assert forget_donor(email="gone@example.org") == 1
+
+    gift = Donation.objects.get(reference="g1")
+    assert (gift.donor_email, gift.donor_name, gift.subscriber, gift.amount) == ("", "", None, Decimal("5.00"))

@@ -263,3 +263,26 @@ def test_unmatched_donors_are_listed_by_a_filter(admin_client_2fa, tmp_path):
     assert page.status_code == 200
     assert [d.reference for d in page.context["cl"].result_list] == ["ch_2"]
     assert "rosa@example.org" in page.content.decode()
+
+
+def test_staff_can_record_a_gift_by_hand_matched_to_its_subscriber(admin_client_2fa):
+    ana = Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
+    assert admin_client_2fa.get(reverse("admin:donations_donation_add")).status_code == 200
+
+    response = admin_client_2fa.post(
+        reverse("admin:donations_donation_add"),
+        {
+            "amount": "12.50",
+            "currency": "USD",
+            "donated_at_0": "2026-01-10",
+            "donated_at_1": "10:00:00",
+            "donor_email": "Ana@Example.org",
+            "donor_name": "Ana",
+            "source": "manual",
+            "reference": "cash-2026-001",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    gift = Donation.objects.get(reference="cash-2026-001")
+    assert (gift.subscriber, gift.donor_email, gift.amount) == (ana, "ana@example.org", Decimal("12.50"))

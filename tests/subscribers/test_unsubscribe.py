@@ -255,3 +255,23 @@ def test_garbage_tokens_never_500():
     for token in ["x", "1", "1:abc", signing.Signer(salt="other").sign("1"), "%00", "a" * 500]:
         response = Client().post(f"/unsubscribe/{token}/", {"List-Unsubscribe": "One-Click"})
         assert response.status_code in {400, 404}
+
+
+@pytest.mark.django_db
+def test_a_one_click_unsubscribe_counts_in_the_report_of_the_campaign_that_prompted_it(client):
+    from django.utils import timezone
+
+    from campaigns.models import Campaign, Delivery, DeliveryEvent
+    from campaigns.reports import campaign_report
+    from subscribers.models import Subscriber
+    from subscribers.tokens import make_unsubscribe_token
+
+    person = Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
+    campaign = Campaign.objects.create(subject="Bulletin", status=Campaign.Status.SENT)
+    Delivery.objects.create(campaign=campaign, subscriber=person, status=Delivery.Status.SENT, sent_at=timezone.now())
+
+    response = client.post(f"/unsubscribe/{make_unsubscribe_token(person)}/", {"List-Unsubscribe": "One-Click"})
+
+    assert response.status_code == 200
+    assert DeliveryEvent.objects.filter(campaign=campaign, kind=DeliveryEvent.Kind.UNSUBSCRIBED).count() == 1
+    assert campaign_report(campaign).unsubscribes == 1

@@ -1,0 +1,300 @@
+"""Sending one batch: exactly once, outcomes recorded, errors sorted, control honoured."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+from typing import Any
+
+import pytest
+from anymail.exceptions import AnymailAPIError
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+
+from campaigns import sending
+from campaigns.batching import cut_batches
+from campaigns.models import Campaign, Delivery, SendBatch
+from campaigns.recipients import snapshot
+from subscribers.models import Subscriber, Suppression, email_hash
+from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
+
+pytestmark = pytest.mark.django_db
+DS = Delivery.Status
+
+
+def sending_campaign(count: int = 5, **fields: Any) -> tuple[Campaign, SendBatch]:
+    peru = make_list()
+    make_people(count, peru)
+    campaign = make_campaign([peru], status=Campaign.Status.SENDING, **fields)
+    snapshot(campaign)
+    cut_batches(campaign, size=1000)
+    return campaign, SendBatch.objects.get(campaign=campaign)
+
+
+def run(campaign: Campaign, batch: SendBatch, **kwargs: Any) -> sending.BatchResult:
+    return sending.run_batch(campaign.pk, batch.first_id, batch.last_id, **kwargs)
+
+
+class FailingBackend(LocmemBackend):
+    """Delivers like locmem, except to the addresses mapped to an exception."""
+
+    failures: dict[str, BaseException] = {}
+    hook: Any = None
+
+    def send_messages(self, messages):  # type: ignore[no-untyped-def]
+        for message in messages:
+            if FailingBackend.hook:
+                FailingBackend.hook(message)
+            error = FailingBackend.failures.get(message.to[0])
+            if error is not None:
+                raise error
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def failing_backend(settings):
+    settings.EMAIL_BACKEND = "tests.campaigns.test_sending.FailingBackend"
+    FailingBackend.failures = {}
+    FailingBackend.hook = None
+    yield FailingBackend
+    FailingBackend.failures = {}
+    FailingBackend.hook = None
+
+
+def test_every_recipient_gets_exactly_one_message_and_the_ledger_says_sent():
+    campaign, batch = sending_campaign(5)
+    result = run(campaign, batch)
+    assert result.sent == 5 and result.finished
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(Subscriber.objects.values_list("email", flat=True))
+    deliveries = Delivery.objects.filter(campaign=campaign)
+    assert set(deliveries.values_list("status", flat=True)) == {DS.SENT}
+    assert all(d.sent_at and d.esp_message_id and d.attempts == 1 for d in deliveries)
+    # The Message-ID we recorded is the one the recipient's server sees.
+    first = deliveries.get(subscriber__email=mail.outbox[0].to[0])
+    assert mail.outbox[0].message()["Message-ID"] == first.esp_message_id
+    assert SendBatch.objects.get(pk=batch.pk).done
+
+
+def test_running_a_batch_twice_sends_nothing_twice():
+    campaign, batch = sending_campaign(3)
+    run(campaign, batch)
+    SendBatch.objects.filter(pk=batch.pk).update(done=False)  # as if the task were redelivered
+    result = run(campaign, batch)
+    assert result.sent == 0
+    assert len(mail.outbox) == 3
+
+
+def test_someone_who_unsubscribes_mid_send_is_skipped(failing_backend):
+    campaign, batch = sending_campaign(4)
+    last = Subscriber.objects.order_by("id").last()
+
+    def unsubscribe_the_last_one(message):  # type: ignore[no-untyped-def]
+        if message.to[0] != last.email:
+            Subscriber.objects.filter(pk=last.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+
+    failing_backend.hook = unsubscribe_the_last_one
+    sending.CHUNK, old_chunk = 1, sending.CHUNK
+    try:
+        result = run(campaign, batch)
+    finally:
+        sending.CHUNK = old_chunk
+    assert result.sent == 3 and result.skipped == 1
+    assert last.email not in [m.to[0] for m in mail.outbox]
+    assert Delivery.objects.get(campaign=campaign, subscriber=last).status == DS.SKIPPED
+
+
+def test_a_permanent_rejection_marks_failed_and_suppresses_the_address(failing_backend):
+    campaign, batch = sending_campaign(3)
+    bad = Subscriber.objects.order_by("id").first()
+    failing_backend.failures[bad.email] = smtplib.SMTPRecipientsRefused({bad.email: (550, b"5.1.1 no such user")})
+
+    result = run(campaign, batch)
+
+    assert result.sent == 2 and result.failed == 1 and result.finished
+    delivery = Delivery.objects.get(campaign=campaign, subscriber=bad)
+    assert delivery.status == DS.FAILED and "550" in delivery.error
+    assert Suppression.objects.filter(email_hash=email_hash(bad.email)).exists()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        smtplib.SMTPResponseException(421, b"4.3.2 try again later"),
+        smtplib.SMTPDataError(451, b"4.3.0 temporary failure"),
+        smtplib.SMTPServerDisconnected("gone"),
+        ConnectionRefusedError(111, "refused"),
+        AnymailAPIError("Postmark is down", status_code=503),
+        AnymailAPIError("slow down", status_code=429),
+    ],
+    ids=["421", "451", "disconnect", "refused", "anymail-503", "anymail-429"],
+)
+def test_a_transient_error_requeues_the_message_and_keeps_what_succeeded(failing_backend, error):
+    campaign, batch = sending_campaign(4)
+    people = list(Subscriber.objects.order_by("id"))
+    failing_backend.failures[people[2].email] = error
+
+    result = run(campaign, batch)
+
+    assert result.retry_error and result.sent == 2
+    statuses = dict(Delivery.objects.filter(campaign=campaign).values_list("subscriber_id", "status"))
+    assert [statuses[p.pk] for p in people] == [DS.SENT, DS.SENT, DS.QUEUED, DS.QUEUED]
+    assert not Suppression.objects.exists()
+
+    # The retry sends only what is left, once.
+    failing_backend.failures.clear()
+    SendBatch.objects.filter(pk=batch.pk).update(lease_until=None, lease_token="")
+    again = run(campaign, batch)
+    assert again.sent == 2 and again.finished
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
+
+
+def test_consecutive_transport_failures_pause_the_campaign_with_a_reason(failing_backend, settings):
+    settings.TOCSIN_SEND_MAX_FAILURES = 3
+    campaign, batch = sending_campaign(2)
+    for person in Subscriber.objects.all():
+        failing_backend.failures[person.email] = AnymailAPIError("Postmark is down", status_code=503)
+
+    delays = []
+    for _ in range(3):
+        SendBatch.objects.filter(pk=batch.pk).update(lease_until=None, lease_token="")
+        result = run(campaign, batch)
+        delays.append(sending.after_transient(result, campaign_id=campaign.pk))
+
+    assert all(d is not None and 0 < d[0] <= settings.TOCSIN_SEND_RETRY_MAX for d in delays[:2])
+    assert delays[2] is None
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
+    assert "Postmark is down" in campaign.status_reason
+    assert not mail.outbox
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DS.QUEUED}
+
+
+def test_a_paused_campaign_stops_between_messages(failing_backend):
+    campaign, batch = sending_campaign(5)
+
+    def pause_after_the_second(message):  # type: ignore[no-untyped-def]
+        if len(mail.outbox) == 1:
+            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
+
+    failing_backend.hook = pause_after_the_second
+    old = sending.CONTROL_INTERVAL
+    sending.CONTROL_INTERVAL = 0
+    try:
+        result = run(campaign, batch)
+    finally:
+        sending.CONTROL_INTERVAL = old
+    assert result.stopped == Campaign.Status.PAUSED
+    assert len(mail.outbox) == 2
+    assert Delivery.objects.filter(campaign=campaign, status=DS.QUEUED).count() == 3
+    assert not SendBatch.objects.get(pk=batch.pk).done
+
+
+def test_a_batch_of_a_campaign_that_is_not_sending_sends_nothing():
+    campaign, batch = sending_campaign(2)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED)
+    result = run(campaign, batch)
+    assert result.stopped == Campaign.Status.CANCELLED
+    assert not mail.outbox
+
+
+def test_provider_metadata_carries_campaign_and_delivery_ids():
+    campaign, batch = sending_campaign(1)
+    run(campaign, batch)
+    [message] = mail.outbox
+    delivery = Delivery.objects.get(campaign=campaign)
+    assert message.metadata == {"campaign_id": str(campaign.pk), "delivery_id": str(delivery.pk)}
+
+
+def test_errors_are_sorted_into_retry_failed_and_unknown():
+    import requests
+
+    assert sending.classify(smtplib.SMTPRecipientsRefused({"a@x": (450, b"busy")})).outcome == "retry"
+    assert sending.classify(smtplib.SMTPDataError(554, b"rejected")).outcome == "failed"
+    assert sending.classify(AnymailAPIError("bad request", status_code=422)).outcome == "failed"
+    timeout = AnymailAPIError("read timed out")
+    timeout.__cause__ = requests.ReadTimeout()
+    assert sending.classify(timeout).outcome == "unknown"
+    assert sending.classify(ValueError("template bug")).outcome == "failed"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_claimers_never_get_the_same_delivery():
+    campaign, _batch = sending_campaign(60)
+    ids = list(Delivery.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
+    won: dict[str, list[int]] = {"a": [], "b": []}
+    barrier = threading.Barrier(2)
+
+    def claimer(name: str) -> None:
+        from django.db import connection
+
+        barrier.wait()
+        try:
+            for delivery_id in ids:
+                if sending.advance(None, delivery_id):
+                    won[name].append(delivery_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claimer, args=(name,)) for name in won]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not set(won["a"]) & set(won["b"])
+    assert sorted(won["a"] + won["b"]) == ids
+
+
+def test_the_fast_smtp_serialisation_is_rfc_5322_and_matches_what_django_would_send():
+    import email
+    import email.policy
+
+    from django.core.mail import EmailMultiAlternatives
+
+    from campaigns.mime import envelope_and_bytes
+
+    html = "<p style='color:#c00'>Défenseurs de l\u2019eau détenus à Cajamarca " * 60 + "</p>"
+    message = EmailMultiAlternatives(
+        subject="Défenseurs détenus — Cajamarca " + "x" * 80,
+        body="Bonjour Ana,\n\nTrois défenseurs de l\u2019eau ont été détenus.\n" * 30,
+        from_email="Réseau Tocsin <bulletin@tocsin.example.org>",
+        to=["Ana Quispe <ana@example.org>"],
+        reply_to=["team@tocsin.example.org"],
+        headers={
+            "List-Unsubscribe": "<https://tocsin.example.org/u/abc:def/>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Message-ID": "<tocsin.1.2@tocsin.example.org>",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+
+    sender, recipients, data = envelope_and_bytes(message)
+
+    assert sender == "bulletin@tocsin.example.org" and recipients == ["ana@example.org"]
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(data, policy=email.policy.strict)
+    assert not parsed.defects and all(not part.defects for part in parsed.walk())
+    assert parsed["Subject"] == message.subject
+    assert parsed["From"].addresses[0].display_name == "Réseau Tocsin"
+    assert parsed["To"] == "Ana Quispe <ana@example.org>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed["Message-ID"] == "<tocsin.1.2@tocsin.example.org>"
+    assert parsed["Date"] and parsed["MIME-Version"] == "1.0"
+    assert parsed.get_body(preferencelist=("plain",)).get_content() == message.body
+    assert parsed.get_body(preferencelist=("html",)).get_content() == html
+    # The same message Django would build, header for header.
+    django_version = email.message_from_bytes(message.message().as_bytes(), policy=email.policy.default)
+    for header in ("Subject", "From", "To", "Reply-To", "List-Unsubscribe", "Message-ID"):
+        assert str(parsed[header]).strip() == str(django_version[header]).strip()
+
+
+def test_header_injection_is_refused_on_the_fast_path():
+    from django.core.mail import BadHeaderError, EmailMultiAlternatives
+
+    from campaigns.mime import envelope_and_bytes
+
+    message = EmailMultiAlternatives("Hi\nBcc: victim@example.org", "body", to=["a@example.org"])
+    message.attach_alternative("<p>body</p>", "text/html")
+    with pytest.raises(BadHeaderError):
+        envelope_and_bytes(message)
