@@ -30,6 +30,13 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         time.sleep(DELAY)
         messages = body if isinstance(body, list) else [body]
+        # Refuse what the real API refuses, so the benchmark cannot pass by cheating.
+        if not self.headers.get("X-Postmark-Server-Token"):
+            self._answer(401, {"ErrorCode": 10, "Message": "No Account or Server API tokens were supplied."})
+            return
+        if self.path.rstrip("/") == "/email/batch" and not 0 < len(messages) <= 500:
+            self._answer(422, {"ErrorCode": 300, "Message": "A batch takes 1 to 500 messages."})
+            return
         answers = [
             {"To": m.get("To", ""), "SubmittedAt": "2026-01-01T00:00:00Z", "MessageID": str(uuid.uuid4()),
              "ErrorCode": 0, "Message": "OK"}
@@ -37,8 +44,11 @@ class Handler(BaseHTTPRequestHandler):
         ]  # fmt: skip
         with lock:
             count += len(messages)
-        payload = json.dumps(answers if isinstance(body, list) else answers[0]).encode()
-        self.send_response(200)
+        self._answer(200, answers if isinstance(body, list) else answers[0])
+
+    def _answer(self, status: int, answer: object) -> None:
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()

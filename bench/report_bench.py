@@ -104,8 +104,10 @@ def build(count: int) -> int:
     with connection.cursor() as cur:
         cur.execute(f"UPDATE campaigns_campaign SET started_at = {at('0')} WHERE id = {cid}")
         cur.execute(
-            "INSERT INTO subscribers_subscriber (id, email, name, language, status, tracking_allowed, created_at) "
-            f"SELECT n, 'reader' || n || '@example.org', '', 'en', 'confirmed', {true}, {now} FROM {series}"
+            # email_hash left blank: reports never match these readers against suppressions.
+            "INSERT INTO subscribers_subscriber (id, email, email_hash, name, language, status, tracking_allowed, "
+            f"created_at) SELECT n, 'reader' || n || '@example.org', '', '', 'en', 'confirmed', {true}, {now} "
+            f"FROM {series}"
         )
         cur.execute(
             "INSERT INTO campaigns_delivery (id, campaign_id, subscriber_id, status, language, attempts, "

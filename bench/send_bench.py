@@ -7,7 +7,7 @@ database, starts one Celery worker with two pool processes, sends, and prints
 emails/second end to end (from "send" to the last delivery recorded), the
 snapshot time, seconds per message in each stage (summed over workers), and
 the peak RSS of each worker process. The sink is Postfix's ``smtp-sink`` when
-installed (PATH or var/bench/smtp-sink), else bench/smtp_sink.py (asyncio);
+installed (PATH, /usr/sbin or var/bench/smtp-sink), else bench/smtp_sink.py (asyncio);
 its own ceiling — prebuilt bytes over one connection — is printed beside
 Tocsin's rate. The naive approach (one ``send_mail`` per subscriber, a
 template rendered each time) runs on a sample in the same run.
@@ -37,12 +37,14 @@ def free_port() -> int:
 
 def start_sink() -> tuple[subprocess.Popen[bytes], int, str]:
     port = free_port()
-    postfix = shutil.which("smtp-sink") or next(
-        (str(p) for p in (common.VAR / "smtp-sink", common.VAR / "usr/sbin/smtp-sink") if p.exists()), None
-    )
+    # Debian's postfix package puts it in /usr/sbin, which a non-root PATH often lacks;
+    # var/bench/ holds one unpacked from the .deb without installing a mail server.
+    candidates = (Path("/usr/sbin/smtp-sink"), common.VAR / "smtp-sink", common.VAR / "usr/sbin/smtp-sink")
+    postfix = shutil.which("smtp-sink") or next((str(p) for p in candidates if p.exists()), None)
     if postfix:
-        process = subprocess.Popen([postfix, "-c", "-u", "nobody", f"127.0.0.1:{port}", "1000"])
-        name = "Postfix smtp-sink"
+        # No -c: its running counter would flood the terminal, one line per message.
+        process = subprocess.Popen([postfix, "-u", "nobody", f"127.0.0.1:{port}", "1000"], stdout=subprocess.DEVNULL)
+        name = f"Postfix smtp-sink ({postfix})"
     else:
         print("  WARNING: Postfix's smtp-sink not found; using bench/smtp_sink.py (asyncio) as the sink")
         process = subprocess.Popen(
@@ -125,6 +127,7 @@ def main() -> None:
 
     print(f"send_bench: {args.subscribers:,} subscribers, SMTP, {args.concurrency} worker processes")
     sink, port, sink_name = start_sink()
+    print(f"  sink: {sink_name}", flush=True)
     try:
         env = common.prepare_environment(name="send_bench", extra={"EMAIL_URL": f"smtp://127.0.0.1:{port}"})
         campaign = common.seed(args.subscribers)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from campaigns import batching, recipients
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
-from campaigns.workflow import TransitionNotAllowed, transition
+from campaigns.workflow import TransitionNotAllowed, reopen_for_resend, transition
 
 S = Campaign.Status
 DS = Delivery.Status
@@ -56,8 +56,14 @@ def campaign_counts(campaign: Campaign) -> dict[str, int]:
         skipped=Count("id", filter=Q(status=DS.SKIPPED)),
     )
     result = {key: int(value or 0) for key, value in counts.items()}
-    if not result["recipients"] and campaign.status in (S.DRAFT, S.REVIEW, S.APPROVED, S.SCHEDULED):
-        result["recipients"] = count_audience(campaign)
+    if not result["recipients"]:
+        waiting = campaign.status in (S.DRAFT, S.REVIEW, S.APPROVED, S.SCHEDULED)
+        # Just after "send", before a worker has taken the snapshot, the
+        # ledger is empty: show the audience about to receive it, not zero.
+        preparing = campaign.status == S.SENDING and not SendBatch.objects.filter(campaign=campaign).exists()
+        if waiting or preparing:
+            result["recipients"] = count_audience(campaign)
+            result["pending"] = result["recipients"] if preparing else 0
     return result
 
 
@@ -113,7 +119,7 @@ def resend_unknown(campaign: Campaign, *, actor: Any = None) -> Campaign:
         if not ids:
             raise NothingToResend(_("No recipient of this campaign is in doubt."))
         if locked.status == S.SENT:
-            transition(locked, S.SENDING, actor=actor, reason=_("Re-sending to recipients in doubt."))
+            reopen_for_resend(locked, actor=actor, reason=_("Re-sending to recipients in doubt."))
         elif locked.status not in (S.SENDING, S.PAUSED):
             raise TransitionNotAllowed(
                 _("A campaign that is %(status)s cannot send again.") % {"status": locked.get_status_display().lower()}

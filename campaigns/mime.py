@@ -51,6 +51,11 @@ def _sanitized(address: str, encoding: str) -> str:
     return sanitize_address(address, encoding)
 
 
+@lru_cache(maxsize=64)
+def _bare(address: str) -> str:
+    return parseaddr(address)[1]
+
+
 def _address(address: str, encoding: str) -> str:
     if _PLAIN_ADDRESS.match(address):
         return address
@@ -81,9 +86,9 @@ def envelope_and_bytes(message: EmailMultiAlternatives) -> tuple[str, list[str],
     encoding = message.encoding or settings.DEFAULT_CHARSET
     from_email = _sanitized(message.from_email, encoding)  # the same for a whole campaign
     # The envelope wants bare addresses (smtplib would strip the names anyway).
-    envelope_from = parseaddr(from_email)[1]
+    envelope_from = _bare(from_email)
     to = [_address(address, encoding) for address in message.to]
-    recipients = [parseaddr(address)[1] for address in to]
+    recipients = [address if _PLAIN_ADDRESS.match(address) else parseaddr(address)[1] for address in to]
     extra = {name: value for name, value in message.extra_headers.items()}
     lower = {name.lower(): value for name, value in extra.items()}
     headers = [

@@ -7,10 +7,10 @@ languages and a sign-up window. ``count_audience`` counts it with one
 one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` (so running it twice is
 harmless). Nothing here loads subscribers into Python.
 
-Suppressions are keyed by a hash of the address (they outlive GDPR erasure),
-so the SQL recomputes ``subscribers.models.email_hash`` in the database:
-Postgres has ``sha256()``; SQLite gets the Python function registered on its
-connection.
+Suppressions are keyed by a hash of the address (they outlive GDPR erasure);
+each subscriber row stores that hash (``Subscriber.email_hash``), so leaving
+the suppressed out is an indexed anti-join. Recomputing sha256 of every
+address in SQL cost about a second per count at 1M subscribers.
 """
 
 # The SQL here is built from model table names and code constants; every value is a parameter.
@@ -25,23 +25,7 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignTranslation, Delivery
-from subscribers.models import Subscriber, Subscription, Suppression, email_hash
-
-_SQLITE_HASH_FUNCTION = "tocsin_email_hash"
-
-
-def _hash_sql(column: str) -> str:
-    """SQL computing ``email_hash(column)``; stored emails are already normalised."""
-    if connection.vendor == "postgresql":
-        return f"encode(sha256(convert_to('tocsin:' || {column}, 'UTF8')), 'hex')"
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        raw = connection.connection
-        # Registering is cheap and idempotent; doing it here (not at connection
-        # creation) keeps the function next to the only SQL that calls it.
-        raw.create_function(_SQLITE_HASH_FUNCTION, 1, email_hash, deterministic=True)
-        return f"{_SQLITE_HASH_FUNCTION}({column})"
-    raise NotImplementedError(f"audience SQL does not support {connection.vendor}")
+from subscribers.models import Subscriber, Subscription, Suppression
 
 
 def _donor_exclusion(campaign: Campaign) -> tuple[str, list[Any]]:
@@ -97,7 +81,7 @@ def _audience_where(campaign: Campaign) -> tuple[str, list[Any]]:
         " AND (s.paused_until IS NULL OR s.paused_until < %s)"
         f" AND EXISTS (SELECT 1 FROM {subscription} sub WHERE sub.subscriber_id = s.id"
         f" AND sub.status = %s AND sub.mailing_list_id IN ({', '.join(['%s'] * len(list_ids))}))"
-        f" AND NOT EXISTS (SELECT 1 FROM {suppression} x WHERE x.email_hash = {_hash_sql('s.email')})"
+        f" AND NOT EXISTS (SELECT 1 FROM {suppression} x WHERE x.email_hash = s.email_hash)"
     )
     params += [Subscription.Status.ACTIVE, *list_ids]
     if campaign.languages:

@@ -74,6 +74,11 @@ _FALLBACK_NAMES = {"en": "friend", "es": "amigo/a", "fr": "ami·e"}
 
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
+# Anymail backends with no per-message open/click tracking switch: they refuse
+# ``track_opens``/``track_clicks`` (AnymailUnsupportedFeature) whatever the value;
+# those providers track per account or configuration set.
+_NO_TRACKING_SWITCH = frozenset({"amazon_ses", "brevo", "sendinblue", "mailtrap", "postal", "resend", "scaleway"})
+
 
 def fallback_name(language: str) -> str:
     with translation.override(language):
@@ -220,9 +225,12 @@ class CampaignRenderer:
         self.translations: dict[str, CampaignTranslation] = {t.language: t for t in campaign.translations.all()}
         self.languages = {campaign.language, *self.translations}
         self.tracking_allowed = campaign.tracking_enabled and all(ml.tracking_enabled for ml in self.lists.values())
+        self.tracking_switch = settings.ESP not in _NO_TRACKING_SWITCH
         self.from_email = _from_address(campaign)
         self.reply_to = [campaign.reply_to] if campaign.reply_to else []
-        self.tags = [campaign.kind, f"campaign-{campaign.pk}"]
+        # ONE tag: Postmark, SparkPost, Mailjet, Mailtrap and Postal accept no
+        # more (Anymail raises AnymailUnsupportedFeature); the kind goes in metadata.
+        self.tags = [f"campaign-{campaign.pk}"]
         self.asks_amounts = campaign.kind == Campaign.Kind.APPEAL and _asks_amounts(campaign.call_to_action_url)
         self._articles: list[Article] | None = None
         self._versions: dict[tuple[str, bool], _Version] = {}
@@ -297,12 +305,13 @@ class CampaignRenderer:
         message.attach_alternative(version.html.fill(html_values), "text/html")
         # Anymail reads these attributes (other backends ignore them). Metadata
         # values are strings because several ESPs accept nothing else.
-        message.metadata = {"campaign_id": str(self.campaign.pk)}  # type: ignore[attr-defined]
+        message.metadata = {"campaign_id": str(self.campaign.pk), "kind": str(self.campaign.kind)}  # type: ignore[attr-defined]
         if delivery_id is not None:
             message.metadata["delivery_id"] = str(delivery_id)  # type: ignore[attr-defined]
         message.tags = list(self.tags)  # type: ignore[attr-defined]
-        message.track_opens = tracked  # type: ignore[attr-defined]
-        message.track_clicks = tracked  # type: ignore[attr-defined]
+        if self.tracking_switch:
+            message.track_opens = tracked  # type: ignore[attr-defined]
+            message.track_clicks = tracked  # type: ignore[attr-defined]
         return message
 
     def _track(self, version: _Version, html_values: dict[str, str], delivery_id: int) -> None:

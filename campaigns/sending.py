@@ -40,6 +40,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import make_msgid, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +49,7 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection, connections
 from django.utils import timezone
 
-from campaigns import batching
+from campaigns import batching, esp_batch, smtp
 from campaigns.mime import envelope_and_bytes
 from campaigns.models import Campaign, Delivery
 from campaigns.rendering import CampaignRenderer
@@ -58,7 +59,7 @@ from subscribers.models import Subscriber, Suppression
 logger = logging.getLogger(__name__)
 
 DS = Delivery.Status
-CHUNK = 50
+CHUNK = 200  # rows fetched per query: one ORM query per default-sized batch, not four
 YIELD = "yield to an alert"
 YIELD_SECONDS = 2.0
 CONTROL_INTERVAL = 0.5  # seconds between checks of pause/cancel/alerts (SPEC: effect within 2 s)
@@ -187,10 +188,34 @@ def advance(done: Done | None, claim_id: int | None) -> bool:
         "esp": done.esp_message_id[:255] if done is not None else "",
         "error": done.error[:500] if done is not None else "",
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_ADVANCE_SQL, params)
-        updated = {row[0] for row in cursor.fetchall()}
-    return claim_id is not None and claim_id in updated
+    if connection.vendor == "postgresql":
+        rows = _execute_prepared(_ADVANCE_SQL, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_ADVANCE_SQL, params)
+            rows = cursor.fetchall()
+    return claim_id is not None and any(row[0] == claim_id for row in rows)
+
+
+def _execute_prepared(sql: str, params: dict[str, Any]) -> list[tuple]:
+    """Run ``sql`` as a server-side prepared statement on Django's own Postgres connection.
+
+    This statement runs once per message: Django's cursor binds parameters
+    client-side (psycopg's ClientCursor quotes every value into the SQL text
+    in Python, and the server parses and plans the text again each time).
+    A plain psycopg cursor with ``prepare=True`` sends the values separately
+    to a statement parsed and planned once per connection (measured in a
+    loop here: ~0.2 ms a statement instead of ~0.8 ms). (Behind
+    PgBouncer in transaction mode, prepared statements need PgBouncer ≥ 1.21
+    with ``max_prepared_statements`` set.) Same connection, so the same
+    transaction and the same ``synchronous_commit`` as everything else.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
 
 
 def skip(delivery_id: int, reason: str) -> None:
@@ -344,22 +369,41 @@ def _alert_sending(*, exclude: int) -> bool:
     )
 
 
+@dataclass(slots=True)
+class _Recipient:
+    """What ``CampaignRenderer.render`` reads of a subscriber.
+
+    Building a ``Subscriber`` model instance per message (Django's
+    ``Model.__init__`` with its signals and field defaults) cost more than
+    signing all of the message's links; the renderer only reads attributes.
+    """
+
+    id: int
+    email: str
+    name: str
+    language: str
+    tracking_allowed: bool
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 def _subscriber(row: tuple) -> Subscriber:
-    _id, subscriber_id, language, _attempts, email, name, sub_language, status, tracking = row
-    return Subscriber(
-        id=subscriber_id,
-        email=email,
-        name=name,
-        language=language or sub_language,
-        status=status,
-        tracking_allowed=tracking,
-    )
+    _id, subscriber_id, language, _attempts, email, name, sub_language, _status, tracking = row
+    return _Recipient(subscriber_id, email, name, language or sub_language, tracking)  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=64)
+def _domain_of(from_email: str) -> str:
+    # parseaddr is pure Python and slow; a campaign has one sender.
+    return parseaddr(from_email)[1].rpartition("@")[2] or "tocsin.invalid"
 
 
 def _message_id(message: Any, campaign_id: int, delivery_id: int) -> str:
     """Our own Message-ID for SMTP, so the ledger knows it before the server answers."""
     if "Message-ID" not in message.extra_headers:
-        domain = parseaddr(message.from_email)[1].rpartition("@")[2] or "tocsin.invalid"
+        domain = _domain_of(message.from_email)
         message.extra_headers["Message-ID"] = make_msgid(idstring=f"tocsin.{campaign_id}.{delivery_id}", domain=domain)
     return message.extra_headers["Message-ID"]
 
@@ -426,10 +470,11 @@ def _sender(state: _Batch, connection_factory: Callable[[], Any]) -> None:
                 t2 = clock()
                 built = envelope_and_bytes(message) if isinstance(email_connection, SMTPBackend) else None
                 if built is not None:
-                    # Django's SMTP backend, minus its slow serialiser (campaigns/mime.py).
+                    # Django's SMTP backend, minus its slow serialiser (campaigns/mime.py)
+                    # and smtplib's four round trips per message (campaigns/smtp.py).
                     if email_connection.connection is None:
                         email_connection.open()
-                    email_connection.connection.sendmail(*built)
+                    smtp.send(email_connection.connection, *built)
                 else:
                     email_connection.send_messages([message])
                 t3 = clock()
@@ -477,12 +522,14 @@ def _close_quietly(email_connection: Any) -> None:
         logger.debug("closing the email connection failed", exc_info=True)
 
 
-def _threaded(state: _Batch, threads: int, connection_factory: Callable[[], Any]) -> None:
+def _threaded(
+    state: _Batch, threads: int, connection_factory: Callable[[], Any], sender: Callable[..., None] | None = None
+) -> None:
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            _sender(state, connection_factory)
+            (sender or _sender)(state, connection_factory)
         except BaseException as exc:  # surfaced below, after every sender stopped
             errors.append(exc)
             state.stop.set()
@@ -519,11 +566,15 @@ def run_batch(
     state = _Batch(campaign, first_id, last_id, batch_id, token)
     factory = connection_factory or (lambda: get_connection(fail_silently=False))
     threads = threads or settings.TOCSIN_SEND_THREADS
+    sender: Callable[..., None] = _sender
+    if connection_factory is None and esp_batch.enabled():
+        # A provider with a batch API: many rendered messages per HTTP call (campaigns/esp_batch.py).
+        sender, factory, threads = esp_batch.sender, esp_batch.transport, esp_batch.threads(threads)
     try:
         if threads <= 1:
-            _sender(state, factory)
+            sender(state, factory)
         else:
-            _threaded(state, threads, factory)
+            _threaded(state, threads, factory, sender)
     except BaseException:
         batching.release(batch_id, token, done=False, failed=True)
         raise

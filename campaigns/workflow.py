@@ -24,6 +24,13 @@ ALLOWED: dict[str, set[str]] = {
     S.CANCELLED: set(),
 }
 
+# A sent campaign is finished for every ordinary action, with one exception:
+# staff may decide to re-send the deliveries a dead worker left "unknown",
+# which needs the engine again. Only ``reopen_for_resend`` (called by
+# ``control.resend_unknown``) may take this step, so no button or API call
+# can wake a sent campaign up by accident.
+REOPEN: dict[str, set[str]] = {S.SENT: {S.SENDING}}
+
 
 class TransitionNotAllowed(Exception):
     """The campaign's current status does not allow that step; the message says why."""
@@ -39,9 +46,19 @@ def transition(campaign: Campaign, to: str, *, actor=None, reason: str = "") -> 
     The lock makes concurrent moves (staff pressing pause while the engine
     finishes) serialise; the loser sees the fresh status and is refused.
     """
+    return _transition(campaign, to, allowed=ALLOWED, actor=actor, reason=reason)
+
+
+def reopen_for_resend(campaign: Campaign, *, actor=None, reason: str = "") -> Campaign:  # type: ignore[no-untyped-def]
+    """Sent → sending, for re-sending unknown deliveries only (see ``REOPEN``); other statuses as ``transition``."""
+    allowed = {status: ALLOWED.get(status, set()) | REOPEN.get(status, set()) for status in S.values}
+    return _transition(campaign, S.SENDING, allowed=allowed, actor=actor, reason=reason)
+
+
+def _transition(campaign: Campaign, to: str, *, allowed: dict[str, set[str]], actor=None, reason: str = "") -> Campaign:  # type: ignore[no-untyped-def]
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if to not in ALLOWED.get(locked.status, set()):
+        if to not in allowed.get(locked.status, set()):
             raise TransitionNotAllowed(
                 f"a campaign that is {locked.get_status_display().lower()} cannot become {S(to).label.lower()}"
             )

@@ -284,6 +284,9 @@ TOCSIN_SEND_WINDOW = env_int("TOCSIN_SEND_WINDOW", 8)
 # Concurrent connections per batch: HTTP providers answer in 50-300 ms, so
 # many calls must be in flight; one SMTP connection is CPU-bound already.
 TOCSIN_SEND_THREADS = env_int("TOCSIN_SEND_THREADS", 32 if ESP else 1)
+# Providers with a batch API (Postmark's /email/batch, up to 500): messages per
+# HTTP call (campaigns/esp_batch.py); 1 sends one message per call instead.
+TOCSIN_SEND_ESP_BATCH = env_int("TOCSIN_SEND_ESP_BATCH", 100)
 TOCSIN_SEND_LEASE_SECONDS = env_int("TOCSIN_SEND_LEASE_SECONDS", 60)
 TOCSIN_SEND_QUEUE_LEASE_SECONDS = env_int("TOCSIN_SEND_QUEUE_LEASE_SECONDS", 600)
 # A delivery still "sending" after this long belongs to a dead worker: unknown.

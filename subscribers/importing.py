@@ -390,8 +390,10 @@ def import_rows(
         new = [row for row in wanted if row.email not in existing]
         _insert_rows(
             Subscriber,
-            varying=["email", "name", "language"],
-            rows=((row.email, row.name, row.language) for row in new),
+            # email_hash too: left out, it would take its default ("") and the
+            # audience SQL would never match these people against Suppression.
+            varying=["email", "email_hash", "name", "language"],
+            rows=((row.email, hashes[row.email], row.name, row.language) for row in new),
             common={"status": Subscriber.Status.CONFIRMED, "created_at": now, "confirmed_at": now},
             # Someone signing up during the import wins; they are picked up below as existing.
             ignore_conflicts=True,

@@ -205,6 +205,48 @@ def test_resend_unknown_queues_only_the_doubtful_recipients(campaign, enqueued, 
     ).exists()
 
 
+def test_staff_can_resend_the_unknown_deliveries_of_a_sent_campaign_and_it_finishes_again(
+    campaign, settings, enqueued, django_capture_on_commit_callbacks
+):
+    control.start(campaign)
+    with django_capture_on_commit_callbacks(execute=True):
+        control.prepare(campaign.pk)
+    doubtful = Delivery.objects.filter(campaign=campaign).first()
+    Delivery.objects.filter(pk=doubtful.pk).update(status=DS.UNKNOWN)
+    Delivery.objects.exclude(pk=doubtful.pk).update(status=DS.SENT)
+    enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        control.after_batch(campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.status == S.SENT
+
+    with django_capture_on_commit_callbacks(execute=True):
+        control.resend_unknown(campaign)
+
+    assert campaign.status == S.SENDING
+    assert AuditLog.objects.filter(campaign=campaign, action="resend_unknown").exists()
+    while enqueued:
+        ref, _queue = enqueued.pop(0)
+        sending.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
+        with django_capture_on_commit_callbacks(execute=True):
+            control.after_batch(campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.status == S.SENT
+    assert [message.to for message in mail.outbox] == [[doubtful.subscriber.email]]
+
+
+def test_a_sent_campaign_cannot_be_paused_resumed_or_restarted(campaign):
+    from campaigns.workflow import transition
+
+    control.start(campaign)
+    transition(campaign, S.SENT)
+    for to in (S.SENDING, S.PAUSED, S.SCHEDULED, S.DRAFT, S.CANCELLED):
+        with pytest.raises(TransitionNotAllowed):
+            transition(campaign, to)
+    with pytest.raises(TransitionNotAllowed):
+        control.resume(campaign)
+
+
 @pytest.mark.redis
 def test_the_throttle_spaces_messages_across_workers_at_the_configured_rate(settings):
     import redis

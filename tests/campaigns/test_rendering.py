@@ -208,8 +208,8 @@ def test_from_reply_to_metadata_and_tags_for_the_provider(bulletin, ana):
     message = CampaignRenderer(bulletin).render(subscriber=ana, delivery_id=42)
     assert message.from_email == '"Red de Alerta Andina" <news@example.org>'
     assert message.reply_to == ["editors@example.org"]
-    assert message.metadata == {"campaign_id": str(bulletin.pk), "delivery_id": "42"}
-    assert message.tags == ["bulletin", f"campaign-{bulletin.pk}"]
+    assert message.metadata == {"campaign_id": str(bulletin.pk), "kind": "bulletin", "delivery_id": "42"}
+    assert message.tags == [f"campaign-{bulletin.pk}"]
     assert message.track_opens is True and message.track_clicks is True
 
 
@@ -255,7 +255,8 @@ def test_an_appeal_button_carries_the_attribution_code_and_keeps_the_donate_page
     }
     assert "Give now" in html_of(message)
     assert "Give now:" in message.body and "tocsin_ref=" in message.body
-    assert message.tags == ["appeal", f"campaign-{campaign.pk}"]
+    assert message.tags == [f"campaign-{campaign.pk}"]
+    assert message.metadata["kind"] == "appeal"
 
 
 def test_an_alert_has_a_big_call_to_action(mining_list, ana):

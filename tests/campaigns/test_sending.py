@@ -202,7 +202,7 @@ def test_provider_metadata_carries_campaign_and_delivery_ids():
     run(campaign, batch)
     [message] = mail.outbox
     delivery = Delivery.objects.get(campaign=campaign)
-    assert message.metadata == {"campaign_id": str(campaign.pk), "delivery_id": str(delivery.pk)}
+    assert message.metadata == {"campaign_id": str(campaign.pk), "kind": "bulletin", "delivery_id": str(delivery.pk)}
 
 
 def test_errors_are_sorted_into_retry_failed_and_unknown():
