@@ -93,6 +93,11 @@ class Campaign(models.Model):
     languages = models.JSONField(default=list, blank=True, help_text=_("Only these languages; empty means all."))
     signed_up_after = models.DateTimeField(null=True, blank=True)
     signed_up_before = models.DateTimeField(null=True, blank=True)
+    engaged_within_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_("Only people who opened or clicked a campaign in the last N days (empty: everyone)."),
+    )
     exclude_donors_days = models.PositiveIntegerField(null=True, blank=True)
     # Who an appeal goes to among donors (donations/audience.py); N is exclude_donors_days.
     donor_rule = models.CharField(

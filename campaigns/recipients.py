@@ -24,7 +24,7 @@ from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignTranslation, Delivery
+from campaigns.models import Campaign, CampaignTranslation, Delivery, DeliveryEvent
 from subscribers.models import Subscriber, Subscription, Suppression
 
 
@@ -93,6 +93,19 @@ def _audience_where(campaign: Campaign) -> tuple[str, list[Any]]:
     if campaign.signed_up_before:
         sql += " AND s.created_at < %s"
         params.append(campaign.signed_up_before)
+    if campaign.engaged_within_days:
+        # Opens are approximate (Apple Mail preloads pixels), so a click or an
+        # open both count as engagement; untracked people never qualify.
+        delivery, event = Delivery._meta.db_table, DeliveryEvent._meta.db_table
+        sql += (
+            f" AND EXISTS (SELECT 1 FROM {delivery} d JOIN {event} e ON e.delivery_id = d.id"
+            " WHERE d.subscriber_id = s.id AND e.kind IN (%s, %s) AND e.occurred_at >= %s)"
+        )
+        params += [
+            DeliveryEvent.Kind.OPENED,
+            DeliveryEvent.Kind.CLICKED,
+            timezone.now() - timedelta(days=campaign.engaged_within_days),
+        ]
     donors_sql, donors_params = _donor_exclusion(campaign)
     return sql + donors_sql, params + donors_params
 

@@ -1,0 +1,55 @@
+"""Audience restricted to people who engaged recently (opened or clicked)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns import control, recipients
+from campaigns.models import Campaign, Delivery, DeliveryEvent
+from tests.campaigns.engine_helpers import make_list, make_people
+
+
+def _engage(subscriber, kind, *, days_ago):
+    old = Campaign.objects.create(subject="Earlier bulletin", status=Campaign.Status.SENT)
+    delivery = Delivery.objects.create(campaign=old, subscriber=subscriber, status=Delivery.Status.SENT)
+    DeliveryEvent.objects.create(
+        delivery=delivery,
+        campaign=old,
+        kind=kind,
+        event_id=f"test:{subscriber.pk}:{kind}:{days_ago}",
+        occurred_at=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+@pytest.mark.django_db
+def test_only_people_who_opened_or_clicked_within_the_window_are_counted_and_snapshotted(monkeypatch):
+    monkeypatch.setattr("campaigns.tasks.enqueue_batch", lambda ref, *, queue, countdown=None: None)
+    peru = make_list("peru")
+    opener, clicker, stale, silent = make_people(4, peru)
+    _engage(opener, DeliveryEvent.Kind.OPENED, days_ago=5)
+    _engage(clicker, DeliveryEvent.Kind.CLICKED, days_ago=20)
+    _engage(stale, DeliveryEvent.Kind.OPENED, days_ago=200)
+    _engage(silent, DeliveryEvent.Kind.DELIVERED, days_ago=1)
+    campaign = Campaign.objects.create(subject="Re-engagement", engaged_within_days=90)
+    campaign.lists.add(peru)
+
+    assert recipients.count_audience(campaign) == 2
+
+    campaign.status = Campaign.Status.SENDING
+    campaign.save(update_fields=["status"])
+    control.prepare(campaign.pk)
+    snapshotted = set(Delivery.objects.filter(campaign=campaign).values_list("subscriber_id", flat=True))
+    assert snapshotted == {opener.pk, clicker.pk}
+
+
+@pytest.mark.django_db
+def test_without_the_filter_everyone_on_the_list_is_counted():
+    peru = make_list("peru")
+    make_people(4, peru)
+    campaign = Campaign.objects.create(subject="Bulletin")
+    campaign.lists.add(peru)
+
+    assert recipients.count_audience(campaign) == 4
