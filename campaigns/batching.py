@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -44,7 +45,7 @@ def cut_batches(campaign: Campaign, *, ids: Iterable[int] | None = None, size: i
     size = size or settings.TOCSIN_SEND_BATCH_SIZE
     delivery = Delivery._meta.db_table
     where = "campaign_id = %s AND status = %s"
-    params: list[object] = [campaign.pk, Delivery.Status.QUEUED]
+    params: list[Any] = [campaign.pk, Delivery.Status.QUEUED]
     if ids is not None:
         id_list = list(ids)
         if not id_list:

@@ -88,7 +88,9 @@ class Campaign(models.Model):
     from_name = models.CharField(max_length=100, blank=True)
     from_email = models.EmailField(blank=True)
     reply_to = models.EmailField(blank=True)
-    articles = models.ManyToManyField(Article, through="CampaignArticle", blank=True, related_name="campaigns")
+    articles: models.ManyToManyField[Article, CampaignArticle] = models.ManyToManyField(
+        Article, through="CampaignArticle", blank=True, related_name="campaigns"
+    )
     lists = models.ManyToManyField(MailingList, blank=True, related_name="campaigns")
     languages = models.JSONField(default=list, blank=True, help_text=_("Only these languages; empty means all."))
     signed_up_after = models.DateTimeField(null=True, blank=True)

@@ -179,7 +179,7 @@ def advance(done: Done | None, claim_id: int | None) -> bool:
     """
     if done is None and claim_id is None:
         return False
-    params = {
+    params: dict[str, Any] = {
         "claim": claim_id if claim_id is not None else -1,
         "done": done.delivery_id if done is not None else -1,
         "status": _STATUS_FOR[done.outcome] if done is not None else DS.SENDING,

@@ -76,4 +76,4 @@ def _reset(smtp: smtplib.SMTP, code: int) -> None:
     if code == 421:
         smtp.close()
     else:
-        smtp._rset()
+        smtp._rset()  # type: ignore[attr-defined]  # smtplib's own quiet RSET

@@ -22,9 +22,8 @@ def make_message(name: str, to: str, context: dict[str, Any], *, language: str =
     }
     context = {**base, **context}
     with translation.override(language):
-        subject = render_to_string(f"emails/{name}-subject.txt", context)
         # A subject is one line: a newline there would be a header injection.
-        subject = " ".join(subject.split())
+        subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
         text = render_to_string(f"emails/{name}-body.txt", context)
         html = render_to_string(f"emails/{name}-body.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[to])

@@ -112,7 +112,9 @@ class Subscriber(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     last_confirmation_sent_at = models.DateTimeField(null=True, blank=True)
-    lists = models.ManyToManyField(MailingList, through="Subscription", related_name="subscribers")
+    lists: models.ManyToManyField[MailingList, Subscription] = models.ManyToManyField(
+        MailingList, through="Subscription", related_name="subscribers"
+    )
 
     objects = SubscriberQuerySet.as_manager()
 

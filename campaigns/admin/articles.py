@@ -169,7 +169,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Translations"))
     def translation_column(self, obj: Article) -> str:
-        if obj.translation_of_id:
+        if obj.translation_of_id and obj.translation_of is not None:
             return format_html(
                 "↳ {} ({})", Truncator(str(obj.translation_of)).chars(24), obj.translation_of.language.upper()
             )
