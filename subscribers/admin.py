@@ -93,26 +93,7 @@ class ConsentInline(ReadOnlyInline):
     model = Consent
     verbose_name = _("consent event")
     verbose_name_plural = _("consent history")
-    fields = readonly_fields = (
-        "created_at",
-        "action",
-        "basis",
-        "implied_since",
-        "lists",
-        "wording",
-        "wording_version",
-        "language",
-        "source",
-        "channel",
-        "detail",
-        "email",
-        "page_url",
-        "ip_address",
-        "user_agent",
-        "requested_at",
-        "confirmed_at",
-        "actor",
-    )
+    fields = readonly_fields = ("created_at", *Consent.EVIDENCE_FIELDS, "actor")
     ordering = ["created_at", "id"]
 
 

@@ -243,6 +243,27 @@ class Consent(models.Model):
 
     objects = ConsentQuerySet.as_manager()
 
+    # What a consent record proves, in the order the admin and the GDPR access
+    # export show it.
+    EVIDENCE_FIELDS = (
+        "action",
+        "basis",
+        "implied_since",
+        "lists",
+        "wording",
+        "wording_version",
+        "language",
+        "source",
+        "channel",
+        "detail",
+        "email",
+        "page_url",
+        "ip_address",
+        "user_agent",
+        "requested_at",
+        "confirmed_at",
+    )
+
     class Meta:
         ordering = ["created_at", "id"]
 

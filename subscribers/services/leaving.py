@@ -432,27 +432,9 @@ def export_personal_data(subscriber: Subscriber) -> dict[str, Any]:
         }
         for sub in subscriber.subscriptions.select_related("mailing_list").order_by("created_at", "pk")
     ]
-    consent_fields = [
-        "action",
-        "basis",
-        "implied_since",
-        "lists",
-        "wording",
-        "wording_version",
-        "language",
-        "source",
-        "channel",
-        "detail",
-        "email",
-        "page_url",
-        "ip_address",
-        "user_agent",
-        "requested_at",
-        "confirmed_at",
-        "created_at",
-    ]
     consents = [
-        {field: _iso(getattr(consent, field)) for field in consent_fields} for consent in subscriber.consents.all()
+        {field: _iso(getattr(consent, field)) for field in (*Consent.EVIDENCE_FIELDS, "created_at")}
+        for consent in subscriber.consents.all()
     ]
     deliveries = [
         {

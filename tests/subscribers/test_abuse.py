@@ -9,23 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 
 from subscribers.models import Consent, MailingList, Subscriber
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _isolated():
-    from config.celery import app
-
-    cache.clear()
-    app.conf.task_always_eager = True  # email tasks run in-process at commit
-    yield
-    app.conf.task_always_eager = False
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_isolation")]
 
 
 @pytest.fixture

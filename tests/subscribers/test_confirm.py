@@ -8,24 +8,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
 
 from subscribers.models import Consent, MailingList, Subscriber, Subscription, Suppression, email_hash
 from subscribers.services import subscribe, unsubscribe
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _isolated():
-    from config.celery import app
-
-    cache.clear()
-    app.conf.task_always_eager = True  # email tasks run in-process at commit
-    yield
-    app.conf.task_always_eager = False
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_isolation")]
 
 
 @pytest.fixture

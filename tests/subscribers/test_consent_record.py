@@ -8,25 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
 
 from subscribers import consent_text, tasks
 from subscribers.models import AppendOnlyError, Consent, MailingList, Subscriber, Subscription, Suppression, email_hash
 from subscribers.services import InvalidSignup, purge_unconfirmed, subscribe, suppress
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _isolated():
-    from config.celery import app
-
-    cache.clear()
-    app.conf.task_always_eager = True  # email tasks run in-process at commit
-    yield
-    app.conf.task_always_eager = False
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_isolation")]
 
 
 @pytest.fixture
