@@ -21,8 +21,6 @@ the name merge fields are recognised, with a regular expression.
 
 from __future__ import annotations
 
-import binascii
-import hashlib
 import html
 import json
 import re
@@ -238,10 +236,10 @@ class CampaignRenderer:
         # preferences_url and campaigns.tracking.click_url / open_pixel_url,
         # with each path reversed once and each HMAC key derived once:
         # reverse() and Signer() per recipient were most of render()'s time.
-        self._unsubscribe_signer = _FastSigner(tokens._UNSUBSCRIBE)
-        self._preferences_signer = _FastSigner(tokens._PREFERENCES)
-        self._click_signer = _FastSigner(tracking._CLICK_SALT)
-        self._open_signer = _FastSigner(tracking._OPEN_SALT)
+        self._unsubscribe_signer = tokens.unsubscribe_signer()
+        self._preferences_signer = tokens.preferences_signer()
+        self._click_signer = tracking.click_signer()
+        self._open_signer = tracking.open_signer()
         self._unsubscribe_url = _url_pattern("subscribers:unsubscribe")
         self._preferences_url = _url_pattern("subscribers:preferences")
         try:
@@ -275,7 +273,7 @@ class CampaignRenderer:
         unsubscribe_token = self._unsubscribe_signer.sign(str(subscriber.pk))
         unsubscribe = self._unsubscribe_url.format(unsubscribe_token)
         preferences = self._preferences_url.format(self._preferences_signer.sign(str(subscriber.pk)))
-        headers = self._list_unsubscribe_headers(unsubscribe, unsubscribe_token)
+        headers = tokens.list_unsubscribe_header_values(unsubscribe_url=unsubscribe, token=unsubscribe_token)
         reason_text, reason_html = self._reason(version, self._list_ids_of(subscriber, list_ids))
         text_values, html_values = version.name_values(_one_line(subscriber.name))
         subject = version.subject.fill(text_values)
@@ -337,14 +335,6 @@ class CampaignRenderer:
                 token = self._click_signer.sign_json(f"[{delivery},{json_urls[url]}]")
                 tracked = signed[url] = self._click_url_html.format(token)
             values[slot] = tracked
-
-    def _list_unsubscribe_headers(self, unsubscribe: str, token: str) -> dict[str, str]:
-        """What subscribers.tokens.list_unsubscribe_headers gives, without signing and reversing again."""
-        links = f"<{unsubscribe}>"
-        mailto = settings.TOCSIN_UNSUBSCRIBE_MAILTO
-        if mailto:
-            links += f", <mailto:{mailto}?subject=unsubscribe%20{token}>"
-        return {"List-Unsubscribe": links, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
     def web_html(self, language: str | None = None) -> str:
         """The campaign as an anonymous reader sees it on the site: no personal link anywhere."""
@@ -594,41 +584,6 @@ def _from_address(campaign: Campaign) -> str:
     if not name:
         return campaign.from_email or settings.DEFAULT_FROM_EMAIL
     return f'"{name}" <{address}>'
-
-
-class _FastSigner:
-    """What ``django.core.signing.Signer(salt=salt)`` signs, with the HMAC key derived once.
-
-    Django derives the key (a SHA-256 of salt and SECRET_KEY) and builds a
-    Signer on every call; per link and per recipient that cost more than
-    everything else in ``render()``. The tests check that the tokens are
-    identical to Django's, so the views that read them need not know.
-    """
-
-    def __init__(self, salt: str) -> None:
-        key = hashlib.sha256(f"{salt}signer{settings.SECRET_KEY}".encode()).digest().ljust(64, b"\0")
-        # HMAC-SHA256 by its definition (RFC 2104), with both pads hashed once:
-        # copying a hash state is cheaper than hmac.new() each time.
-        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
-        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
-
-    def sign(self, value: str) -> str:
-        inner = self._inner.copy()
-        inner.update(value.encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return f"{value}:{_b64(outer.digest())}"
-
-    def sign_json(self, serialized: str) -> str:
-        """``Signer.sign_object`` for an object whose compact JSON is ``serialized``."""
-        return self.sign(_b64(serialized.encode("latin-1")))
-
-
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def _b64(data: bytes) -> str:
-    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref=")([^"]*)(")""", re.IGNORECASE)

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import NoReverseMatch, reverse
 
+from subscribers import tokens
+
 _CLICK_SALT = "tocsin.tracking.click"
 _OPEN_SALT = "tocsin.tracking.open"
 _ALLOWED_SCHEMES = {"http", "https"}
@@ -37,6 +39,15 @@ class InvalidTrackingToken(Exception):
 
 def _signer(salt: str) -> signing.Signer:
     return signing.Signer(salt=salt)
+
+
+def click_signer() -> tokens.FastSigner:
+    """Signs click tokens (``sign_json`` of ``[delivery_id, url]``) as fast as the renderer needs."""
+    return tokens.fast_signer(_CLICK_SALT)
+
+
+def open_signer() -> tokens.FastSigner:
+    return tokens.fast_signer(_OPEN_SALT)
 
 
 def is_redirectable(url: str) -> bool:
@@ -90,7 +101,7 @@ def read_click_url(url: str) -> tuple[int, str] | None:
 
 
 def open_token(*, delivery_id: int) -> str:
-    return _signer(_OPEN_SALT).sign(str(int(delivery_id)))
+    return open_signer().sign(str(int(delivery_id)))
 
 
 def open_pixel_url(*, delivery_id: int) -> str:
