@@ -7,7 +7,9 @@ database, starts one Celery worker with two pool processes, sends, and prints
 emails/second end to end (from "send" to the last delivery recorded), the
 snapshot time, seconds per message in each stage (summed over workers), and
 the peak RSS of each worker process. The sink is Postfix's ``smtp-sink`` when
-installed (PATH, /usr/sbin or var/bench/smtp-sink), else bench/smtp_sink.py (asyncio);
+installed (PATH, /usr/sbin or var/bench/), else it is unpacked from Debian's postfix
+package into var/bench/ (``apt-get download``, nothing installed), else
+bench/smtp_sink.py (asyncio);
 its own ceiling — prebuilt bytes over one connection — is printed beside
 Tocsin's rate. The naive approach (one ``send_mail`` per subscriber, a
 template rendered each time) runs on a sample in the same run.
@@ -16,6 +18,7 @@ template rendered each time) runs on a sample in the same run.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import smtplib
 import socket
@@ -35,15 +38,50 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+UNPACKED_SINK = common.VAR / "postfix" / "usr/sbin/smtp-sink"
+
+
+def unpack_smtp_sink() -> Path | None:
+    """Unpack Postfix's smtp-sink from Debian's package into var/bench/postfix, installing nothing."""
+    if UNPACKED_SINK.exists():
+        return UNPACKED_SINK
+    if not (shutil.which("apt-get") and shutil.which("dpkg")):
+        return None
+    download = common.VAR / "postfix-deb"
+    download.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(["apt-get", "download", "postfix"], cwd=download, check=True, capture_output=True, timeout=120)
+        debs = sorted(download.glob("postfix_*.deb"))
+        subprocess.run(["dpkg", "-x", str(debs[-1]), str(UNPACKED_SINK.parents[2])], check=True, timeout=120)
+    except (subprocess.SubprocessError, OSError, IndexError) as error:
+        print(f"  could not unpack smtp-sink from Debian's postfix package: {error}")
+        return None
+    finally:
+        shutil.rmtree(download, ignore_errors=True)
+    return UNPACKED_SINK if UNPACKED_SINK.exists() else None
+
+
+def find_smtp_sink() -> Path | None:
+    # Debian's postfix package puts it in /usr/sbin, which a non-root PATH often lacks.
+    found = shutil.which("smtp-sink")
+    if found:
+        return Path(found)
+    if Path("/usr/sbin/smtp-sink").exists():
+        return Path("/usr/sbin/smtp-sink")
+    return unpack_smtp_sink()
+
+
 def start_sink() -> tuple[subprocess.Popen[bytes], int, str]:
     port = free_port()
-    # Debian's postfix package puts it in /usr/sbin, which a non-root PATH often lacks;
-    # var/bench/ holds one unpacked from the .deb without installing a mail server.
-    candidates = (Path("/usr/sbin/smtp-sink"), common.VAR / "smtp-sink", common.VAR / "usr/sbin/smtp-sink")
-    postfix = shutil.which("smtp-sink") or next((str(p) for p in candidates if p.exists()), None)
+    postfix = find_smtp_sink()
     if postfix:
+        env = dict(os.environ)
+        if postfix == UNPACKED_SINK:  # its shared libraries came out of the same package
+            env["LD_LIBRARY_PATH"] = str(UNPACKED_SINK.parents[1] / "lib/postfix")
         # No -c: its running counter would flood the terminal, one line per message.
-        process = subprocess.Popen([postfix, "-u", "nobody", f"127.0.0.1:{port}", "1000"], stdout=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(postfix), "-u", "nobody", f"127.0.0.1:{port}", "1000"], stdout=subprocess.DEVNULL, env=env
+        )
         name = f"Postfix smtp-sink ({postfix})"
     else:
         print("  WARNING: Postfix's smtp-sink not found; using bench/smtp_sink.py (asyncio) as the sink")
@@ -134,8 +172,19 @@ def main() -> None:
         costs = per_message_costs(campaign)
         ceiling = sink_ceiling(port, costs["sample"])
         worker = common.Worker(env, concurrency=args.concurrency)
+        workers = {worker.process.pid, *common._children(worker.process.pid)}
+        meter = common.CpuMeter(
+            {
+                "workers": lambda pid, comm, cmd: pid in workers,
+                "postgres": lambda pid, comm, cmd: comm.startswith("postgres"),
+                "sink": lambda pid, comm, cmd: pid == sink.pid,
+                "redis": lambda pid, comm, cmd: comm.startswith("redis"),
+                "this script": lambda pid, comm, cmd: pid == os.getpid(),
+            }
+        )
         try:
-            result = common.run_send(campaign)
+            with meter:
+                result = common.run_send(campaign)
             rss = worker.peak_rss_mb()
         finally:
             worker.stop()
@@ -163,6 +212,12 @@ def main() -> None:
             "  worker per message: "
             + ", ".join(f"{k} {stats[k] / n * 1000:.2f} ms" for k in ("render", "send", "db") if k in stats)
             + "  (send = MIME + SMTP)"
+        )
+    cpu = meter.seconds()
+    if cpu["whole machine"]:
+        print(
+            f"  CPU per message over {os.cpu_count()} cores (ms): "
+            + ", ".join(f"{name} {seconds / result['sent'] * 1000:.2f}" for name, seconds in cpu.items())
         )
     print("  worker peak RSS: " + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()))
 

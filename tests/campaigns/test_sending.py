@@ -217,6 +217,47 @@ def test_errors_are_sorted_into_retry_failed_and_unknown():
     assert sending.classify(ValueError("template bug")).outcome == "failed"
 
 
+def test_one_ledger_step_records_the_outcome_and_claims_the_next_row():
+    campaign, _batch = sending_campaign(2)
+    first, second = Delivery.objects.filter(campaign=campaign).order_by("id")
+    assert sending.advance(None, first.pk)
+    assert sending.advance(sending.Done(first.pk, sending.Outcome.SENT, esp_message_id="<m1@example.org>"), second.pk)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.esp_message_id, first.attempts) == (DS.SENT, "<m1@example.org>", 1)
+    assert first.sent_at is not None and first.sent_at >= first.claimed_at
+    assert (second.status, second.attempts, second.sent_at) == (DS.SENDING, 1, None)
+    assert second.claimed_at is not None
+    # A transient failure puts the row back in the queue, unclaimed, with the reason.
+    assert not sending.advance(sending.Done(second.pk, sending.Outcome.RETRY, error="421 try later"), None)
+    second.refresh_from_db()
+    assert (second.status, second.claimed_at, second.error) == (DS.QUEUED, None, "421 try later")
+    # Claiming a row that is not queued any more wins nothing.
+    assert not sending.advance(None, first.pk)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_prepared_ledger_statement_survives_a_new_database_connection():
+    from django.db import connection
+
+    campaign, _batch = sending_campaign(2)
+    first, second = Delivery.objects.filter(campaign=campaign).order_by("id")
+    assert sending.advance(None, first.pk)
+    connection.close()  # a new server session knows no prepared statement: prepared again
+    assert sending.advance(sending.Done(first.pk, sending.Outcome.SENT), second.pk)
+    assert Delivery.objects.get(pk=first.pk).status == DS.SENT
+
+
+@pytest.mark.postgres
+def test_a_database_error_in_the_prepared_statement_raises_and_names_the_problem():
+    import psycopg
+
+    broken = sending._Prepared("tocsin_test_broken", "SELECT 1 / %(zero)s::int")
+    with pytest.raises(psycopg.errors.DivisionByZero, match="division by zero"):
+        sending._execute_prepared(broken, {"zero": 0})
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_claimers_never_get_the_same_delivery():
