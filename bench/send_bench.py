@@ -159,7 +159,8 @@ def naive(port: int, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=20_000)
-    parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
+    # The same default as `make run` (scripts/run.py): two pool processes per core.
+    parser.add_argument("--concurrency", type=int, default=2 * (os.cpu_count() or 1), help="worker pool processes")
     parser.add_argument("--naive", type=int, default=2000, help="messages for the naive loop (0: skip)")
     args = parser.parse_args()
 
