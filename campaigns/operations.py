@@ -204,10 +204,13 @@ def send_test(campaign: Campaign, *, actor: Any, addresses: list[str], language:
         message = renderer.render(subscriber=sample, language=language, list_ids=list(renderer.lists))
         message.subject = f"[TEST] {message.subject}"
         message.to = [address]
-        message.metadata = {"test": "1"}  # type: ignore[attr-defined]
+        # Only what the configured provider accepts (see CampaignRenderer).
+        if renderer.metadata_allowed:
+            message.metadata = {"test": "1"}  # type: ignore[attr-defined]
         message.tags = ["test"]  # type: ignore[attr-defined]
-        message.track_opens = False  # type: ignore[attr-defined]
-        message.track_clicks = False  # type: ignore[attr-defined]
+        if renderer.tracking_switch:
+            message.track_opens = False  # type: ignore[attr-defined]
+            message.track_clicks = False  # type: ignore[attr-defined]
         message.send()
     audit.record(actor=actor, action=audit.TEST_SENT, campaign=campaign, detail=f"[{language}] to {', '.join(wanted)}")
     return len(wanted)

@@ -76,6 +76,9 @@ _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=Fal
 # ``track_opens``/``track_clicks`` (AnymailUnsupportedFeature) whatever the value;
 # those providers track per account or configuration set.
 _NO_TRACKING_SWITCH = frozenset({"amazon_ses", "brevo", "sendinblue", "mailtrap", "postal", "resend", "scaleway"})
+# Anymail backends that refuse ``metadata`` (AnymailUnsupportedFeature): their
+# webhooks are matched back to deliveries by the provider's message id alone.
+_NO_METADATA = frozenset({"mailersend", "postal"})
 
 
 def fallback_name(language: str) -> str:
@@ -224,6 +227,7 @@ class CampaignRenderer:
         self.languages = {campaign.language, *self.translations}
         self.tracking_allowed = campaign.tracking_enabled and all(ml.tracking_enabled for ml in self.lists.values())
         self.tracking_switch = settings.ESP not in _NO_TRACKING_SWITCH
+        self.metadata_allowed = settings.ESP not in _NO_METADATA
         self.from_email = _from_address(campaign)
         self.reply_to = [campaign.reply_to] if campaign.reply_to else []
         # ONE tag: Postmark, SparkPost, Mailjet, Mailtrap and Postal accept no
@@ -303,9 +307,11 @@ class CampaignRenderer:
         message.attach_alternative(version.html.fill(html_values), "text/html")
         # Anymail reads these attributes (other backends ignore them). Metadata
         # values are strings because several ESPs accept nothing else.
-        message.metadata = {"campaign_id": str(self.campaign.pk), "kind": str(self.campaign.kind)}  # type: ignore[attr-defined]
-        if delivery_id is not None:
-            message.metadata["delivery_id"] = str(delivery_id)  # type: ignore[attr-defined]
+        if self.metadata_allowed:
+            metadata = {"campaign_id": str(self.campaign.pk), "kind": str(self.campaign.kind)}
+            if delivery_id is not None:
+                metadata["delivery_id"] = str(delivery_id)
+            message.metadata = metadata  # type: ignore[attr-defined]
         message.tags = list(self.tags)  # type: ignore[attr-defined]
         if self.tracking_switch:
             message.track_opens = tracked  # type: ignore[attr-defined]
