@@ -212,6 +212,14 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                         "language": {"type": "string", "enum": LANGUAGES},
                         "translations": {"type": "object", "additionalProperties": _ref("Translation")},
                         "languages": {"type": "array", "items": {"type": "string", "enum": LANGUAGES}},
+                        "engaged_within_days": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 3650,
+                            "description": "Only people who opened or clicked a campaign in the last N days.",
+                        },
+                        "signed_up_after": {"type": "string", "format": "date-time"},
+                        "signed_up_before": {"type": "string", "format": "date-time"},
                         "exclude_donors_days": {"type": "integer", "minimum": 1, "maximum": 3650},
                         "donor_rule": {
                             "type": "string",
@@ -244,6 +252,16 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                         "status_reason": {"type": "string"},
                         "language": {"type": "string"},
                         "scheduled_at": {"type": "string", "format": "date-time", "nullable": True},
+                        "audience": {
+                            "type": "object",
+                            "properties": {
+                                "lists": {"type": "array", "items": {"type": "string"}},
+                                "languages": {"type": "array", "items": {"type": "string"}},
+                                "engaged_within_days": {"type": "integer", "nullable": True},
+                                "signed_up_after": {"type": "string", "format": "date-time", "nullable": True},
+                                "signed_up_before": {"type": "string", "format": "date-time", "nullable": True},
+                            },
+                        },
                         "counts": _ref("Counts"),
                     },
                 },

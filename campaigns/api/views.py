@@ -87,6 +87,13 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         "status_reason": campaign.status_reason,
         "language": campaign.language,
         "scheduled_at": campaign.scheduled_at.isoformat() if campaign.scheduled_at else None,
+        "audience": {
+            "lists": [mailing_list.slug for mailing_list in campaign.lists.all()],
+            "languages": campaign.languages,
+            "engaged_within_days": campaign.engaged_within_days,
+            "signed_up_after": campaign.signed_up_after.isoformat() if campaign.signed_up_after else None,
+            "signed_up_before": campaign.signed_up_before.isoformat() if campaign.signed_up_before else None,
+        },
         "counts": operations.campaign_counts(campaign),
     }
 
@@ -174,7 +181,14 @@ def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
         "tracking_enabled": v.boolean(data, "tracking_enabled", errors, default=True),
         "exclude_donors_days": v.integer(data, "exclude_donors_days", errors, minimum=1, maximum=3650),
         "donor_rule": v.choice(data, "donor_rule", errors, choices=DONOR_RULES, default="all"),
+        # Audience filters, as in the admin (campaigns/recipients.py).
+        "engaged_within_days": v.integer(data, "engaged_within_days", errors, minimum=1, maximum=3650),
+        "signed_up_after": v.moment(data, "signed_up_after", errors),
+        "signed_up_before": v.moment(data, "signed_up_before", errors),
     }
+    after, before = fields["signed_up_after"], fields["signed_up_before"]
+    if after and before and after >= before:
+        errors.add("signed_up_before", _("Must be later than signed_up_after."))
     if fields["call_to_action_url"]:
         try:
             URLValidator(schemes=["http", "https"])(fields["call_to_action_url"])

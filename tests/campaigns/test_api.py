@@ -241,6 +241,31 @@ def test_a_writer_creates_a_draft_with_translations_and_audience(client, writer_
     assert AuditLog.objects.filter(campaign=made, action="created", actor__username="wendy").exists()
 
 
+def test_a_campaign_made_through_the_api_can_target_recent_openers_and_sign_up_dates(client, writer_token):
+    from tests.campaigns.engine_helpers import make_list, make_people
+    from tests.campaigns.test_engagement_filter import _engage
+
+    peru = make_list("peru")
+    opener, stale, _silent = make_people(3, peru)
+    _engage(opener, "opened", days_ago=5)
+    _engage(stale, "opened", days_ago=200)
+    body = {
+        "kind": "bulletin",
+        "subject": "For our most active readers",
+        "body_markdown": "Text",
+        "lists": ["peru"],
+        "engaged_within_days": 90,
+        "signed_up_after": "2020-01-01T00:00:00+00:00",
+    }
+    response = post(client, "/api/v1/campaigns", body, writer_token)
+    assert response.status_code == 201, response.json()
+    data = client.get(f"/api/v1/campaigns/{response.json()['id']}", **bearer(writer_token)).json()
+    assert data["audience"]["engaged_within_days"] == 90
+    assert data["audience"]["signed_up_after"].startswith("2020-01-01T00:00:00")
+    assert data["audience"]["lists"] == ["peru"]
+    assert data["counts"]["recipients"] == 1  # only the recent opener
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -256,6 +281,10 @@ def test_a_writer_creates_a_draft_with_translations_and_audience(client, writer_
         ({"language": "de"}, "language"),
         ({"languages": ["en", "klingon"]}, "languages"),
         ({"exclude_donors_days": 30}, "exclude_donors_days"),
+        ({"engaged_within_days": 0}, "engaged_within_days"),
+        ({"engaged_within_days": "soon"}, "engaged_within_days"),
+        ({"signed_up_after": "last spring"}, "signed_up_after"),
+        ({"signed_up_after": "2026-05-01T00:00:00Z", "signed_up_before": "2026-01-01T00:00:00Z"}, "signed_up_before"),
         ({"translations": {"es": {"subject": "a\nb"}}}, "translations.es.subject"),
         ({"translations": {"xx": {"subject": "a"}}}, "translations"),
         ({"translations": ["es"]}, "translations"),
