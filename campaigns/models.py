@@ -197,7 +197,10 @@ class Delivery(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "subscriber"], name="delivery_unique")]
         indexes = [
-            models.Index(fields=["campaign", "status"], name="delivery_campaign_status"),
+            # id last: a batch reads its queued rows in id order from one index
+            # range (campaigns/batching.py: queued_rows), never by walking every
+            # queued row of the campaign and sorting them.
+            models.Index(fields=["campaign", "status", "id"], name="delivery_campaign_status_id"),
             # Webhook events are matched by exact id; a Meta index skips the
             # extra LIKE-pattern index Postgres gets for db_index=True.
             models.Index(fields=["esp_message_id"], name="delivery_esp_message_id"),
