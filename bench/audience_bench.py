@@ -106,6 +106,8 @@ def seed(subscribers: int) -> list[Any]:
         # way autovacuum soon would on a real database.
         for table in (subscriber, subscription, suppression):
             cursor.execute(f"VACUUM ANALYZE {table}")
+        # …and is not busy writing a million fresh rows out to disk when a send starts.
+        cursor.execute("CHECKPOINT")
     one = Campaign.objects.create(subject="Bulletin", body_markdown="Hello")
     one.lists.set([news])
     two = Campaign.objects.create(subject="Bulletin and alerts", body_markdown="Hello")
@@ -158,8 +160,11 @@ def main() -> None:
             explain(campaign)
     if args.snapshot:
         label, campaign = campaigns[1]
+        from django.db import transaction
+
         started = time.perf_counter()
-        added = snapshot(campaign)
+        with transaction.atomic():  # as control.prepare runs it
+            added = snapshot(campaign)
         print(f"  snapshot, {label}: {added:,} deliveries in {time.perf_counter() - started:.2f} s")
     verdict = "OK" if worst < TARGET_SECONDS else "OVER TARGET"
     print(f"  worst median count: {worst:.3f} s (target < {TARGET_SECONDS:.0f} s): {verdict}")

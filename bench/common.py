@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -41,16 +42,49 @@ def _postgres_up(url: str) -> bool:
         return False
 
 
+def throwaway_database(name: str, *, reuse: bool = False) -> tuple[str, Callable[[], None], bool]:
+    """A database of one benchmark's own: ``(url, drop, reused)``.
+
+    PostgreSQL ``tocsin_<name>`` (or ``BENCH_DATABASE_URL``), dropped and
+    created afresh unless ``reuse`` finds it there; a SQLite file under
+    var/bench/ when no Postgres answers. ``drop()`` removes it afterwards.
+    """
+    VAR.mkdir(parents=True, exist_ok=True)
+    url = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/tocsin_{name}")
+    if url.startswith("postgres"):
+        if reuse and _postgres_exists(url):
+            return url, lambda: _postgres_drop(url), True
+        if _postgres_up(url):
+            return url, lambda: _postgres_drop(url), False
+    sqlite = VAR / f"{name}.sqlite3"
+    sqlite.unlink(missing_ok=True)
+    return f"sqlite:///{sqlite}", lambda: sqlite.unlink(missing_ok=True), False
+
+
+def _postgres_admin(url: str, statement: str, params: list[str] | None = None) -> Any:
+    import psycopg
+
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, connect_timeout=2, autocommit=True) as conn:
+        return conn.execute(statement, params).fetchall() if params else conn.execute(statement)
+
+
+def _postgres_exists(url: str) -> bool:
+    try:
+        name = urlsplit(url).path.lstrip("/")
+        return bool(_postgres_admin(url, "SELECT 1 FROM pg_database WHERE datname = %s", [name]))
+    except Exception:  # no server: the caller falls back to SQLite
+        return False
+
+
+def _postgres_drop(url: str) -> None:
+    _postgres_admin(url, f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
+
+
 def prepare_environment(*, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Point this process (and the workers it starts) at the benchmark's own database and Redis."""
-    VAR.mkdir(parents=True, exist_ok=True)
-    database_url = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/tocsin_{name}")
-    if database_url.startswith("postgres") and not _postgres_up(database_url):
-        database_url = ""
-    if not database_url.startswith("postgres"):
-        sqlite = VAR / f"{name}.sqlite3"
-        sqlite.unlink(missing_ok=True)
-        database_url = f"sqlite:///{sqlite}"
+    database_url, _drop, _reused = throwaway_database(name)
+    if database_url.startswith("sqlite"):
         print("  WARNING: SQLite: two worker processes contend for one write lock; figures are not representative")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     env = {
@@ -144,7 +178,27 @@ def seed(subscribers: int) -> Any:
         save_article(article=article, publish=True)
         CampaignArticle.objects.create(campaign=campaign, article=article, position=n)
     print(f"  seeded {subscribers:,} subscribers in {time.perf_counter() - started:.1f} s")
+    settle()
     return campaign
+
+
+def settle() -> None:
+    """Leave freshly loaded tables as a real database has them: vacuumed, analysed, on disk.
+
+    Without this the send starts while Postgres is still writing out the
+    rows just loaded (a checkpoint forced by the load's WAL), and with no
+    statistics on the subscriber tables.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    from subscribers.models import Subscriber, Subscription
+
+    with connection.cursor() as cursor:
+        for model in (Subscriber, Subscription):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+        cursor.execute("CHECKPOINT")
 
 
 class Worker:

@@ -3,9 +3,8 @@
 Usage: .venv/bin/python bench/import_bench.py [ROWS]
 
 Target (SPEC): under 30 s for 100,000 rows. Builds a throw-away database
-(PostgreSQL when DATABASE_URL points at one: a database named
-``<name>_bench_import`` is created beside it and dropped afterwards;
-otherwise a temporary SQLite file), with 10 % of the file's people already
+(PostgreSQL ``tocsin_import``, or BENCH_DATABASE_URL, dropped afterwards;
+SQLite when no Postgres answers: bench/common.py), with 10 % of the file's people already
 subscribed elsewhere and 1 % suppressed, writes the CSV, then times the
 command end to end (parse, check every row, write in one transaction), and
 a second run of the same file (everyone already there).
@@ -24,32 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("CACHE_URL", "locmem://")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-_url = os.environ.get("DATABASE_URL", "")
-_POSTGRES = _url.startswith(("postgres://", "postgresql://"))
-_ADMIN_URL = ""
-_tmp_path = ""
-if _POSTGRES:
-    _base, _, _name = _url.rpartition("/")
-    _name = _name.split("?")[0] or "postgres"
-    _ADMIN_URL = f"{_base}/postgres"
-    os.environ["DATABASE_URL"] = f"{_base}/{_name}_bench_import"
-else:
-    _fd, _tmp_path = tempfile.mkstemp(suffix=".sqlite3")
-    os.close(_fd)
-    os.environ["DATABASE_URL"] = f"sqlite:///{_tmp_path}"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 
-
-def _admin_sql(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-_TARGET = os.environ["DATABASE_URL"].rpartition("/")[2]
-if _POSTGRES:
-    _admin_sql(f'DROP DATABASE IF EXISTS "{_TARGET}" WITH (FORCE)')
-    _admin_sql(f'CREATE DATABASE "{_TARGET}"')
+_URL, _drop_database, _ = common.throwaway_database("import")
+os.environ["DATABASE_URL"] = _URL
+_POSTGRES = _URL.startswith("postgres")
 
 import django  # noqa: E402
 
@@ -112,7 +91,4 @@ if __name__ == "__main__":
         main()
     finally:
         connection.close()
-        if _POSTGRES:
-            _admin_sql(f'DROP DATABASE IF EXISTS "{_TARGET}" WITH (FORCE)')
-        elif _tmp_path:
-            os.unlink(_tmp_path)
+        _drop_database()

@@ -3,9 +3,8 @@
 Usage: .venv/bin/python bench/report_bench.py [DELIVERIES]
 
 Target (SPEC): under 1 s for 1,000,000 deliveries. Builds a throw-away
-database (PostgreSQL when DATABASE_URL points at one: a database named
-``<name>_bench_reports`` is created beside it and dropped afterwards;
-otherwise a temporary SQLite file), fills it with SQL set operations (one
+database (PostgreSQL ``tocsin_reports``, or BENCH_DATABASE_URL, dropped
+afterwards; SQLite when no Postgres answers: bench/common.py), fills it with SQL set operations (one
 subscriber and one delivery per recipient; delivered for 95 %, opens for a
 third, clicks on four links, hard and soft bounces, complaints, failures),
 then times the report page as staff would load it: every figure, the chart,
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,50 +25,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("CACHE_URL", "locmem://")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-_url = os.environ.get("DATABASE_URL", "")
-_POSTGRES = _url.startswith(("postgres://", "postgresql://"))
-_ADMIN_URL = ""
-if _POSTGRES:
-    base, _, name = _url.rpartition("/")
-    name = name.split("?")[0] or "postgres"
-    _ADMIN_URL = f"{base}/postgres"
-    os.environ["DATABASE_URL"] = f"{base}/{name}_bench_reports"
-else:
-    _fd, _tmp_path = tempfile.mkstemp(suffix=".sqlite3")
-    os.close(_fd)
-    os.environ["DATABASE_URL"] = f"sqlite:///{_tmp_path}"
-
-
-def _recreate_postgres_database() -> None:
-    import psycopg
-
-    target = os.environ["DATABASE_URL"].rpartition("/")[2]
-    with psycopg.connect(_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{target}"')
-        conn.execute(f'CREATE DATABASE "{target}"')
-
-
-def _drop_postgres_database() -> None:
-    import psycopg
-
-    target = os.environ["DATABASE_URL"].rpartition("/")[2]
-    with psycopg.connect(_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 
 # BENCH_REUSE=1 keeps the PostgreSQL database afterwards and reuses it next time
 # (building a million rows takes minutes; handy while tuning queries).
 _REUSE = os.environ.get("BENCH_REUSE") == "1"
-_REUSED = False
-if _POSTGRES:
-    if _REUSE:
-        import psycopg
-
-        with psycopg.connect(_ADMIN_URL, autocommit=True) as _conn:
-            _target = os.environ["DATABASE_URL"].rpartition("/")[2]
-            _REUSED = bool(_conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [_target]).fetchone())
-    if not _REUSED:
-        _recreate_postgres_database()
+_URL, _drop_database, _REUSED = common.throwaway_database("reports", reuse=_REUSE)
+os.environ["DATABASE_URL"] = _URL
+_POSTGRES = _URL.startswith("postgres")
 
 import django  # noqa: E402
 
@@ -196,7 +159,5 @@ if __name__ == "__main__":
         main()
     finally:
         connection.close()
-        if not _POSTGRES:
-            os.unlink(_tmp_path)
-        elif not _REUSE:
-            _drop_postgres_database()
+        if not (_REUSE and _POSTGRES):
+            _drop_database()

@@ -160,14 +160,24 @@ def snapshot(campaign: Campaign) -> int:
     languages = campaign_languages(campaign)
     language_sql = f"CASE WHEN s.language IN ({', '.join(['%s'] * len(languages))}) THEN s.language ELSE %s END"
     delivery = Delivery._meta.db_table
+    # ON CONFLICT costs a speculative insertion per row (a quarter of the time
+    # at 1M rows): only a ledger that already has rows needs it. The first
+    # snapshot runs under the campaign's row lock (control.prepare), and the
+    # unique index still refuses a duplicate.
+    conflict = (
+        " ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"
+        if Delivery.objects.filter(campaign=campaign).exists()
+        else ""
+    )
     sql = (
         f"INSERT INTO {delivery} (campaign_id, subscriber_id, status, language, attempts,"
         " claimed_at, sent_at, esp_message_id, error)"
-        f" SELECT %s, s.id, %s, {language_sql}, 0, NULL, NULL, '', ''"
-        + where
-        + " ORDER BY s.id ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"
+        f" SELECT %s, s.id, %s, {language_sql}, 0, NULL, NULL, '', ''" + where + " ORDER BY s.id" + conflict
     )
     all_params = [campaign.pk, Delivery.Status.QUEUED, *languages, campaign.language, *params]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            # The two sorts of a million-row audience fit in memory instead of spilling to disk.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, all_params)
         return max(cursor.rowcount, 0)

@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from campaigns.models import Campaign
 from donations.models import Donation
 from donations.services import InvalidDonation, attributable, campaign_for, clean_amount, clean_currency
+from subscribers.importing import RowProblem  # one shape of CSV problem report for every importer
 from subscribers.models import Subscriber, normalize_email
 
 REQUIRED = ("email", "amount", "currency", "date", "reference")
@@ -54,17 +55,6 @@ _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n", ""}
 _CHUNK = 900
 _validate_email = EmailValidator()
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    line: int  # 0: the file as a whole
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = _("line %(line)d") % {"line": self.line} if self.line else _("file")
-        return f"{where}: {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)
