@@ -247,6 +247,10 @@ def _execute_prepared(statement: _Prepared, params: dict[str, Any]) -> list[tupl
     connection.ensure_connection()
     conn = connection.connection
     pgconn = conn.pgconn
+    if not conn.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
+        # Inside Django's atomic() psycopg sends BEGIN before its first statement;
+        # libpq does not, so this one would commit on its own.
+        _check(pgconn.exec_(b"BEGIN"), pq.ExecStatus.COMMAND_OK, errors, conn)
     names = _prepared_on.setdefault(conn, set())
     if statement.name not in names:
         _check(pgconn.prepare(statement.name, statement.sql), pq.ExecStatus.COMMAND_OK, errors, conn)

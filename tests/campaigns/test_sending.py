@@ -250,6 +250,22 @@ def test_the_prepared_ledger_statement_survives_a_new_database_connection():
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_ledger_step_inside_a_transaction_is_rolled_back_with_it():
+    from django.db import transaction
+
+    campaign, _batch = sending_campaign(1)
+    delivery = Delivery.objects.get(campaign=campaign)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert sending.advance(None, delivery.pk)  # the transaction's first statement
+        raise RuntimeError("roll back")
+    assert Delivery.objects.get(pk=delivery.pk).status == DS.QUEUED
+    with transaction.atomic():
+        assert sending.advance(None, delivery.pk)
+    assert Delivery.objects.get(pk=delivery.pk).status == DS.SENDING
+
+
+@pytest.mark.postgres
 def test_a_database_error_in_the_prepared_statement_raises_and_names_the_problem():
     import psycopg
 
