@@ -10,10 +10,12 @@ with the provider's own Anymail backend, without any network call.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
 from anymail.exceptions import AnymailUnsupportedFeature
+from django.core.mail import get_connection
 
 from campaigns import operations, sending
 from campaigns.rendering import CampaignRenderer
@@ -47,7 +49,7 @@ built: list[tuple[str, Any]] = []
 
 def payload_only(esp: str) -> str:
     """A subclass of the provider's real backend that builds each payload and sends nothing."""
-    module = __import__(f"anymail.backends.{esp}", fromlist=["EmailBackend"])
+    module = importlib.import_module(f"anymail.backends.{esp}")
 
     class PayloadOnly(module.EmailBackend):  # type: ignore[name-defined,misc]
         def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
@@ -80,7 +82,7 @@ def test_a_tracked_campaign_message_is_accepted_by_every_provider(provider):
     [ana] = make_people(1, people)
     campaign = make_campaign([people])
     message = CampaignRenderer(campaign).render(subscriber=ana, delivery_id=7)
-    backend = __import__("django.core.mail", fromlist=["get_connection"]).get_connection()
+    backend = get_connection()
     try:
         backend.build_message_payload(message, backend.send_defaults)
     except AnymailUnsupportedFeature as error:  # pragma: no cover - the failure this test is for
