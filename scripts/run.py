@@ -49,9 +49,14 @@ def worker_concurrency(env: dict[str, str]) -> str:
 
     A sending process spends about half its time waiting for Postgres and the
     mail server, so two per core keep the cores busy (bench/send_bench.py:
-    1,166 emails/s with 2 processes on 2 cores, 1,328/s with 4).
+    1,166 emails/s with 2 processes on 2 cores, 1,328/s with 4). On SQLite
+    every writer waits for one file lock: two processes, as before.
     """
-    return env.get("WORKER_CONCURRENCY") or str(2 * (os.cpu_count() or 1))
+    if env.get("WORKER_CONCURRENCY"):
+        return env["WORKER_CONCURRENCY"]
+    if not env.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        return "2"
+    return str(2 * (os.cpu_count() or 1))
 
 
 def say(line: str, *, name: str = "run") -> None:
