@@ -345,7 +345,7 @@ def sender(state: _Batch, transport_factory: Callable[[], Any]) -> None:
 
     Has the signature of ``sending._sender`` so that ``sending._threaded`` runs it.
     """
-    from campaigns.sending import Classified, _fast_commits, _normal_commits, _subscriber, _suppress, classify
+    from campaigns.sending import Classified, _fast_commits, _normal_commits, _suppress, classify
 
     stats = state.result.stats if settings.TOCSIN_SEND_STATS else None
     clock = time.perf_counter
@@ -364,13 +364,7 @@ def sender(state: _Batch, transport_factory: Callable[[], Any]) -> None:
             for row in rows:
                 delivery_id = row[0]
                 try:
-                    message = state.renderer.render(
-                        subscriber=_subscriber(row),
-                        delivery_id=delivery_id,
-                        language=row[2] or None,
-                        list_ids=state.list_ids.get(row[1]),
-                        ask_ladder=state.ladders.get(row[1]),
-                    )
+                    message = state.render(row)
                     element, token = link.element(message)
                 except Exception as exc:  # an address Anymail refuses, a template bug: this one only
                     verdict = classify(exc)

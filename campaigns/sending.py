@@ -384,6 +384,16 @@ class _Batch:
                 self.ladders = self.renderer.ladders_for([row[1] for row in self.buffer])
             return self.buffer.pop()
 
+    def render(self, row: tuple) -> Any:
+        """The message for one row of ``batching.queued_rows``, with what this chunk already fetched."""
+        return self.renderer.render(
+            subscriber=_subscriber(row),
+            delivery_id=row[0],
+            language=row[2] or None,
+            list_ids=self.list_ids.get(row[1]),
+            ask_ladder=self.ladders.get(row[1]),
+        )
+
     def count(self, outcome: str) -> None:
         with self.lock:
             if outcome == Outcome.SENT:
@@ -506,13 +516,7 @@ def _sender(state: _Batch, connection_factory: Callable[[], Any]) -> None:
             if not claimed:
                 continue  # another worker took it, or the person left a moment ago
             try:
-                message = state.renderer.render(
-                    subscriber=_subscriber(row),
-                    delivery_id=delivery_id,
-                    language=row[2] or None,
-                    list_ids=state.list_ids.get(row[1]),
-                    ask_ladder=state.ladders.get(row[1]),
-                )
+                message = state.render(row)
                 fallback_id = _message_id(message, state.campaign.pk, delivery_id)
                 t2 = clock()
                 built = envelope_and_bytes(message) if isinstance(email_connection, SMTPBackend) else None

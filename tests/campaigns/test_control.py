@@ -69,16 +69,21 @@ def test_alerts_go_to_the_urgent_queue(settings, enqueued, django_capture_on_com
     assert [queue for _, queue in enqueued] == ["urgent"]
 
 
+def run_every_batch(campaign, enqueued, capture_on_commit):  # type: ignore[no-untyped-def]
+    """Play the worker: run each enqueued batch, then what a finished batch triggers, until none is left."""
+    while enqueued:
+        ref, _queue = enqueued.pop(0)
+        sending.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
+        with capture_on_commit(execute=True):
+            control.after_batch(campaign.pk)
+
+
 def test_a_whole_send_through_the_steps_ends_sent(campaign, settings, enqueued, django_capture_on_commit_callbacks):
     settings.TOCSIN_SEND_BATCH_SIZE = 5
     control.start(campaign)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
-    while enqueued:
-        ref, _queue = enqueued.pop(0)
-        sending.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
-        with django_capture_on_commit_callbacks(execute=True):
-            control.after_batch(campaign.pk)
+    run_every_batch(campaign, enqueued, django_capture_on_commit_callbacks)
     campaign.refresh_from_db()
     assert campaign.status == S.SENT and campaign.finished_at
     assert len(mail.outbox) == 12
@@ -225,11 +230,7 @@ def test_staff_can_resend_the_unknown_deliveries_of_a_sent_campaign_and_it_finis
 
     assert campaign.status == S.SENDING
     assert AuditLog.objects.filter(campaign=campaign, action="resend_unknown").exists()
-    while enqueued:
-        ref, _queue = enqueued.pop(0)
-        sending.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
-        with django_capture_on_commit_callbacks(execute=True):
-            control.after_batch(campaign.pk)
+    run_every_batch(campaign, enqueued, django_capture_on_commit_callbacks)
     campaign.refresh_from_db()
     assert campaign.status == S.SENT
     assert [message.to for message in mail.outbox] == [[doubtful.subscriber.email]]
