@@ -54,6 +54,7 @@ def test_two_racing_signups_for_one_new_address_send_one_email(eager_tasks, sett
 
 @pytest.mark.redis
 @pytest.mark.django_db
+@pytest.mark.usefixtures("rate_limit_window")
 def test_the_rate_limit_counts_in_redis(settings):
     """Every gunicorn process must see the same counts: the limit lives in Redis."""
     prefix = f"tocsin-test-{uuid.uuid4().hex}"  # fresh counts, and never a FLUSHDB of a shared Redis
