@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from subscribers import consent_text
 from subscribers.models import MailingList
-from subscribers.services.signup import InvalidSignup, clean_email, clean_language, clean_name, has_control_characters
+from subscribers.services.signup import InvalidSignup, clean_email, clean_language, clean_name
+from subscribers.text import has_control_characters
 
 # The honeypot's name is one a form-filling bot is glad to fill; people never
 # see it (hidden by CSS, out of the tab order, no autocomplete).

@@ -32,7 +32,7 @@ from campaigns.api.auth import hash_token, new_secret
 from campaigns.models import ApiToken, AuditLog, Campaign, CampaignArticle, CampaignTranslation
 from campaigns.permissions import can_approve, can_send
 from campaigns.workflow import TransitionNotAllowed
-from subscribers.services.signup import has_control_characters
+from subscribers.text import has_control_characters
 
 S = Campaign.Status
 # Once sending has started, what was sent is history: nothing is edited.

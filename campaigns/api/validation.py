@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from subscribers.services.signup import has_control_characters
+from subscribers.text import has_control_characters
 
 MAX_BODY_BYTES = 1024 * 1024
 

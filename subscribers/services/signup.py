@@ -12,8 +12,6 @@ the views answer every valid sign-up with the same page.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,6 +33,7 @@ from subscribers.models import (
     normalize_email,
 )
 from subscribers.services.leaving import is_suppressed, lift_suppression
+from subscribers.text import has_control_characters, name_problem
 from subscribers.tokens import ExpiredToken, InvalidToken
 
 logger = logging.getLogger(__name__)
@@ -61,11 +60,6 @@ LEFT = (
     Subscriber.Status.COMPLAINED,
     Subscriber.Status.ERASED,
 )
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# A name is plain text; a tag or a link there is a bot using our confirmation
-# email to carry its spam ("Hi <a href=...>").
-_MARKUP = re.compile(r"<\s*[a-zA-Z!/?]|://|\bwww\.", re.IGNORECASE)
 
 
 class InvalidSignup(ValueError):
@@ -101,11 +95,6 @@ class SignupResult:
 # --- Validation shared by every caller ---------------------------------------------
 
 
-def has_control_characters(value: str) -> bool:
-    """CR/LF and friends: header injection in an email, garbage in the admin."""
-    return bool(_CONTROL.search(value)) or any(unicodedata.category(char) == "Cc" for char in value)
-
-
 def clean_email(value: str) -> str:
     if has_control_characters(value):
         raise InvalidSignup("email", str(_("An email address cannot contain line breaks or control characters.")))
@@ -127,8 +116,11 @@ def clean_name(value: str) -> str:
     name = " ".join(value.split())
     if len(name) > 100:
         raise InvalidSignup("name", str(_("Please shorten your name to 100 characters.")))
-    if _MARKUP.search(name):
-        raise InvalidSignup("name", str(_("Please write your name as plain text, without HTML or links.")))
+    # A name greets the person in the confirmation email: a bot that writes a
+    # link there uses our email to deliver its spam.
+    problem = name_problem(name)
+    if problem:
+        raise InvalidSignup("name", problem)
     return name
 
 
