@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lint-ci format bench messages migrate seed clean
+.PHONY: help run test lint lint-ci format bench messages translations migrate seed clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 messages: $(STAMP) ## Compile the translations (.po -> .mo)
 	$(PY) scripts/compile_messages.py
+
+# No source locations in the catalogues: they change with every edit and make
+# every branch's .po conflict with every other's.
+translations: $(STAMP) ## Collect new strings into locale/*/LC_MESSAGES/django.po (then translate them)
+	$(PY) manage.py makemessages -l es -l fr --no-location --no-obsolete -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*"
 
 migrate: $(STAMP) messages ## Apply database migrations
 	$(PY) manage.py migrate --no-input
