@@ -176,7 +176,9 @@ class ConsentQuerySet(models.QuerySet["Consent"]):
 
     def erase_personal_data(self, *, replacement_email: str) -> int:
         """GDPR erasure, the one permitted rewrite: keep the event, drop the person."""
-        return super().update(email=replacement_email, ip_address=None, user_agent="", page_url="", detail="")
+        return super().update(
+            email=replacement_email, ip_address=None, user_agent="", page_url="", detail="", requested_name=""
+        )
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("consent records are append-only")
@@ -228,6 +230,21 @@ class Consent(models.Model):
     wording = models.TextField(blank=True, help_text=_("The exact text the person was shown."))
     wording_version = models.CharField(max_length=40, blank=True)
     language = models.CharField(max_length=8, blank=True)
+    # A sign-up request changes nothing about the person until it is
+    # confirmed (a stranger can type anyone's address): what it asks for
+    # waits here, in the row the confirmation link names, and is applied then.
+    requested_name = models.CharField(
+        _("name asked for"),
+        max_length=100,
+        blank=True,
+        help_text=_("The name given with a sign-up: it replaces the person's name when they confirm."),
+    )
+    requested_language = models.CharField(
+        _("email language asked for"),
+        max_length=8,
+        blank=True,
+        help_text=_("The language chosen for emails with a sign-up: it becomes the person's when they confirm."),
+    )
     source = models.CharField(max_length=16, choices=Source.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices, blank=True, default="")
     detail = models.CharField(max_length=255, blank=True, help_text=_("Import file, API token owner, bounce reason…"))
@@ -253,6 +270,8 @@ class Consent(models.Model):
         "wording",
         "wording_version",
         "language",
+        "requested_name",
+        "requested_language",
         "source",
         "channel",
         "detail",

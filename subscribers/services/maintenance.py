@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from subscribers.models import Subscriber
+from subscribers.models import Subscriber, Suppression
+from subscribers.services.signup import BOUNCED_CONFIRMATION_INTERVAL, HARD_BOUNCE_REASONS
 
 
 def purge_unconfirmed(*, older_than_days: int | None = None) -> int:
@@ -20,6 +21,12 @@ def purge_unconfirmed(*, older_than_days: int | None = None) -> int:
     stale = Subscriber.objects.filter(
         status=Subscriber.Status.PENDING, created_at__lt=cutoff, confirmed_at=None
     ).exclude(consents__created_at__gte=cutoff)
+    # A hard-bounced address's pending row remembers when it was last sent a
+    # confirmation: purged early, the next sign-up would mail it again.
+    stale = stale.exclude(
+        email_hash__in=Suppression.objects.filter(reason__in=HARD_BOUNCE_REASONS).values("email_hash"),
+        last_confirmation_sent_at__gte=timezone.now() - BOUNCED_CONFIRMATION_INTERVAL,
+    )
     count = 0
     for subscriber in stale.iterator():
         # Their consent rows were requests that never became consent; they go with them.

@@ -30,6 +30,8 @@ from subscribers.models import (
     MailingList,
     Subscriber,
     Subscription,
+    Suppression,
+    email_hash,
     normalize_email,
 )
 from subscribers.services.leaving import is_suppressed, lift_suppression
@@ -44,6 +46,7 @@ __all__ = [
     "InvalidSignup",
     "InvalidToken",
     "SignupGone",
+    "SignupRequest",
     "SignupResult",
     "check_confirmation",
     "confirm",
@@ -60,6 +63,11 @@ LEFT = (
     Subscriber.Status.COMPLAINED,
     Subscriber.Status.ERASED,
 )
+
+
+# A hard-bounced address gets at most one confirmation attempt in this time.
+BOUNCED_CONFIRMATION_INTERVAL = timedelta(days=30)
+HARD_BOUNCE_REASONS = (Suppression.Reason.BOUNCED, Suppression.Reason.REJECTED)
 
 
 class InvalidSignup(ValueError):
@@ -179,13 +187,27 @@ def _activate(subscriber: Subscriber, mailing_lists: Sequence[MailingList], *, e
         )
 
 
+def _hard_bounced(subscriber: Subscriber) -> bool:
+    if subscriber.status == Subscriber.Status.BOUNCED:
+        return True
+    # The suppression outlives the row: a bounce from another stream, or a
+    # pending row purged since.
+    return Suppression.objects.filter(email_hash=email_hash(subscriber.email), reason__in=HARD_BOUNCE_REASONS).exists()
+
+
 def _claim_confirmation_slot(subscriber: Subscriber, *, now: datetime) -> bool:
-    """At most one confirmation email per address per interval.
+    """At most one confirmation email per address per interval (a month after a hard bounce).
 
     A conditional UPDATE rather than read-then-write: of two racing sign-ups
     for one address, exactly one sees its row updated and sends.
     """
-    cutoff = now - timedelta(seconds=settings.TOCSIN_CONFIRMATION_EMAIL_INTERVAL)
+    if _hard_bounced(subscriber):
+        # A mailbox that does not exist may have been fixed, so it gets a
+        # fresh chance; but each bounce costs the sender reputation with the
+        # providers, and a stranger could otherwise make us bounce hourly.
+        cutoff = now - BOUNCED_CONFIRMATION_INTERVAL
+    else:
+        cutoff = now - timedelta(seconds=settings.TOCSIN_CONFIRMATION_EMAIL_INTERVAL)
     claimed = (
         Subscriber.objects.filter(pk=subscriber.pk)
         .filter(Q(last_confirmation_sent_at__isnull=True) | Q(last_confirmation_sent_at__lt=cutoff))
@@ -219,8 +241,10 @@ def subscribe(
     """Record a sign-up request and either ask for confirmation or confirm at once.
 
     With ``double_opt_in`` (the default, and the only choice for the public
-    forms) the person goes to pending and gets a confirmation email, at most
-    one per address per TOCSIN_CONFIRMATION_EMAIL_INTERVAL. Without it (API,
+    forms) a new address becomes a pending person, an existing one stays
+    exactly as it is (status, name, language, lists) until the link is
+    followed, and a confirmation email goes out: at most one per address per
+    TOCSIN_CONFIRMATION_EMAIL_INTERVAL, one a month after a hard bounce. Without it (API,
     CSV import with recorded consent) the person is confirmed at once, unless
     they unsubscribed, bounced or complained: that is never overridden by
     staff or an import, only by the person confirming a fresh sign-up.
@@ -264,10 +288,9 @@ def subscribe(
     }
 
     with transaction.atomic():
-        suppressed = is_suppressed(email)
         if not double_opt_in:
             existing = Subscriber.objects.select_for_update().filter(email=email).first()
-            if suppressed or (existing is not None and existing.status in LEFT):
+            if is_suppressed(email) or (existing is not None and existing.status in LEFT):
                 # The SPEC: suppressed addresses stay suppressed across lists
                 # and re-imports. Nothing is written; the caller reports it.
                 return SignupResult(subscriber=existing, consent=None, created=False, outcome="suppressed")
@@ -295,16 +318,17 @@ def subscribe(
             consent = Consent.objects.create(subscriber=subscriber, action=action, confirmed_at=now, **evidence)
             return SignupResult(subscriber=subscriber, consent=consent, created=created, outcome="confirmed")
 
-        # Double opt-in. A confirmed person asking for more topics stays
-        # confirmed (their current lists keep coming) and the new topics wait
-        # for the click; everyone else goes (back) to pending.
-        if subscriber.status != Subscriber.Status.CONFIRMED or suppressed:
-            subscriber.status = Subscriber.Status.PENDING
-            if name:
-                subscriber.name = name
-            subscriber.language = language
-            subscriber.save(update_fields=["status", "name", "language"])
-        consent = Consent.objects.create(subscriber=subscriber, action=Consent.Action.SIGNUP, **evidence)
+        # Double opt-in. Nothing about a person already here changes until
+        # they follow the link: anyone can type anyone's address. What this
+        # request asks for (lists, name, language, the wording shown) waits in
+        # its Consent row, which the link names; ``confirm`` applies it.
+        consent = Consent.objects.create(
+            subscriber=subscriber,
+            action=Consent.Action.SIGNUP,
+            requested_name=name,
+            requested_language=language,
+            **evidence,
+        )
         queued = _claim_confirmation_slot(subscriber, now=now)
         if queued:
             from subscribers.tasks import send_confirmation_email
@@ -324,6 +348,15 @@ def _confirmation_marker(request: Consent) -> str:
     return f"confirms sign-up #{request.pk}"
 
 
+def _left_since(subscriber: Subscriber, request: Consent) -> bool:
+    later = Q(created_at__gt=request.created_at) | Q(created_at=request.created_at, pk__gt=request.pk)
+    return (
+        subscriber.consents.filter(later)
+        .filter(action__in=[Consent.Action.UNSUBSCRIBE, Consent.Action.SUPPRESS, Consent.Action.ERASE])
+        .exists()
+    )
+
+
 def _load_request(token: str, *, lock: bool) -> tuple[Subscriber, Consent]:
     claim = tokens.read_confirmation_token(token)  # InvalidToken / ExpiredToken
     subscribers = Subscriber.objects.select_for_update() if lock else Subscriber.objects.all()
@@ -335,42 +368,66 @@ def _load_request(token: str, *, lock: bool) -> tuple[Subscriber, Consent]:
         raise SignupGone("this sign-up no longer exists")
     if subscriber.consents.filter(action=Consent.Action.CONFIRM, detail=_confirmation_marker(request)).exists():
         raise AlreadyConfirmed("this link was already used")
-    left_since = subscriber.consents.filter(
-        action__in=[Consent.Action.UNSUBSCRIBE, Consent.Action.SUPPRESS, Consent.Action.ERASE],
-        created_at__gt=request.created_at,
-    ).exists()
-    if left_since:
+    if _left_since(subscriber, request):
         # A link from before the person left must not bring them back: only
         # a fresh sign-up does.
         raise SignupGone("the person left after this sign-up")
     return subscriber, request
 
 
-def check_confirmation(*, token: str) -> Subscriber:
-    """The subscriber a confirmation link is for, changing nothing (the GET page)."""
-    subscriber, _request = _load_request(token, lock=False)
-    return subscriber
+@dataclass(frozen=True)
+class SignupRequest:
+    """What following a confirmation link will apply: shown on the page before the button."""
+
+    subscriber: Subscriber
+    lists: list[MailingList]
+    # The name and email language asked for; the person's own when the form left them out.
+    name: str
+    language: str
+
+
+def _requested(subscriber: Subscriber, request: Consent) -> SignupRequest:
+    lists = list(MailingList.objects.filter(slug__in=request.lists))
+    return SignupRequest(
+        subscriber=subscriber,
+        lists=lists,
+        name=request.requested_name or subscriber.name,
+        # Requests recorded before requested_language existed changed the row at once.
+        language=request.requested_language or subscriber.language,
+    )
+
+
+def check_confirmation(*, token: str) -> SignupRequest:
+    """The sign-up request a confirmation link is for, changing nothing (the GET page)."""
+    subscriber, request = _load_request(token, lock=False)
+    return _requested(subscriber, request)
 
 
 def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Subscriber:
-    """The person clicked the button: confirm the sign-up request named in ``token``.
+    """The person clicked the button: apply the sign-up request named in ``token``.
 
-    Raises InvalidToken (tampered), ExpiredToken, SignupGone or
-    AlreadyConfirmed, and then changes nothing.
+    The lists, name and email language are the ones asked for in that
+    request, whatever was typed with the address before or since. Raises
+    InvalidToken (tampered), ExpiredToken, SignupGone or AlreadyConfirmed,
+    and then changes nothing.
     """
     with transaction.atomic():
         subscriber, request = _load_request(token, lock=True)
+        wanted = _requested(subscriber, request)
         now = timezone.now()
-        mailing_lists = list(MailingList.objects.filter(slug__in=request.lists))
         first_confirmation = subscriber.status != Subscriber.Status.CONFIRMED
         subscriber.status = Subscriber.Status.CONFIRMED
         subscriber.confirmed_at = now
         subscriber.unsubscribed_at = None
-        subscriber.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
+        # A form with no name leaves the name alone: an empty box is not a
+        # wish to be greeted by nobody.
+        subscriber.name = wanted.name
+        subscriber.language = wanted.language
+        subscriber.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "name", "language"])
         # Coming back from pending (a new person, or one who had left), the
         # lists ticked on this form are the whole choice; a confirmed person
         # adding topics keeps the ones they had.
-        _activate(subscriber, mailing_lists, exclusive=first_confirmation)
+        _activate(subscriber, wanted.lists, exclusive=first_confirmation)
         Consent.objects.create(
             subscriber=subscriber,
             email=subscriber.email,
@@ -381,6 +438,8 @@ def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Subsc
             wording=request.wording,
             wording_version=request.wording_version,
             language=request.language,
+            requested_name=request.requested_name,
+            requested_language=request.requested_language,
             source=request.source,
             detail=_confirmation_marker(request),
             page_url=request.page_url,
@@ -405,18 +464,27 @@ def send_confirmation(*, subscriber_id: int, consent_id: int) -> bool:
     """Send the confirmation email for one sign-up request; False when it no longer applies."""
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     request = Consent.objects.filter(pk=consent_id, subscriber_id=subscriber_id, action=Consent.Action.SIGNUP).first()
-    if subscriber is None or request is None or subscriber.status in LEFT:
+    if (
+        subscriber is None
+        or request is None
+        or subscriber.status == Subscriber.Status.ERASED
+        or _left_since(subscriber, request)
+    ):
         # Purged, erased, or the address bounced or left since the request:
-        # the link could not be used anyway.
+        # the link could not be used anyway. (Someone who had left before
+        # asking again is mailed: that is how they come back.)
         return False
-    lists = list(MailingList.objects.filter(slug__in=request.lists))
+    wanted = _requested(subscriber, request)
     context = {
         "subscriber": subscriber,
-        "lists": lists,
+        "name": wanted.name,
+        "language": wanted.language,
+        "lists": wanted.lists,
         "confirm_url": tokens.confirmation_url(subscriber_id=subscriber.pk, consent_id=request.pk),
         "max_age_days": settings.TOCSIN_CONFIRMATION_MAX_AGE_DAYS,
     }
-    emails.make_message("confirm", subscriber.email, context, language=subscriber.language).send()
+    # In the language asked for: the person who filled the form reads it.
+    emails.make_message("confirm", subscriber.email, context, language=wanted.language).send()
     return True
 
 

@@ -253,9 +253,18 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return _token_error(request, services.InvalidToken("too long"))
     try:
         if request.method == "GET":
-            subscriber = services.check_confirmation(token=token)
-            with translation.override(subscriber.language):
-                return render(request, "subscribers/confirm.html", {"subscriber": subscriber, "token": token})
+            # In the language the sign-up asked for, with what the button will
+            # apply: for someone already on the list it may change their name,
+            # language or topics, so they see it before pressing.
+            wanted = services.check_confirmation(token=token)
+            with translation.override(wanted.language):
+                context = {
+                    "subscriber": wanted.subscriber,
+                    "wanted": wanted,
+                    "language_name": get_language_info(wanted.language)["name_local"].capitalize(),
+                    "token": token,
+                }
+                return render(request, "subscribers/confirm.html", context)
         subscriber = services.confirm(token=token, ip=client_ip(request), user_agent=_user_agent(request))
     except (services.InvalidToken, services.AlreadyConfirmed) as error:
         return _token_error(request, error)

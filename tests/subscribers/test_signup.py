@@ -141,8 +141,8 @@ def test_someone_who_unsubscribed_must_confirm_again(client, lists, django_captu
 
     assert response.status_code == 303
     person.refresh_from_db()
-    assert person.status == Subscriber.Status.PENDING
-    # Still suppressed until the person clicks the link.
+    # Unchanged, and still suppressed, until the person clicks the link.
+    assert person.status == Subscriber.Status.UNSUBSCRIBED
     assert Suppression.objects.filter(email_hash=email_hash(person.email)).exists()
     assert len(mail.outbox) == 1
 
