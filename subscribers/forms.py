@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from subscribers import consent_text
-from subscribers.models import MailingList
+from subscribers.models import Consent, MailingList
 from subscribers.services.signup import InvalidSignup, clean_email, clean_language, clean_name
 from subscribers.text import has_control_characters
 
@@ -96,6 +97,22 @@ class SignupForm(forms.Form):
         ]
         self.fields["language"].initial = language if language in codes else settings.LANGUAGE_CODE
 
+    # The fields the sign-up page shows, each with its own errors next to it.
+    SHOWN_FIELDS = ("email", "name", "lists", "language")
+
+    def general_errors(self) -> list[str]:
+        """Errors the page shows above the form: those of no field, and of fields it does not show.
+
+        The embedded snippet posts hidden fields and gets this page back: an
+        error on one of them, unshown, would look like a form that just
+        came back, and the sign-up would be lost.
+        """
+        messages = [str(message) for message in self.non_field_errors()]
+        for field, errors in self.errors.items():
+            if field not in self.SHOWN_FIELDS and field != "__all__":
+                messages.extend(str(message) for message in errors)
+        return list(dict.fromkeys(messages))
+
     @property
     def is_bot(self) -> bool:
         """The honeypot was filled in: answer as if all went well, write nothing."""
@@ -120,26 +137,65 @@ class SignupForm(forms.Form):
         return self._service_check("language", clean_language)
 
 
-class EmbedSignupForm(SignupForm):
-    """The embedded snippet also says which consent wording it showed."""
+def clip_url(url: str, length: int) -> str:
+    """``url`` within ``length`` characters, dropping the fragment, then the query, before cutting."""
+    if len(url) <= length:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url[:length]
+    for shorter in (parts._replace(fragment=""), parts._replace(query="", fragment="")):
+        candidate = urlunsplit(shorter)
+        if len(candidate) <= length:
+            return candidate
+    return urlunsplit(parts._replace(query="", fragment=""))[:length]
 
-    wording_version = forms.CharField(required=False, max_length=40)
-    wording_language = forms.ChoiceField(required=False, choices=settings.LANGUAGES)
+
+PAGE_URL_LENGTH: int = Consent._meta.get_field("page_url").max_length  # type: ignore[assignment]
+
+
+class EmbedSignupForm(SignupForm):
+    """The embedded snippet also says which consent wording it showed, and where."""
+
+    # No max_length on these hidden fields: a length error there is one the
+    # person can neither see nor fix.
+    wording_version = forms.CharField(required=False)
+    wording_language = forms.CharField(required=False)
     # Browsers send only the origin as Referer to another site by default
     # (strict-origin-when-cross-origin), so the snippet lets staff write the
     # page's address here for the consent record.
-    page_url = forms.CharField(required=False, max_length=2000)
+    page_url = forms.CharField(required=False)
+
+    OUTDATED = _(
+        "The form you used is out of date, so we cannot tell which consent text it showed you. "
+        "Your details are kept below: please read the text next to the button, then sign up here."
+    )
 
     def clean_page_url(self) -> str:
+        # A page address that is too long is clipped, one that is not an
+        # address is dropped (the Referer stands in): the consent record
+        # loses a detail, the person does not lose their sign-up.
         value = self.cleaned_data.get("page_url") or ""
+        if has_control_characters(value):
+            return ""
+        value = clip_url(value, PAGE_URL_LENGTH)
         try:
             URLValidator(schemes=["http", "https"])(value)
         except forms.ValidationError:
-            return ""  # a typo in the snippet must not cost the person their sign-up
-        return value[:500]
+            return ""
+        return value
 
     def clean_wording_version(self) -> str:
+        # An older version is fine: its text is kept (consent_text.py), and
+        # that is what the person read.
         version = self.cleaned_data.get("wording_version") or consent_text.CURRENT_VERSION
         if version not in consent_text.WORDINGS:
-            raise forms.ValidationError(_("This form is out of date: please use the sign-up page."))
+            raise forms.ValidationError(self.OUTDATED, code="unknown_wording")
         return version
+
+    def clean_wording_language(self) -> str:
+        language = self.cleaned_data.get("wording_language") or ""
+        if language and language not in {code for code, _label in settings.LANGUAGES}:
+            raise forms.ValidationError(self.OUTDATED, code="unknown_wording")
+        return language

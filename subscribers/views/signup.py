@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from subscribers import captcha, consent_text, services
-from subscribers.forms import EmbedSignupForm, SignupForm
+from subscribers.forms import PAGE_URL_LENGTH, EmbedSignupForm, SignupForm, clip_url
 from subscribers.models import Consent, MailingList
 from subscribers.ratelimit import RateLimited, check_signup_rate, client_ip
 
@@ -62,6 +62,7 @@ def _form_page(request: HttpRequest, form: SignupForm, *, status: int = 200) -> 
     language = translation.get_language() or settings.LANGUAGE_CODE
     context = {
         "form": form,
+        "general_errors": form.general_errors() if form.is_bound else [],
         "consent_wording": consent_text.consent_wording(language=language),
         "turnstile_site_key": settings.TURNSTILE_SITE_KEY if captcha.captcha_enabled() else "",
     }
@@ -176,9 +177,12 @@ def embed_submit(request: HttpRequest) -> HttpResponse:
     language = translation.get_language() or settings.LANGUAGE_CODE
     form = EmbedSignupForm(request.POST, language=language)
     # The snippet says which wording it showed and in which language; an
-    # invalid form is re-shown on our own page, whose wording then applies.
+    # invalid form is re-shown on our own page, every error visible there,
+    # and our page's wording applies when the person sends it again.
     valid = form.is_valid()
-    page_url = (form.cleaned_data.get("page_url") if valid else "") or request.META.get("HTTP_REFERER", "")
+    page_url = (form.cleaned_data.get("page_url") if valid else "") or clip_url(
+        request.META.get("HTTP_REFERER", ""), PAGE_URL_LENGTH
+    )
     wording_version = form.cleaned_data.get("wording_version") if valid else None
     wording_language = (
         (form.cleaned_data.get("wording_language") or form.cleaned_data.get("language")) if valid else None
