@@ -170,13 +170,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
     with translation.override(subscriber.language):
         preferences_path = reverse("subscribers:preferences", args=[make_preferences_token(subscriber)])
-        context = {"subscriber": subscriber, "preferences_url": preferences_path}
+        context = _left_context(subscriber, preferences_url=preferences_path)
         if request.method != "POST":
-            return render(request, "subscribers/unsubscribe.html", context)
+            # A second visit must not offer a button that does nothing.
+            page = "unsubscribe_already.html" if _has_left(subscriber) else "unsubscribe.html"
+            return render(request, f"subscribers/{page}", context)
 
         one_click = _is_one_click(request)
         try:
-            leaving.unsubscribe(
+            changed = leaving.unsubscribe(
                 subscriber=subscriber,
                 channel=Consent.Channel.ONE_CLICK if one_click else Consent.Channel.PAGE,
                 ip=client_ip(request),
@@ -185,8 +187,28 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         except leaving.SubscriberErased:
             return _gone(request)
         # 200, never a redirect: RFC 8058 §3 senders do not follow one.
-        template = "subscribers/unsubscribe_one_click.html" if one_click else "subscribers/unsubscribe_done.html"
+        if one_click:
+            return render(request, "subscribers/unsubscribe_one_click.html", {**context, "already": not changed})
+        template = "subscribers/unsubscribe_done.html" if changed else "subscribers/unsubscribe_already.html"
         return render(request, template, context)
+
+
+def _has_left(subscriber: Subscriber) -> bool:
+    return subscriber.status in {
+        Subscriber.Status.UNSUBSCRIBED,
+        Subscriber.Status.BOUNCED,
+        Subscriber.Status.COMPLAINED,
+    }
+
+
+def _left_context(subscriber: Subscriber, *, preferences_url: str) -> dict[str, Any]:
+    """What the pages after leaving need: the way back is the preference centre, or a new sign-up after a bounce."""
+    return {
+        "subscriber": subscriber,
+        "preferences_url": preferences_url,
+        "may_come_back": leaving.can_resubscribe(subscriber),
+        "signup_url": _signup_url(),
+    }
 
 
 @never_cache
@@ -205,15 +227,14 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 def _preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "leave":
-        leaving.unsubscribe(
+        changed = leaving.unsubscribe(
             subscriber=subscriber,
             channel=Consent.Channel.PREFERENCES,
             ip=client_ip(request),
             user_agent=_user_agent(request),
         )
-        return render(
-            request, "subscribers/unsubscribe_done.html", {"subscriber": subscriber, "preferences_url": request.path}
-        )
+        template = "subscribers/unsubscribe_done.html" if changed else "subscribers/unsubscribe_already.html"
+        return render(request, template, _left_context(subscriber, preferences_url=request.path))
 
     may_add = leaving.can_resubscribe(subscriber)
     form = PreferencesForm(

@@ -275,3 +275,84 @@ def test_a_one_click_unsubscribe_counts_in_the_report_of_the_campaign_that_promp
     assert response.status_code == 200
     assert DeliveryEvent.objects.filter(campaign=campaign, kind=DeliveryEvent.Kind.UNSUBSCRIBED).count() == 1
     assert campaign_report(campaign).unsubscribes == 1
+
+
+# --- coming back to the link after leaving ------------------------------------------------------
+
+
+def main_of(response) -> str:
+    body = response.content.decode()
+    return body[body.index("<main") : body.index("</main>")]
+
+
+def in_language(language: str, text: str) -> str:
+    from django.utils import translation
+
+    with translation.override(language):
+        return translation.gettext(text)
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr"])
+def test_a_second_visit_says_already_unsubscribed_and_offers_the_way_back(language):
+    ana = make_subscriber(lists=[make_list("peru")], language=language)
+    client = Client(enforce_csrf_checks=True)
+    client.post(url_for(ana), {})
+
+    for response in (client.get(url_for(ana)), client.post(url_for(ana), {})):
+        assert response.status_code == 200
+        main = main_of(response)
+        assert f'<html lang="{language}">' in response.content.decode()
+        assert in_language(language, "You are already unsubscribed") in main
+        # No button that would do nothing, and the preference centre to come back.
+        assert 'type="submit"' not in main
+        assert in_language(language, "go to the preference centre") in main
+        assert '<a href="/preferences/' in main
+    assert len(unsubscribes(ana)) == 1
+
+
+def test_the_first_visit_is_not_told_it_already_left(ana):
+    assert "already" not in main_of(Client().get(url_for(ana)))
+    assert "already" not in main_of(Client().post(url_for(ana), {}))
+
+
+def test_a_second_one_click_says_already_unsubscribed_in_the_persons_language():
+    ana = make_subscriber(lists=[make_list("peru")], language="es")
+    client = Client(enforce_csrf_checks=True)
+    first = client.post(url_for(ana), {"List-Unsubscribe": "One-Click"})
+    second = client.post(url_for(ana), {"List-Unsubscribe": "One-Click"})
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    already = in_language("es", "You are already unsubscribed")
+    assert already not in first.content.decode()
+    assert already in second.content.decode()
+    assert "/preferences/" in second.content.decode()
+    assert not second.cookies
+    assert len(unsubscribes(ana)) == 1
+
+
+def test_a_bounced_address_is_told_it_gets_nothing_and_pointed_to_a_new_signup(ana):
+    leaving.suppress(email=ana.email, reason="bounced")
+
+    response = Client().get(url_for(ana))
+
+    main = main_of(response)
+    assert "You are already unsubscribed" in main
+    assert 'type="submit"' not in main
+    # The preference centre cannot bring back a bounced address; a confirmed sign-up can.
+    assert 'href="/signup/"' in main
+    assert "/preferences/" not in main
+
+
+def test_leaving_twice_from_the_preference_centre_says_already(ana):
+    from subscribers.tokens import make_preferences_token
+
+    url = reverse("subscribers:preferences", args=[make_preferences_token(ana)])
+    client = Client()
+    client.get(url)  # the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    first = client.post(url, {"action": "leave", "csrfmiddlewaretoken": token})
+    second = client.post(url, {"action": "leave", "csrfmiddlewaretoken": token})
+
+    assert "You are unsubscribed" in main_of(first)
+    assert "You are already unsubscribed" in main_of(second)
+    assert len(unsubscribes(ana)) == 1
