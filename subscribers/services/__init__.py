@@ -20,6 +20,7 @@ from subscribers.services.leaving import (
 from subscribers.services.maintenance import purge_unconfirmed
 from subscribers.services.signup import (
     AlreadyConfirmed,
+    Confirmation,
     ExpiredToken,
     InvalidSignup,
     InvalidToken,
@@ -35,6 +36,7 @@ from subscribers.services.signup import (
 
 __all__ = [
     "AlreadyConfirmed",
+    "Confirmation",
     "ExpiredToken",
     "InvalidSignup",
     "InvalidToken",

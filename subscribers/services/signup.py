@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "AlreadyConfirmed",
+    "Confirmation",
     "ExpiredToken",
     "InvalidSignup",
     "InvalidToken",
@@ -403,7 +404,15 @@ def check_confirmation(*, token: str) -> SignupRequest:
     return _requested(subscriber, request)
 
 
-def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Subscriber:
+@dataclass(frozen=True)
+class Confirmation:
+    subscriber: Subscriber
+    # True when this made the person confirmed (new, or back after leaving):
+    # they get the welcome email. False for a confirmed person adding topics.
+    welcomed: bool
+
+
+def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Confirmation:
     """The person clicked the button: apply the sign-up request named in ``token``.
 
     The lists, name and email language are the ones asked for in that
@@ -454,7 +463,7 @@ def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Subsc
             from subscribers.tasks import send_welcome_email
 
             send_welcome_email.delay_on_commit(subscriber.pk)
-    return subscriber
+    return Confirmation(subscriber=subscriber, welcomed=first_confirmation)
 
 
 # --- the two emails (called by the Celery tasks) --------------------------------------------

@@ -269,8 +269,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
                     "token": token,
                 }
                 return render(request, "subscribers/confirm.html", context)
-        subscriber = services.confirm(token=token, ip=client_ip(request), user_agent=_user_agent(request))
+        done = services.confirm(token=token, ip=client_ip(request), user_agent=_user_agent(request))
     except (services.InvalidToken, services.AlreadyConfirmed) as error:
         return _token_error(request, error)
-    with translation.override(subscriber.language):
-        return render(request, "subscribers/confirm_done.html", {"subscriber": subscriber})
+    with translation.override(done.subscriber.language):
+        context = {"subscriber": done.subscriber, "welcomed": done.welcomed}
+        return render(request, "subscribers/confirm_done.html", context)

@@ -7,6 +7,7 @@ email; the confirmation then applies exactly what that request asked for.
 
 from __future__ import annotations
 
+import html as htmlmod
 import re
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from subscribers.models import Consent, MailingList, Subscriber, Subscription, Suppression, email_hash
 from subscribers.services import leaving, purge_unconfirmed, subscribe
@@ -117,8 +118,10 @@ def test_a_signup_for_a_known_address_changes_nothing_about_the_person(
 def test_confirming_applies_the_name_language_and_topics_asked_for(client, lists, django_capture_on_commit_callbacks):
     ana = person(Subscriber.Status.CONFIRMED, lists)
     stranger_signs_up(client, django_capture_on_commit_callbacks, name="Ana María")
+    link = link_in(mail.outbox[0])
+    mail.outbox.clear()
 
-    response = press(client, django_capture_on_commit_callbacks, link_in(mail.outbox[0]))
+    response = press(client, django_capture_on_commit_callbacks, link)
 
     assert response.status_code == 200
     after = snapshot(ana)
@@ -130,6 +133,14 @@ def test_confirming_applies_the_name_language_and_topics_asked_for(client, lists
     assert confirmation.lists == ["guatemala"]
     assert confirmation.wording == Consent.objects.get(action=Consent.Action.SIGNUP).wording
     assert '<html lang="fr">' in response.content.decode()
+    # Already on the list: no welcome email, and the page does not claim one.
+    assert mail.outbox == []
+    with translation.override("fr"):
+        added = translation.gettext(
+            "Your new topics are added to the ones you had. The link at the bottom of every email lets you "
+            "change your topics, your language or your name whenever you like."
+        )
+    assert added in htmlmod.unescape(response.content.decode())
 
 
 def test_a_form_without_a_name_keeps_the_persons_name(client, lists, django_capture_on_commit_callbacks):
@@ -175,6 +186,8 @@ def test_the_email_and_the_page_with_the_button_show_what_was_asked_in_its_langu
     assert '<html lang="fr">' in page
     request = page[page.index('<dl class="request">') : page.index("</dl>")]
     assert "Guatemala" in request and "Peru" not in request
+    with translation.override("fr"):
+        assert translation.gettext("Topics to add") in request
     assert "Français" in request and "Mallory" in request
     # Only looking changes nothing.
     assert Subscriber.objects.get().name == "Ana"
