@@ -152,6 +152,15 @@ def clip_url(url: str, length: int) -> str:
     return urlunsplit(parts._replace(query="", fragment=""))[:length]
 
 
+class _RecordOnlyField(forms.CharField):
+    """A detail kept for the consent record only: what cannot be used is dropped by the form, never an error."""
+
+    def run_validators(self, value: Any) -> None:
+        # CharField refuses NUL characters here; the form's clean method
+        # drops such a value instead.
+        return None
+
+
 PAGE_URL_LENGTH: int = Consent._meta.get_field("page_url").max_length  # type: ignore[assignment]
 
 
@@ -165,7 +174,7 @@ class EmbedSignupForm(SignupForm):
     # Browsers send only the origin as Referer to another site by default
     # (strict-origin-when-cross-origin), so the snippet lets staff write the
     # page's address here for the consent record.
-    page_url = forms.CharField(required=False)
+    page_url = _RecordOnlyField(required=False)
 
     OUTDATED = _(
         "The form you used is out of date, so we cannot tell which consent text it showed you. "

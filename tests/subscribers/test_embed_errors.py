@@ -184,3 +184,21 @@ def test_every_refusal_of_the_embedded_form_is_visible(lists, django_capture_on_
     for message in errors:
         assert message in page, f"error not shown: {message}"
     assert nothing_written()
+
+
+@pytest.mark.parametrize(
+    "page_url",
+    [
+        pytest.param("https://friends.example/take-action/\x00", id="nul"),
+        pytest.param("https://friends.example/take\r\naction/", id="crlf"),
+        pytest.param("javascript:alert(1)", id="not-http"),
+        pytest.param("http://[::1", id="unparsable"),
+    ],
+)
+def test_a_page_url_that_cannot_be_recorded_is_dropped_not_the_signup(
+    lists, django_capture_on_commit_callbacks, page_url
+):
+    response = post(Client(), django_capture_on_commit_callbacks, snippet_post(page_url=page_url))
+
+    assert response.status_code == 303
+    assert Consent.objects.get().page_url == "https://friends.example/"
