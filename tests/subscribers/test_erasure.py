@@ -73,6 +73,17 @@ def test_nothing_in_the_database_still_holds_the_address(ana, staff):
     assert "203.0.113.7" not in dump
 
 
+def test_erasure_also_drops_the_name_a_pending_signup_asked_for(ana, staff):
+    from subscribers.services import subscribe
+
+    subscribe(email="ana@example.org", name="Ana María Quispe", lists=["peru"], source=Consent.Source.FORM)
+
+    erase(subscriber=ana, actor=staff)
+
+    names = list(Consent.objects.values_list("requested_name", flat=True))
+    assert names and not any(names)
+
+
 def test_the_erased_address_stays_suppressed(ana, staff):
     erase(subscriber=ana, actor=staff)
 
