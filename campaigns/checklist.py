@@ -1,6 +1,7 @@
 """Pre-send checklist: what a careful colleague would point out before sending.
 
-Each check returns warnings, never blocks: staff decide. The email is
+Most checks only warn: staff decide. Malformed or unknown merge tags block
+(``campaigns.send_blockers``): every way of sending refuses them. The email is
 rendered the way a sample reader would get it, once per language version,
 and the checks read that output — what is checked is what will be sent.
 
@@ -25,7 +26,7 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from campaigns import operations, rendering
+from campaigns import operations, rendering, send_blockers
 from campaigns.models import Campaign
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ _FETCHED_NAMESPACES = {"campaigns"}
 class Warning:
     code: str
     message: str
+    # True: sending and scheduling are refused until it is fixed (campaigns/send_blockers.py).
+    blocks: bool = False
 
 
 class _Links(HTMLParser):
@@ -150,11 +153,7 @@ def run_checklist(campaign: Campaign) -> list[Warning]:
                     % {"version": label, "error": str(error)[:300]},
                 )
             )
-    for field in (campaign.subject, campaign.preheader, campaign.intro_markdown, campaign.body_markdown):
-        for unknown in rendering.unknown_merge_fields(field):
-            found.append(
-                Warning("merge-field", _("Unknown merge field %(field)s will be left out.") % {"field": unknown})
-            )
+    found.extend(Warning(problem.code, problem.message, blocks=True) for problem in send_blockers.problems(campaign))
     if campaign.kind == Campaign.Kind.APPEAL and not campaign.call_to_action_url:
         found.append(Warning("no-donate-link", _("This appeal has no donate link (call-to-action URL).")))
     missing = [code for code in campaign.languages or [] if code not in versions]
@@ -173,5 +172,5 @@ def run_checklist(campaign: Campaign) -> list[Warning]:
         found.append(Warning("no-lists", _("No list is chosen: nobody would receive this campaign.")))
     elif operations.count_audience(campaign) == 0:
         found.append(Warning("empty-audience", _("The audience is empty: nobody matches these lists and filters.")))
-    # One warning per problem, however many versions share it.
-    return list(dict.fromkeys(found))
+    # One warning per problem, however many versions share it; what blocks comes first.
+    return sorted(dict.fromkeys(found), key=lambda warning: not warning.blocks)

@@ -22,7 +22,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns import batching, recipients
+from campaigns import batching, recipients, send_blockers
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
 from campaigns.workflow import TransitionNotAllowed, reopen_for_resend, transition
 
@@ -236,6 +236,15 @@ def start_due() -> list[int]:
     """Start every scheduled campaign whose time has come, exactly once even with two beats."""
     started = []
     for campaign in Campaign.objects.filter(status=S.SCHEDULED, scheduled_at__lte=timezone.now()):
+        # Edited after it was scheduled: staff fix it and schedule again.
+        blocked = send_blockers.blocked_reason(campaign)
+        if blocked:
+            try:
+                reason = f"{_('Not sent at its scheduled time.')} {blocked}"
+                transition(campaign, S.DRAFT, reason=reason[:300])
+            except TransitionNotAllowed:
+                pass
+            continue
         try:
             with transaction.atomic():
                 transition(campaign, S.SENDING, reason=_("Scheduled send."))

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from campaigns import merge_fields
 from subscribers.models import Language, MailingList, Subscriber
 
 
@@ -137,7 +138,8 @@ class Campaign(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.subject
+        # Admin titles, lists and reports: "Hello [name]", not template code.
+        return merge_fields.readable(self.subject)
 
 
 class CampaignArticle(models.Model):

@@ -18,7 +18,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns import approval, audit
+from campaigns import approval, audit, send_blockers
 from campaigns.models import Campaign, Delivery
 from campaigns.rendering import CampaignRenderer
 from campaigns.workflow import TransitionNotAllowed
@@ -101,6 +101,9 @@ def start(campaign: Campaign, *, actor: Any, at: datetime | None = None) -> Camp
             _("A campaign that is %(status)s cannot be sent or scheduled.")
             % {"status": campaign.get_status_display().lower()}
         )
+    blocked = send_blockers.blocked_reason(campaign)
+    if blocked:
+        raise OperationRefused(blocked)
     return _call_engine("start", campaign, actor=actor, at=at)
 
 

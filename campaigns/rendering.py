@@ -16,7 +16,8 @@ per recipient like every other tracked link.
 
 Staff Markdown is never evaluated as a Django template (a phished staff
 account must not be able to reach template tags or object attributes): only
-the name merge fields are recognised, with a regular expression.
+the name merge fields are recognised, with the regular expressions of
+``campaigns.merge_fields``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from campaigns import tracking
+from campaigns import merge_fields, tracking
 from campaigns.content import markdown_to_html
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
 from campaigns.plaintext import markdown_to_text, wrap
@@ -60,11 +61,6 @@ ATTRIBUTION_PARAMS = ("utm_source", "utm_medium", "utm_campaign", "tocsin_ref")
 _SLOT = "TOCSINSLOT{}Z"
 _SLOT_RE = re.compile(r"TOCSINSLOT([a-z0-9]+)Z")
 
-_MERGE_FIELD = re.compile(r"\{\{(.*?)\}\}")
-_NAME_FIELD = re.compile(
-    r"""^\s*(?:subscriber\.)?(?P<field>name|first_name)\s*"""
-    r"""(?:\|\s*default\s*:\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'))?\s*$"""
-)
 
 # The word that stands in for a missing name. Kept here as well as in the
 # .po files: a greeting of "Hola friend" is worse than a missing translation.
@@ -147,24 +143,19 @@ class _MergeFields:
     first_name_slots: set[str] = field(default_factory=set)
 
     def __call__(self, text: str) -> str:
-        return _MERGE_FIELD.sub(self._replace, text or "")
+        return merge_fields.FIELD.sub(self._replace, text or "")
 
     def _replace(self, match: re.Match[str]) -> str:
-        parsed = _NAME_FIELD.match(match.group(1))
+        parsed = merge_fields.parse(match.group(1))
         if parsed is None:
-            # Unknown fields disappear rather than show readers "{{ something }}".
+            # Unknown fields disappear rather than show readers "{{ something }}"
+            # (the pre-send check refuses them: campaigns/send_blockers.py).
             return ""
         slot = f"n{len(self.defaults)}"
-        default = parsed.group("dq") if parsed.group("dq") is not None else parsed.group("sq")
-        self.defaults[slot] = _one_line(default) if default is not None else self.fallback
-        if parsed.group("field") == "first_name":
+        self.defaults[slot] = _one_line(parsed.default) if parsed.default is not None else self.fallback
+        if parsed.first_only:
             self.first_name_slots.add(slot)
         return _SLOT.format(slot)
-
-
-def unknown_merge_fields(text: str) -> list[str]:
-    """Merge fields in ``text`` that Tocsin does not know (they are left out): for the admin checklist."""
-    return [m.group(0) for m in _MERGE_FIELD.finditer(text or "") if not _NAME_FIELD.match(m.group(1))]
 
 
 @dataclass

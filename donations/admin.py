@@ -165,7 +165,7 @@ class DonationAdmin(ImportMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": _("Money raised: %(subject)s") % {"subject": report.campaign.subject},
+            "title": _("Money raised: %(subject)s") % {"subject": report.campaign},
             "report": report,
             "sections": [(_("By language"), report.by_language), (_("By list"), report.by_list)],
         }

@@ -195,7 +195,7 @@ class CampaignAdmin(admin.ModelAdmin):
     # Readonly (locked) campaigns build the model's own URL field: https for bare hosts there too.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     change_form_template = "admin/campaigns/campaign/change_form.html"
-    list_display = ["subject", "kind", "status_badge", "language", "scheduled_local", "progress", "created_by"]
+    list_display = ["readable_subject", "kind", "status_badge", "language", "scheduled_local", "progress", "created_by"]
     list_filter = ["status", "kind", "language"]
     search_fields = ["subject", "preheader"]
     list_select_related = ["created_by"]
@@ -232,6 +232,10 @@ class CampaignAdmin(admin.ModelAdmin):
     ]
 
     # --- list columns ----------------------------------------------------------
+    @admin.display(description=gettext_lazy("Subject"), ordering="subject")
+    def readable_subject(self, obj: Campaign) -> str:
+        return str(obj)
+
     @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_badge(self, obj: Campaign) -> str:
         return format_html(
@@ -346,6 +350,7 @@ class CampaignAdmin(admin.ModelAdmin):
         if counts.get("unknown") and status in (S.SENT, S.PAUSED) and can_send(user):
             steps.append(("resend_unknown", _("Re-send the unknown ones"), ""))
         blocked_reason = approval.send_blocked_reason(campaign) if before_send else None
+        warnings = checklist.run_checklist(campaign) if before_send else []
         return {
             "campaign": campaign,
             "counts": counts,
@@ -356,7 +361,8 @@ class CampaignAdmin(admin.ModelAdmin):
                 approval.approve_blocked_reason(campaign, actor=user) if status == S.REVIEW else None
             ),
             "approval_required": approval.approval_required(),
-            "warnings": checklist.run_checklist(campaign) if before_send else [],
+            "warnings": warnings,
+            "content_blocked": any(warning.blocks for warning in warnings),
             "before_send": before_send,
             "live": status in LIVE,
             "history": AuditLog.objects.filter(campaign=campaign).select_related("actor")[:30],
@@ -410,7 +416,7 @@ class CampaignAdmin(admin.ModelAdmin):
             subject, html, text, error = campaign.subject, "", "", str(problem)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Preview: %(subject)s") % {"subject": campaign.subject},
+            "title": _("Preview: %(subject)s") % {"subject": campaign},
             "opts": self.model._meta,
             "original": campaign,
             "campaign": campaign,
@@ -493,15 +499,17 @@ class CampaignAdmin(admin.ModelAdmin):
                         messages.success(request, _("Sending has started."))
                     return self._back(campaign)
         default_at = timezone.localtime(timezone.now(), _org_zone()).replace(second=0, microsecond=0)
+        warnings = checklist.run_checklist(campaign)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Send “%(subject)s”") % {"subject": campaign.subject},
+            "title": _("Send “%(subject)s”") % {"subject": campaign},
             "opts": self.model._meta,
             "original": campaign,
             "campaign": campaign,
             "error": error,
             "recipients": operations.count_audience(campaign),
-            "warnings": checklist.run_checklist(campaign),
+            "warnings": warnings,
+            "content_blocked": any(warning.blocks for warning in warnings),
             "blocked_reason": approval.send_blocked_reason(campaign),
             "engine_installed": operations.engine_installed(),
             "org_time_zone": settings.TIME_ZONE,

@@ -23,7 +23,9 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from django.utils.translation import get_language, get_language_info
 
+from campaigns import merge_fields
 from campaigns.models import Article, Campaign
+from campaigns.rendering import fallback_name
 from subscribers.models import Language, MailingList
 
 ARTICLES_PER_PAGE = 20
@@ -229,7 +231,8 @@ def bulletin_entry(campaign: Campaign, language: str) -> BulletinEntry:
                 subject = translation.subject
                 break
     return BulletinEntry(
-        subject=subject,
+        # As a reader without a name would see it: "Hello friend", never "{{ name }}".
+        subject=merge_fields.for_anyone(subject, fallback_name(language)),
         kind=campaign.get_kind_display(),
         kind_code=campaign.kind,
         sent_at=campaign.finished_at or campaign.started_at or campaign.created_at,

@@ -73,7 +73,7 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         delivery.event_label = kind_labels.get(delivery.event_kind, "")
     context = {
         **admin.site.each_context(request),
-        "title": _("Report: %(subject)s") % {"subject": campaign.subject},
+        "title": _("Report: %(subject)s") % {"subject": campaign},
         "campaign": campaign,
         "opts": Campaign._meta,
         "report": data,

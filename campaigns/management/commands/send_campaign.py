@@ -49,7 +49,7 @@ class Command(BaseCommand):
             raise CommandError(_("There is no campaign %(id)s.") % {"id": options["campaign_id"]}) from None
         if campaign.status in (S.DRAFT, S.REVIEW, S.APPROVED, S.SCHEDULED):
             self._start(campaign)
-            self.stdout.write(_("Sending “%(subject)s”.") % {"subject": campaign.subject})
+            self.stdout.write(_("Sending “%(subject)s”.") % {"subject": campaign})
         elif campaign.status in (S.SENT, S.CANCELLED):
             raise CommandError(
                 _("This campaign is %(status)s already.") % {"status": campaign.get_status_display().lower()}
