@@ -25,8 +25,9 @@ from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from campaigns import operations, rendering, send_blockers
+from campaigns import operations, recipients, rendering, send_blockers
 from campaigns.models import Campaign
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,73 @@ def _version_warnings(campaign: Campaign, language: str, label: str) -> list[War
     return found
 
 
+@dataclass(frozen=True)
+class LanguageShare:
+    """How many of the audience read ``language``, and which version they will get."""
+
+    language: str
+    language_name: str
+    count: int
+    version: str
+    version_name: str
+
+    @property
+    def translated(self) -> bool:
+        return self.language == self.version
+
+
+def language_shares(campaign: Campaign) -> list[LanguageShare]:
+    """The audience by reading language, biggest first, as the snapshot will assign versions."""
+    names = dict(settings.LANGUAGES)
+    versions = set(recipients.campaign_languages(campaign))
+    shares = []
+    for language, count in recipients.count_audience_by_language(campaign).items():
+        version = language if language in versions else campaign.language
+        shares.append(
+            LanguageShare(
+                language=language,
+                language_name=str(names.get(language, language)),
+                count=count,
+                version=version,
+                version_name=str(names.get(version, version)),
+            )
+        )
+    return sorted(shares, key=lambda share: (-share.count, share.language))
+
+
+def _language_warnings(campaign: Campaign, versions: list[str]) -> list[Warning]:
+    names = dict(settings.LANGUAGES)
+    main = str(names.get(campaign.language, campaign.language))
+    found = []
+    untranslated = [share for share in language_shares(campaign) if not share.translated]
+    for share in untranslated:
+        found.append(
+            Warning(
+                "no-translation",
+                ngettext(
+                    "%(count)s reader of %(language)s will get the %(main)s version: there is no %(language)s "
+                    "translation. Add one, or send only to languages that have a version.",
+                    "%(count)s readers of %(language)s will get the %(main)s version: there is no %(language)s "
+                    "translation. Add one, or send only to languages that have a version.",
+                    share.count,
+                )
+                % {"count": share.count, "language": share.language_name, "main": main},
+            )
+        )
+    # Chosen on purpose, with nobody reading it yet: still worth a word.
+    counted = {share.language for share in untranslated}
+    chosen = [code for code in campaign.languages or [] if code not in versions and code not in counted]
+    if chosen:
+        found.append(
+            Warning(
+                "no-translation",
+                _("Readers in %(languages)s will get the %(main)s version: there is no translation.")
+                % {"languages": ", ".join(str(names.get(code, code)) for code in chosen), "main": main},
+            )
+        )
+    return found
+
+
 def run_checklist(campaign: Campaign) -> list[Warning]:
     """Every warning about ``campaign`` as it would be sent now."""
     found: list[Warning] = []
@@ -156,18 +224,7 @@ def run_checklist(campaign: Campaign) -> list[Warning]:
     found.extend(Warning(problem.code, problem.message, blocks=True) for problem in send_blockers.problems(campaign))
     if campaign.kind == Campaign.Kind.APPEAL and not campaign.call_to_action_url:
         found.append(Warning("no-donate-link", _("This appeal has no donate link (call-to-action URL).")))
-    missing = [code for code in campaign.languages or [] if code not in versions]
-    if missing:
-        found.append(
-            Warning(
-                "no-translation",
-                _("Readers in %(languages)s will get the %(main)s version: there is no translation.")
-                % {
-                    "languages": ", ".join(str(names.get(code, code)) for code in missing),
-                    "main": names.get(campaign.language, campaign.language),
-                },
-            )
-        )
+    found.extend(_language_warnings(campaign, versions))
     if not campaign.lists.exists():
         found.append(Warning("no-lists", _("No list is chosen: nobody would receive this campaign.")))
     elif operations.count_audience(campaign) == 0:

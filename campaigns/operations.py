@@ -123,6 +123,23 @@ def resend_unknown(campaign: Campaign, *, actor: Any) -> Campaign:
     return _call_engine("resend_unknown", campaign, actor=actor)
 
 
+def restrict_to_versions(campaign: Campaign, *, actor: Any) -> list[str]:
+    """Send only to readers of the languages the campaign has a version in; returns those languages.
+
+    Readers of other languages would otherwise get the main version, which
+    they may not read. Counts as an edit: an approval is voided as for any edit.
+    """
+    if campaign.status not in (S.DRAFT, S.REVIEW, S.APPROVED, S.SCHEDULED):
+        raise OperationRefused(_("Only a campaign that has not started sending can change its audience."))
+    versions = [campaign.language, *campaign.translations.values_list("language", flat=True)]
+    chosen = [code for code in dict.fromkeys(versions) if not campaign.languages or code in campaign.languages]
+    campaign.languages = chosen
+    campaign.save(update_fields=["languages", "updated_at"])
+    audit.record(actor=actor, action=audit.EDITED, campaign=campaign, detail="languages: " + ", ".join(chosen))
+    approval.void_approval_after_edit(campaign, actor=actor)
+    return chosen
+
+
 # --- Read-side helpers -------------------------------------------------------------
 
 

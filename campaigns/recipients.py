@@ -142,6 +142,14 @@ def count_audience(campaign: Campaign) -> int:
         return int(cursor.fetchone()[0])
 
 
+def count_audience_by_language(campaign: Campaign) -> dict[str, int]:
+    """How many of the audience read each language (one grouped COUNT query)."""
+    where, params = _audience_where(campaign)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT s.language, COUNT(*)" + where + " GROUP BY s.language", params)
+        return {str(language): int(count) for language, count in cursor.fetchall()}
+
+
 def campaign_languages(campaign: Campaign) -> list[str]:
     """The languages a recipient can get this campaign in: the main one and its translations."""
     translated = CampaignTranslation.objects.filter(campaign=campaign).values_list("language", flat=True)

@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -363,12 +364,20 @@ class CampaignAdmin(admin.ModelAdmin):
             "approval_required": approval.approval_required(),
             "warnings": warnings,
             "content_blocked": any(warning.blocks for warning in warnings),
+            "language_shares": checklist.language_shares(campaign) if before_send else [],
+            "can_restrict_languages": before_send
+            and may_change
+            and any(warning.code == "no-translation" for warning in warnings),
             "before_send": before_send,
             "live": status in LIVE,
             "history": AuditLog.objects.filter(campaign=campaign).select_related("actor")[:30],
             "staff_addresses": operations.staff_addresses(),
             "my_address": getattr(user, "email", ""),
             "languages": self._versions(campaign),
+            "version_names": get_text_list(
+                [name for code, name in self._versions(campaign) if code in (campaign.languages or [code])],
+                _("and"),
+            ),
             "org_time_zone": settings.TIME_ZONE,
             "scheduled_local": (
                 timezone.localtime(campaign.scheduled_at, _org_zone()) if campaign.scheduled_at else None
@@ -510,6 +519,7 @@ class CampaignAdmin(admin.ModelAdmin):
             "recipients": operations.count_audience(campaign),
             "warnings": warnings,
             "content_blocked": any(warning.blocks for warning in warnings),
+            "language_shares": checklist.language_shares(campaign),
             "blocked_reason": approval.send_blocked_reason(campaign),
             "engine_installed": operations.engine_installed(),
             "org_time_zone": settings.TIME_ZONE,
@@ -531,6 +541,7 @@ class CampaignAdmin(admin.ModelAdmin):
             "resume": _("Resumed."),
             "cancel": _("Cancelled."),
             "resend_unknown": _("The unknown deliveries are queued again."),
+            "languages": _("Only readers of the languages this campaign has a version in will get it."),
         }
         if step not in done:
             raise PermissionDenied
@@ -539,7 +550,11 @@ class CampaignAdmin(admin.ModelAdmin):
         )
         if needs_send and not can_send(user):
             raise PermissionDenied
-        if step in ("submit", "draft") and not needs_send and not self.has_change_permission(request, campaign):
+        if (
+            step in ("submit", "draft", "languages")
+            and not needs_send
+            and not self.has_change_permission(request, campaign)
+        ):
             raise PermissionDenied
         try:
             if step == "submit":
@@ -554,6 +569,8 @@ class CampaignAdmin(admin.ModelAdmin):
                 operations.resume(campaign, actor=user)
             elif step == "cancel":
                 operations.cancel(campaign, actor=user)
+            elif step == "languages":
+                operations.restrict_to_versions(campaign, actor=user)
             else:
                 operations.resend_unknown(campaign, actor=user)
         except (approval.ApprovalError, operations.OperationRefused, TransitionNotAllowed) as problem:

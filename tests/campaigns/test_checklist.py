@@ -118,3 +118,50 @@ def test_an_appeal_without_a_donate_link_is_flagged():
 def test_a_language_without_a_translation_is_pointed_out():
     made = campaign(lists=[mailing_list(people=1)], languages=["en", "fr"])
     assert "no-translation" in codes(made)
+
+
+def _readers(mailing, language: str, count: int) -> None:
+    from subscribers.models import Subscriber, Subscription
+
+    for number in range(count):
+        person = Subscriber.objects.create(
+            email=f"{language}{number}@example.net", status=Subscriber.Status.CONFIRMED, language=language
+        )
+        Subscription.objects.create(subscriber=person, mailing_list=mailing)
+
+
+def test_readers_without_a_translation_are_counted_by_language():
+    mailing = mailing_list(people=3)
+    _readers(mailing, "es", 2)
+    _readers(mailing, "fr", 1)
+    made = campaign(lists=[mailing])
+    CampaignTranslation.objects.create(campaign=made, language="fr", subject="Concession minière suspendue")
+    messages = [warning.message for warning in run_checklist(made) if warning.code == "no-translation"]
+    assert messages == [
+        "2 readers of Spanish will get the English version: there is no Spanish translation. "
+        "Add one, or send only to languages that have a version."
+    ]
+
+
+def test_staff_restrict_the_send_to_languages_with_a_version(client):
+    from campaigns.permissions import SENDER
+    from tests.campaigns.staff_helpers import staff, verified
+
+    user = staff("sam", SENDER)
+    verified(client, user)
+    mailing = mailing_list(people=3)
+    _readers(mailing, "es", 2)
+    _readers(mailing, "fr", 1)
+    made = campaign(author=user, lists=[mailing])
+    CampaignTranslation.objects.create(campaign=made, language="fr", subject="Concession minière suspendue")
+    page = client.get(f"/admin/campaigns/campaign/{made.pk}/change/").content.decode()
+    assert "2 readers of Spanish: English version (no translation)" in page
+    assert "3 readers of English: English version" in page
+    assert "Send only to readers of English and French" in page
+    client.post(f"/admin/campaigns/campaign/{made.pk}/step/languages/")
+    made.refresh_from_db()
+    assert made.languages == ["en", "fr"]
+    page = client.get(f"/admin/campaigns/campaign/{made.pk}/change/").content.decode()
+    assert "readers of Spanish" not in page
+    assert "Send only to readers" not in page
+    assert '<div class="tocsin-big">4</div>' in page
