@@ -15,6 +15,8 @@ CREATED = "created"
 EDITED = "edited"
 TEST_SENT = "test-sent"
 EXPORTED = "exported"
+ARCHIVE_SHOWN = "archive-shown"
+ARCHIVE_HIDDEN = "archive-hidden"
 TOKEN_CREATED = "api-token-created"  # noqa: S105 - an action name, not a secret
 
 

@@ -115,6 +115,15 @@ class Campaign(models.Model):
         help_text=_("Monthly donors are always left out of appeals."),
     )
     tracking_enabled = models.BooleanField(default=True)
+    # Empty means "as the kind decides" (``in_public_archive``): an alert may
+    # name a detained defender, so alerts and appeals stay out unless staff say so.
+    public_archive = models.BooleanField(
+        _("show in the public archive"),
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Empty: bulletins are shown once sent; alerts and appeals are not."),
+    )
     attribution_code = models.CharField(max_length=32, unique=True, default=_attribution_code)
     scheduled_at = models.DateTimeField(null=True, blank=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -140,6 +149,18 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         # Admin titles, lists and reports: "Hello [name]", not template code.
         return merge_fields.readable(self.subject)
+
+    @property
+    def in_public_archive(self) -> bool:
+        """Whether the archive lists this campaign once it is sent (the web version's page)."""
+        if self.public_archive is None:
+            return self.kind == self.Kind.BULLETIN
+        return self.public_archive
+
+    @classmethod
+    def in_public_archive_q(cls) -> models.Q:
+        """``in_public_archive`` as a query filter."""
+        return models.Q(public_archive=True) | models.Q(public_archive__isnull=True, kind=cls.Kind.BULLETIN)
 
 
 class CampaignArticle(models.Model):

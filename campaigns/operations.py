@@ -140,6 +140,18 @@ def restrict_to_versions(campaign: Campaign, *, actor: Any) -> list[str]:
     return chosen
 
 
+def set_public_archive(campaign: Campaign, *, actor: Any, shown: bool) -> Campaign:
+    """Show or hide the campaign in the public archive, before or after sending.
+
+    Hiding takes it off the archive pages at once; its web version stays
+    readable from the emails' links, but unlisted and not indexed.
+    """
+    campaign.public_archive = shown
+    campaign.save(update_fields=["public_archive", "updated_at"])
+    audit.record(actor=actor, action=audit.ARCHIVE_SHOWN if shown else audit.ARCHIVE_HIDDEN, campaign=campaign)
+    return campaign
+
+
 # --- Read-side helpers -------------------------------------------------------------
 
 

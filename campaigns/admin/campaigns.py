@@ -88,6 +88,7 @@ class CampaignForm(forms.ModelForm):
             "donor_rule",
             "exclude_donors_days",
             "tracking_enabled",
+            "public_archive",
         ]
         widgets = {
             "subject": forms.TextInput(attrs={"class": "vTextField", "style": "width:min(100%,42rem)"}),
@@ -96,6 +97,14 @@ class CampaignForm(forms.ModelForm):
             "body_markdown": forms.Textarea(attrs={"rows": 14}),
             "lists": forms.CheckboxSelectMultiple,
             "donor_rule": forms.RadioSelect,
+            # Values as the widget formats True/False/None, so the saved choice shows as checked.
+            "public_archive": forms.RadioSelect(
+                choices=[
+                    ("", gettext_lazy("As its kind: bulletins yes, alerts and appeals no")),
+                    ("True", gettext_lazy("Yes, once sent")),
+                    ("False", gettext_lazy("No")),
+                ]
+            ),
         }
         labels = {
             "intro_markdown": gettext_lazy("Introduction"),
@@ -223,6 +232,7 @@ class CampaignAdmin(admin.ModelAdmin):
                     "donor_rule",
                     "exclude_donors_days",
                     "tracking_enabled",
+                    "public_archive",
                 ]
             },
         ),
@@ -265,6 +275,16 @@ class CampaignAdmin(admin.ModelAdmin):
         if obj is not None and obj.status in LOCKED:
             return [name for name in CampaignForm.Meta.fields]
         return []
+
+    def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> Any:
+        if obj is None or obj.status not in LOCKED:
+            return self.fieldsets
+        # Once sending has started, the panel above the form says whether it is
+        # in the public archive, with the button that changes it.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "public_archive"]})
+            for name, options in self.fieldsets
+        ]
 
     def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
         # Only a draft that never sent may disappear: the ledger and reports are history.
@@ -347,6 +367,12 @@ class CampaignAdmin(admin.ModelAdmin):
             steps.append(("resume", _("Resume"), "default"))
         if status in (S.REVIEW, S.APPROVED, S.SCHEDULED, S.SENDING, S.PAUSED) and can_send(user):
             steps.append(("cancel", _("Cancel campaign"), "danger"))
+        if status in LOCKED:
+            # Changeable after sending: the form's field is locked with the rest.
+            if campaign.in_public_archive and (can_send(user) or may_change):
+                steps.append(("unpublish", _("Remove from the public archive"), ""))
+            elif not campaign.in_public_archive and can_send(user):
+                steps.append(("publish", _("Show in the public archive"), ""))
         counts = operations.campaign_counts(campaign)
         if counts.get("unknown") and status in (S.SENT, S.PAUSED) and can_send(user):
             steps.append(("resend_unknown", _("Re-send the unknown ones"), ""))
@@ -542,13 +568,19 @@ class CampaignAdmin(admin.ModelAdmin):
             "cancel": _("Cancelled."),
             "resend_unknown": _("The unknown deliveries are queued again."),
             "languages": _("Only readers of the languages this campaign has a version in will get it."),
+            "publish": _("It is shown in the public archive."),
+            "unpublish": _("It is no longer shown in the public archive."),
         }
         if step not in done:
             raise PermissionDenied
         needs_send = step in ("pause", "resume", "cancel", "resend_unknown") or (
             step == "draft" and campaign.status == S.SCHEDULED
         )
+        # Making a campaign public is a sender's decision; anyone who may edit may hide it.
+        needs_send = needs_send or step == "publish"
         if needs_send and not can_send(user):
+            raise PermissionDenied
+        if step == "unpublish" and not (can_send(user) or self.has_change_permission(request, campaign)):
             raise PermissionDenied
         if (
             step in ("submit", "draft", "languages")
@@ -571,6 +603,8 @@ class CampaignAdmin(admin.ModelAdmin):
                 operations.cancel(campaign, actor=user)
             elif step == "languages":
                 operations.restrict_to_versions(campaign, actor=user)
+            elif step in ("publish", "unpublish"):
+                operations.set_public_archive(campaign, actor=user, shown=step == "publish")
             else:
                 operations.resend_unknown(campaign, actor=user)
         except (approval.ApprovalError, operations.OperationRefused, TransitionNotAllowed) as problem:

@@ -234,6 +234,11 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                         "call_to_action_text": {"type": "string", "maxLength": 100},
                         "call_to_action_url": {"type": "string", "format": "uri", "maxLength": 200},
                         "tracking_enabled": {"type": "boolean", "default": True},
+                        "public_archive": {
+                            "type": "boolean",
+                            "description": "Show in the public archive once sent. Left out: bulletins yes, "
+                            "alerts and appeals no (they may name people at risk).",
+                        },
                     },
                 },
                 "Counts": {
@@ -262,6 +267,7 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                                 "signed_up_before": {"type": "string", "format": "date-time", "nullable": True},
                             },
                         },
+                        "public_archive": {"type": "boolean"},
                         "counts": _ref("Counts"),
                     },
                 },

@@ -87,6 +87,7 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         "status_reason": campaign.status_reason,
         "language": campaign.language,
         "scheduled_at": campaign.scheduled_at.isoformat() if campaign.scheduled_at else None,
+        "public_archive": campaign.in_public_archive,
         "audience": {
             "lists": [mailing_list.slug for mailing_list in campaign.lists.all()],
             "languages": campaign.languages,
@@ -179,6 +180,10 @@ def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
         "call_to_action_text": v.text(data, "call_to_action_text", errors, max_length=100, single_line=True),
         "call_to_action_url": v.text(data, "call_to_action_url", errors, max_length=200, single_line=True),
         "tracking_enabled": v.boolean(data, "tracking_enabled", errors, default=True),
+        # Left out: as the kind decides (Campaign.in_public_archive).
+        "public_archive": (
+            v.boolean(data, "public_archive", errors, default=False) if data.get("public_archive") is not None else None
+        ),
         "exclude_donors_days": v.integer(data, "exclude_donors_days", errors, minimum=1, maximum=3650),
         "donor_rule": v.choice(data, "donor_rule", errors, choices=DONOR_RULES, default="all"),
         # Audience filters, as in the admin (campaigns/recipients.py).

@@ -216,8 +216,9 @@ class BulletinEntry:
 
 
 def sent_bulletins() -> QuerySet[Campaign]:
+    """Sent campaigns staff show in the public archive (``Campaign.in_public_archive``)."""
     return (
-        Campaign.objects.filter(status=Campaign.Status.SENT, kind__in=[Campaign.Kind.BULLETIN, Campaign.Kind.ALERT])
+        Campaign.objects.filter(Campaign.in_public_archive_q(), status=Campaign.Status.SENT)
         .prefetch_related("translations")
         .order_by("-finished_at", "-id")
     )

@@ -41,4 +41,9 @@ def web_version(request: HttpRequest, code: str) -> HttpResponse:
         cache.set(key, page, CACHE_SECONDS)
     response = HttpResponse(page)
     response["Content-Language"] = language
+    if not campaign.in_public_archive:
+        # Out of the archive: still readable from the email's "view in browser"
+        # link, but never listed, indexed or kept by a shared cache.
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        response["Cache-Control"] = "private, no-store"
     return response

@@ -289,9 +289,11 @@ def test_home_page_uses_a_fixed_number_of_queries(client, django_assert_num_quer
 # --- bulletins ------------------------------------------------------------------------
 
 
-def test_bulletin_archive_lists_sent_bulletins_and_alerts_only(client):
+def test_bulletin_archive_lists_sent_bulletins_and_the_alerts_staff_chose_to_show(client):
     make_sent_campaign("Bulletin of March")
     make_sent_campaign("Urgent: state of emergency", kind=Campaign.Kind.ALERT)
+    Campaign.objects.filter(subject="Urgent: state of emergency").update(public_archive=True)
+    make_sent_campaign("Defender detained", kind=Campaign.Kind.ALERT)
     make_sent_campaign("Please donate", kind=Campaign.Kind.APPEAL)
     make_sent_campaign("Draft bulletin", status=Campaign.Status.DRAFT)
     make_sent_campaign("Half sent", status=Campaign.Status.SENDING)
@@ -300,6 +302,7 @@ def test_bulletin_archive_lists_sent_bulletins_and_alerts_only(client):
 
     assert "Bulletin of March" in html
     assert "Urgent: state of emergency" in html
+    assert "Defender detained" not in html
     assert "Please donate" not in html
     assert "Draft bulletin" not in html
     assert "Half sent" not in html
