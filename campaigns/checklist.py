@@ -24,6 +24,8 @@ from django.http import Http404
 from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -201,6 +203,51 @@ def _language_warnings(campaign: Campaign, versions: list[str]) -> list[Warning]
     return found
 
 
+def _tracking_warnings(campaign: Campaign, audience: int) -> list[Warning]:
+    """Before sending, say how many readers the open and click figures will leave out.
+
+    Staff who switched tracking off for the campaign know it; a list's or a
+    reader's privacy switch is the surprise (reports that look like 0 %).
+    """
+    if not campaign.tracking_enabled or not audience:
+        return []
+    untracked_lists = list(campaign.lists.filter(tracking_enabled=False).values_list("name", flat=True))
+    if untracked_lists:
+        return [
+            Warning(
+                "untracked",
+                _(
+                    "Opens and clicks will not be counted for any of the %(total)s readers: %(lists)s has tracking "
+                    "off, and one list without tracking turns it off for the whole campaign."
+                )
+                % {
+                    "total": number_format(audience, force_grouping=True),
+                    "lists": get_text_list([f"“{name}”" for name in untracked_lists], _("and")),
+                },
+            )
+        ]
+    untracked = recipients.count_untracked_by_choice(campaign)
+    if not untracked:
+        return []
+    return [
+        Warning(
+            "untracked",
+            ngettext(
+                "%(count)s of %(total)s readers is not tracked (their own privacy choice): opens and clicks "
+                "will be counted for the other %(rest)s only.",
+                "%(count)s of %(total)s readers are not tracked (their own privacy choice): opens and clicks "
+                "will be counted for the other %(rest)s only.",
+                untracked,
+            )
+            % {
+                "count": number_format(untracked, force_grouping=True),
+                "total": number_format(audience, force_grouping=True),
+                "rest": number_format(audience - untracked, force_grouping=True),
+            },
+        )
+    ]
+
+
 def run_checklist(campaign: Campaign) -> list[Warning]:
     """Every warning about ``campaign`` as it would be sent now."""
     found: list[Warning] = []
@@ -227,7 +274,10 @@ def run_checklist(campaign: Campaign) -> list[Warning]:
     found.extend(_language_warnings(campaign, versions))
     if not campaign.lists.exists():
         found.append(Warning("no-lists", _("No list is chosen: nobody would receive this campaign.")))
-    elif operations.count_audience(campaign) == 0:
-        found.append(Warning("empty-audience", _("The audience is empty: nobody matches these lists and filters.")))
+    else:
+        audience = operations.count_audience(campaign)
+        if audience == 0:
+            found.append(Warning("empty-audience", _("The audience is empty: nobody matches these lists and filters.")))
+        found.extend(_tracking_warnings(campaign, audience))
     # One warning per problem, however many versions share it; what blocks comes first.
     return sorted(dict.fromkeys(found), key=lambda warning: not warning.blocks)

@@ -70,13 +70,28 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def last_campaigns() -> list[dict[str, Any]]:
-    """The latest campaigns that went out, with their key rates (two grouped queries in all)."""
+    """The latest campaigns that went out, with their key rates (a few grouped queries in all)."""
     campaigns = list(
         Campaign.objects.filter(
             status__in=[Campaign.Status.SENDING, Campaign.Status.PAUSED, Campaign.Status.SENT]
         ).order_by("-started_at", "-pk")[:LAST_CAMPAIGNS]
     )
     ids = [c.pk for c in campaigns]
+    untracked_lists = set(
+        Campaign.lists.through.objects.filter(campaign__in=ids, mailinglist__tracking_enabled=False).values_list(
+            "campaign", flat=True
+        )
+    )
+    # People who said no to tracking themselves: left out of the rates, as in the report.
+    untracked_people = {
+        row["deliveries__campaign"]: row["n"]
+        for row in Subscriber.objects.filter(
+            tracking_allowed=False, deliveries__campaign__in=ids, deliveries__status=Delivery.Status.SENT
+        )
+        .values("deliveries__campaign")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
     sent = {
         row["campaign"]: row
         for row in Delivery.objects.filter(campaign__in=ids)
@@ -97,14 +112,17 @@ def last_campaigns() -> list[dict[str, Any]]:
         counts = unique.get(campaign.pk, {})
         sent_count = sent.get(campaign.pk, {}).get("sent", 0)
         base = counts.get(DeliveryEvent.Kind.DELIVERED, 0) or sent_count
-        tracked = campaign.tracking_enabled
+        # As the renderer decides: the campaign's switch, or one list without tracking, turns it off for all.
+        tracked_base = max(base - untracked_people.get(campaign.pk, 0), 0)
+        tracked = campaign.tracking_enabled and campaign.pk not in untracked_lists and (tracked_base > 0 or base == 0)
         result.append(
             {
                 "campaign": campaign,
                 "recipients": sent.get(campaign.pk, {}).get("recipients", 0),
                 "sent": sent_count,
-                "open_rate": _rate(counts.get(DeliveryEvent.Kind.OPENED, 0), base) if tracked else None,
-                "click_rate": _rate(counts.get(DeliveryEvent.Kind.CLICKED, 0), base) if tracked else None,
+                "tracked": tracked,
+                "open_rate": _rate(counts.get(DeliveryEvent.Kind.OPENED, 0), tracked_base) if tracked else None,
+                "click_rate": _rate(counts.get(DeliveryEvent.Kind.CLICKED, 0), tracked_base) if tracked else None,
                 "bounce_rate": _rate(counts.get(DeliveryEvent.Kind.BOUNCED, 0), base),
                 "complaint_rate": _rate(counts.get(DeliveryEvent.Kind.COMPLAINED, 0), base),
             }

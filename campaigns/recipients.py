@@ -150,6 +150,14 @@ def count_audience_by_language(campaign: Campaign) -> dict[str, int]:
         return {str(language): int(count) for language, count in cursor.fetchall()}
 
 
+def count_untracked_by_choice(campaign: Campaign) -> int:
+    """How many of the audience said no to tracking themselves (preference centre, staff)."""
+    where, params = _audience_where(campaign)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*)" + where + " AND s.tracking_allowed = %s", [*params, False])
+        return int(cursor.fetchone()[0])
+
+
 def campaign_languages(campaign: Campaign) -> list[str]:
     """The languages a recipient can get this campaign in: the main one and its translations."""
     translated = CampaignTranslation.objects.filter(campaign=campaign).values_list("language", flat=True)

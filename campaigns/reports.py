@@ -89,6 +89,8 @@ class CampaignReport:
         return self.unique.get(Kind.UNSUBSCRIBED, 0)
 
     tracked: bool = True
+    # Why nothing was tracked: the campaign's own switch, or these lists' (names).
+    untracked_lists: list[str] = field(default_factory=list)
 
     @property
     def unique_opens(self) -> int | None:
@@ -102,6 +104,11 @@ class CampaignReport:
     def base(self) -> int:
         """What rates are out of: delivered when the provider reports it, else sent (SMTP)."""
         return self.delivered or self.sent
+
+    @property
+    def tracked_recipients(self) -> int:
+        """Recipients whose copy carried the pixel and tracked links (out of ``base``)."""
+        return self.tracked_base if self.tracked else 0
 
     @property
     def tracked_base(self) -> int:
@@ -226,6 +233,11 @@ def _timeline(campaign: Campaign, start: datetime | None) -> dict[str, list[int]
 def campaign_report(campaign: Campaign) -> CampaignReport:
     start = _timeline_start(campaign)
     tracked = _campaign_tracked(campaign)
+    untracked_lists = (
+        []
+        if tracked or not campaign.tracking_enabled
+        else list(campaign.lists.filter(tracking_enabled=False).values_list("name", flat=True))
+    )
     return CampaignReport(
         campaign=campaign,
         statuses=_statuses(campaign),
@@ -235,6 +247,7 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         timeline_start=start,
         timeline=_timeline(campaign, start),
         tracked=tracked,
+        untracked_lists=untracked_lists,
     )
 
 

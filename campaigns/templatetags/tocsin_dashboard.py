@@ -1,11 +1,12 @@
 """Report and dashboard helpers for the admin templates.
 
 ``{% tocsin_dashboard as dash %}``: the admin index's figures, for staff who may see campaigns.
-``{{ rate|percent }}``: a 0..1 ratio as "12.5 %" (small rates keep two decimals: 0.26 % matters).
+``{{ rate|percent }}``: a 0..1 ratio as "13 %", rounded (small rates keep two decimals: 0.26 % matters).
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -34,6 +35,8 @@ def tocsin_dashboard(context: dict[str, Any]) -> dict[str, Any] | None:
 def percent(value: float | None) -> str:
     if value is None:
         return "\u2013"  # an en dash: no figure
-    pct = float(value) * 100
+    pct = Decimal(repr(float(value) * 100))
     decimals = 0 if pct >= 10 else 1 if pct >= 1 else 2
-    return f"{number_format(pct, decimals)} %"
+    # Rounded half up here: number_format alone cuts the extra digits off (12.96 -> "12").
+    rounded = pct.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return f"{number_format(rounded, decimals)} %"

@@ -165,3 +165,42 @@ def test_staff_restrict_the_send_to_languages_with_a_version(client):
     assert "readers of Spanish" not in page
     assert "Send only to readers" not in page
     assert '<div class="tocsin-big">4</div>' in page
+
+
+def test_the_checklist_warns_when_a_list_turns_tracking_off_for_everyone():
+    mailing = mailing_list(people=2)
+    defenders = mailing_list("defenders", people=1)
+    defenders.tracking_enabled = False
+    defenders.save()
+    made = campaign(lists=[mailing, defenders])
+    messages = [warning.message for warning in run_checklist(made) if warning.code == "untracked"]
+    assert messages == [
+        "Opens and clicks will not be counted for any of the 3 readers: “Defenders” has tracking off, "
+        "and one list without tracking turns it off for the whole campaign."
+    ]
+
+
+def test_the_checklist_counts_readers_who_said_no_to_tracking():
+    from subscribers.models import Subscriber, Subscription
+
+    mailing = mailing_list()
+    people = Subscriber.objects.bulk_create(
+        Subscriber(
+            email=f"reader{i}@example.net",
+            email_hash=f"{i:064x}",
+            status=Subscriber.Status.CONFIRMED,
+            language="en",
+            tracking_allowed=i >= 312,
+        )
+        for i in range(1040)
+    )
+    Subscription.objects.bulk_create(Subscription(subscriber=person, mailing_list=mailing) for person in people)
+    made = campaign(lists=[mailing])
+    messages = [warning.message for warning in run_checklist(made) if warning.code == "untracked"]
+    assert messages == [
+        "312 of 1,040 readers are not tracked (their own privacy choice): "
+        "opens and clicks will be counted for the other 728 only."
+    ]
+    made.tracking_enabled = False
+    made.save()
+    assert [w for w in run_checklist(made) if w.code == "untracked"] == []

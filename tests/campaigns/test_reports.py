@@ -173,3 +173,58 @@ def test_the_dashboard_is_hidden_from_staff_who_cannot_see_campaigns(client, sen
     page = client.get("/admin/").content.decode()
 
     assert "List growth" not in page
+
+
+# --- What was and wasn't tracked -----------------------------------------------------
+
+
+def test_the_report_names_the_list_that_turned_tracking_off(client, sent_campaign):
+    sent_campaign.lists.add(MailingList.objects.create(slug="defenders", name="Defenders", tracking_enabled=False))
+    verified(client, staff("sara", "sender"))
+
+    page = client.get(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/").content.decode()
+
+    assert "Opens and clicks were not tracked for anyone: tracking is off on Defenders" in page
+
+
+def test_the_report_says_how_many_recipients_were_tracked(client, sent_campaign):
+    Subscriber.objects.filter(email__in=["p6@example.org", "p7@example.org"]).update(tracking_allowed=False)
+    verified(client, staff("sara", "sender"))
+
+    page = client.get(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/").content.decode()
+
+    assert "Opens and clicks were tracked for 6 of 8 recipients. 2 recipients were not tracked" in page
+    assert "67 %" in page  # 4 of 6 tracked opened: rounded, not cut to 66 %
+
+
+def test_the_dashboard_says_not_tracked_when_a_list_turned_tracking_off(client, sent_campaign, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    sent_campaign.lists.add(MailingList.objects.create(slug="defenders", name="Defenders", tracking_enabled=False))
+    verified(client, staff("sara", "sender"))
+
+    page = client.get("/admin/").content.decode()
+    row = page.split(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/")[1].split("</tr>")[0]
+
+    assert row.count("not tracked") == 2
+    assert "0 %" not in row.replace("10 %", "")  # the bounce rate (1 of 8 delivered) may show; opens may not
+
+
+def test_the_dashboard_leaves_people_who_said_no_out_of_the_rates(client, sent_campaign, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    Subscriber.objects.filter(email__in=["p6@example.org", "p7@example.org"]).update(tracking_allowed=False)
+    verified(client, staff("sara", "sender"))
+
+    page = client.get("/admin/").content.decode()
+    row = page.split(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/")[1].split("</tr>")[0]
+
+    assert "<td>67 %</td>" in row  # 4 opens of 6 tracked copies, not 4 of 8 (50 %)
+
+
+@pytest.mark.parametrize(
+    ("rate", "shown"),
+    [(0.1296, "13 %"), (0.125, "13 %"), (0.0196, "2.0 %"), (0.00266, "0.27 %"), (0.6666, "67 %"), (0, "0.00 %")],
+)
+def test_percentages_are_rounded_not_truncated(rate, shown):
+    from campaigns.templatetags.tocsin_dashboard import percent
+
+    assert percent(rate) == shown
