@@ -46,9 +46,11 @@ def _version_label(language: str, *, main: bool) -> str:
     return _("%(language)s translation") % {"language": name}
 
 
-def _problems_in(content: Campaign | CampaignTranslation, version: str) -> list[Problem]:
+def _problems_in(content: Campaign | CampaignTranslation, version: str, *, kind: str) -> list[Problem]:
     found = []
     for name, label, fields_allowed in _FIELDS:
+        if name == "call_to_action_text" and kind == Campaign.Kind.BULLETIN:
+            continue  # bulletins have no button: the text is never shown
         for tag in merge_fields.problems(getattr(content, name, ""), fields_allowed=fields_allowed):
             where = _("%(field)s (%(version)s)") % {"field": label, "version": version}
             if fields_allowed:
@@ -64,9 +66,10 @@ def _problems_in(content: Campaign | CampaignTranslation, version: str) -> list[
 
 def problems(campaign: Campaign) -> list[Problem]:
     """Every blocking problem of ``campaign``, each saying where it is."""
-    found = _problems_in(campaign, _version_label(campaign.language, main=True))
+    found = _problems_in(campaign, _version_label(campaign.language, main=True), kind=campaign.kind)
     for translation in campaign.translations.order_by("language"):
-        found.extend(_problems_in(translation, _version_label(translation.language, main=False)))
+        version = _version_label(translation.language, main=False)
+        found.extend(_problems_in(translation, version, kind=campaign.kind))
     return found
 
 

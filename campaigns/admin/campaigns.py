@@ -49,6 +49,20 @@ def _org_zone() -> ZoneInfo:
 
 # --- The form ----------------------------------------------------------------------------
 
+K = Campaign.Kind
+# Which kinds use which fields: the form shows each field only for its kinds
+# (static/tocsin/admin-campaign.css hides the others as the kind changes).
+KIND_FIELDS: dict[str, set[str]] = {
+    "call_to_action_text": {K.ALERT, K.APPEAL},
+    "call_to_action_url": {K.ALERT, K.APPEAL},
+    "donor_rule": {K.APPEAL},
+    "exclude_donors_days": {K.APPEAL},
+}
+
+
+def _kind_classes(*kinds: str) -> list[str]:
+    return ["tocsin-kind", *(f"tocsin-for-{kind}" for kind in kinds)]
+
 
 class CampaignForm(forms.ModelForm):
     languages = forms.MultipleChoiceField(
@@ -154,10 +168,12 @@ class CampaignForm(forms.ModelForm):
         after, before = data.get("signed_up_after"), data.get("signed_up_before")
         if after and before and after >= before:
             self.add_error("signed_up_before", _("Must be later than 'signed up after'."))
-        if data.get("exclude_donors_days") and data.get("kind") != Campaign.Kind.APPEAL:
-            self.add_error("exclude_donors_days", _("Only donation appeals leave out recent donors."))
-        if data.get("donor_rule", DONOR_RULE_ALL) != DONOR_RULE_ALL and data.get("kind") != Campaign.Kind.APPEAL:
-            self.add_error("donor_rule", _("Only donation appeals choose among donors."))
+        # Fields of another kind were hidden from staff when they changed the kind
+        # (KIND_FIELDS): what they cannot see is reset, never an error they cannot reach.
+        kind = data.get("kind")
+        for name, kinds in KIND_FIELDS.items():
+            if kind not in kinds and name in data:
+                data[name] = self.fields[name].clean(None) if name != "donor_rule" else DONOR_RULE_ALL
         return data
 
 
@@ -185,6 +201,7 @@ class CampaignArticleInline(_FrozenOnceSending, admin.TabularInline):
     ordering = ["position", "id"]
     verbose_name = gettext_lazy("article")
     verbose_name_plural = gettext_lazy("Articles in this bulletin (in order)")
+    classes = _kind_classes(K.BULLETIN)
 
 
 class CampaignTranslationInline(_FrozenOnceSending, admin.StackedInline):
@@ -214,12 +231,14 @@ class CampaignAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["tocsin/admin-campaign.css"]}
+        js = ["tocsin/admin-campaign-kind.js"]
 
     fieldsets = [
         (None, {"fields": ["kind", "language", "subject", "preheader"]}),
+        (gettext_lazy("Content"), {"fields": ["intro_markdown", "body_markdown"]}),
         (
-            gettext_lazy("Content"),
-            {"fields": ["intro_markdown", "body_markdown", "call_to_action_text", "call_to_action_url"]},
+            gettext_lazy("Button (alerts and appeals)"),
+            {"fields": ["call_to_action_text", "call_to_action_url"], "classes": _kind_classes(K.ALERT, K.APPEAL)},
         ),
         (
             gettext_lazy("Audience"),
@@ -229,12 +248,14 @@ class CampaignAdmin(admin.ModelAdmin):
                     "languages",
                     ("signed_up_after", "signed_up_before"),
                     "engaged_within_days",
-                    "donor_rule",
-                    "exclude_donors_days",
                     "tracking_enabled",
                     "public_archive",
                 ]
             },
+        ),
+        (
+            gettext_lazy("Donors (appeals)"),
+            {"fields": ["donor_rule", "exclude_donors_days"], "classes": _kind_classes(K.APPEAL)},
         ),
         (
             gettext_lazy("Sender"),
@@ -276,14 +297,20 @@ class CampaignAdmin(admin.ModelAdmin):
             return [name for name in CampaignForm.Meta.fields]
         return []
 
+    def get_inlines(self, request: HttpRequest, obj: Campaign | None = None) -> list[Any]:  # type: ignore[override]
+        if obj is not None and obj.status in LOCKED and obj.kind != K.BULLETIN:
+            return [CampaignTranslationInline]
+        return list(self.inlines)
+
     def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> Any:
         if obj is None or obj.status not in LOCKED:
             return self.fieldsets
-        # Once sending has started, the panel above the form says whether it is
-        # in the public archive, with the button that changes it.
+        # Once sending has started the kind cannot change: only its own fields,
+        # and the panel above the form says whether it is in the public archive.
         return [
             (name, {**options, "fields": [f for f in options["fields"] if f != "public_archive"]})
             for name, options in self.fieldsets
+            if "tocsin-kind" not in options.get("classes", []) or f"tocsin-for-{obj.kind}" in options["classes"]
         ]
 
     def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:

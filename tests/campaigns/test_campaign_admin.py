@@ -258,3 +258,55 @@ def test_send_now_with_the_real_engine_starts_sending_and_shows_live_progress(cl
     assert "progress.json" in page
     assert "setInterval" in page  # the bar polls while sending
     assert AuditLog.objects.filter(campaign=made, action="sending", actor=sender).exists()
+
+
+# --- The form follows the kind ------------------------------------------------------------
+
+
+def _fieldset_classes(page: str, legend: str) -> str:
+    """The class attribute of the fieldset whose heading is ``legend``."""
+    before = page.split(legend, 1)[0]
+    return before.rsplit("<fieldset", 1)[1].split('class="', 1)[1].split('"', 1)[0]
+
+
+def test_each_kind_specific_part_of_the_form_says_which_kinds_it_is_for(client, sender):
+    page = client.get("/admin/campaigns/campaign/add/").content.decode()
+    assert "tocsin-for-appeal" in _fieldset_classes(page, "Donors (appeals)")
+    assert "tocsin-for-bulletin" not in _fieldset_classes(page, "Donors (appeals)")
+    button = _fieldset_classes(page, "Button (alerts and appeals)")
+    assert "tocsin-for-alert" in button and "tocsin-for-appeal" in button
+    assert "tocsin-for-bulletin" in _fieldset_classes(page, "Articles in this bulletin (in order)")
+    assert "tocsin/admin-campaign-kind.js" in page
+    # The donor rule no longer sits among the audience fields of every kind.
+    audience = page.split(">Audience</")[1].split("</fieldset>")[0]
+    assert "donor_rule" not in audience
+
+
+def test_a_sent_alert_shows_only_its_own_fields(client, sender):
+    made = campaign(author=sender, lists=[mailing_list()], kind="alert", status=Campaign.Status.SENT)
+    page = client.get(change_url(made)).content.decode()
+    assert "Button (alerts and appeals)" in page
+    assert "Donors (appeals)" not in page
+    assert "Articles in this bulletin" not in page
+
+
+def test_fields_of_another_kind_are_reset_not_refused_when_the_kind_changes(client, sender):
+    made = campaign(author=sender, lists=[mailing_list()], kind="appeal", donor_rule="lapsed", exclude_donors_days=90)
+    response = client.post(
+        change_url(made),
+        form_data(kind="bulletin", donor_rule="lapsed", exclude_donors_days="90", call_to_action_text="Act {{ name }}"),
+    )
+    assert response.status_code == 302
+    made.refresh_from_db()
+    assert (made.kind, made.donor_rule, made.exclude_donors_days, made.call_to_action_text) == (
+        "bulletin",
+        "all",
+        None,
+        "",
+    )
+
+
+def test_the_campaign_page_shows_its_attribution_code(client, sender):
+    made = campaign(author=sender, lists=[mailing_list()], kind="appeal")
+    page = client.get(change_url(made)).content.decode()
+    assert f"Attribution code: <code>{made.attribution_code}</code>" in page
