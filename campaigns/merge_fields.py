@@ -32,10 +32,13 @@ _TAG_LIKE = re.compile(
     r"|\{#.{0,200}?#\}"
     r"|\*\|[^|\s]{1,40}\|\*"
     r"|\{\{\s*[^{}\s]{0,40}\s*\}?"
-    r"|\{?\s*[^{}\s]{0,40}\s*\}\}"
-    r"|\{\s*[A-Za-z_][\w.]{0,40}\s*(?:\|[^{}\n]{0,80})?\}"
-    r"|\{%|%\}|\{#|#\}"
+    r"|\{\s*[A-Za-z_][\w.]{0,40}\s*(?:\|[^{}\n]{0,80})?\}(?!\})"
+    r"|\}\}|\{%|%\}|\{#|#\}"
 )
+# A stray "}}" is shown with the word before it ("{ name }}"), looked for
+# only behind each match: a pattern that looked back from every character
+# of a 1 MB text took most of a second.
+_BEFORE_CLOSE = re.compile(r"\{?\s*[^{}\s]{0,40}\s*\}\}$")
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,12 @@ def problems(text: str, *, fields_allowed: bool = True) -> list[str]:
         return " "
 
     rest = FIELD.sub(take, text)
-    found.extend(match.group(0).strip() for match in _TAG_LIKE.finditer(rest))
+    for match in _TAG_LIKE.finditer(rest):
+        tag = match.group(0)
+        if tag == "}}":
+            before = _BEFORE_CLOSE.search(rest, max(match.start() - 45, 0), match.end())
+            tag = before.group(0) if before else tag
+        found.append(tag.strip())
     return list(dict.fromkeys(tag[:100] for tag in found if tag))
 
 
