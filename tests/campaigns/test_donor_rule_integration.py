@@ -141,13 +141,13 @@ def test_a_form_without_the_donor_rule_means_everyone(client, sender, donors_lis
 
 
 def test_a_bulletin_cannot_choose_among_donors_in_the_admin(client, sender, donors_list):
+    # The donor fields are hidden for bulletins; a value left in them is reset, not an error staff cannot see.
     made = campaign(author=sender, lists=[donors_list])
     response = client.post(
         f"/admin/campaigns/campaign/{made.pk}/change/",
         form_data(lists=[str(donors_list.pk)], donor_rule="lapsed"),
     )
-    assert response.status_code == 200
-    assert "Only donation appeals choose among donors." in response.content.decode()
+    assert response.status_code == 302
     made.refresh_from_db()
     assert made.donor_rule == "all"
 
