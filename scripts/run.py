@@ -41,6 +41,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from local_redis import RedisNotFound, free_port, ping, start_redis  # noqa: E402
 
 STOP_TIMEOUT = 8.0
+# A child of a run that just crashed (a gunicorn worker finishing its graceful
+# timeout) can hold the port for a few seconds after its parent is gone.
+PORT_RELEASE_TIMEOUT = 8.0
 _print_lock = threading.Lock()
 
 
@@ -128,6 +131,15 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
             sock.bind((host, port))
         except OSError:
             return False
+    return True
+
+
+def wait_for_free_port(port: int, host: str, *, timeout: float, stopping: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + timeout
+    while not port_is_free(port, host):
+        if stopping() or time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
     return True
 
 
@@ -223,8 +235,12 @@ class Runner:
         host = env.get("TOCSIN_BIND_HOST") or "127.0.0.1"
         site_url = (env.get("SITE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
         if not port_is_free(port, host):
-            say(f"port {port} is already in use: stop what runs there, or set PORT=another number")
-            return 2
+            say(f"port {port} is in use: waiting up to {PORT_RELEASE_TIMEOUT:.0f} s for it to be released")
+            if not wait_for_free_port(port, host, timeout=PORT_RELEASE_TIMEOUT, stopping=lambda: self.stopping):
+                if self.stopping:
+                    return 0
+                say(f"port {port} is already in use: stop what runs there, or set PORT=another number")
+                return 2
 
         redis_note = self._redis(env, var_dir)
         mail_note = self._mail(env, var_dir)

@@ -213,6 +213,49 @@ def test_make_run_stops_everything_when_one_process_dies(running, run_env):
     assert not still_alive, f"left running: {still_alive}"
 
 
+def hold_port(port: int) -> socket.socket:
+    """A listening socket on ``port``, as a child of a crashed run that is still shutting down holds it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    sock.listen()
+    return sock
+
+
+def test_a_restart_right_after_a_crash_waits_for_the_port_to_be_released(request, run_env):
+    port = int(run_env["PORT"])
+    holder = hold_port(port)
+    # Let go two seconds in, while run.py is already looking at the port.
+    release = threading.Timer(2.0, holder.close)
+    try:
+        process, log = request.getfixturevalue("running")
+        release.start()
+        output = wait_until_up(process, log, run_env["PORT"])
+    finally:
+        release.cancel()
+        holder.close()
+    assert f"port {port} is in use: waiting" in output
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+
+
+def test_make_run_gives_up_on_a_port_that_stays_busy(run_env, tmp_path):
+    port = int(run_env["PORT"])
+    with hold_port(port):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run.py")],
+            cwd=ROOT,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"port {port} is already in use" in result.stdout
+    # It gave up before starting anything: no Redis, no mail catcher.
+    assert "redis-server" not in result.stdout
+
+
 def test_env_example_lists_every_variable_the_settings_read():
     """A newcomer finds every setting in .env.example (config/settings.py's typed readers, run.py's own)."""
     sources = "".join(path.read_text() for path in (ROOT / "config").glob("*.py"))
