@@ -22,16 +22,20 @@ from config.env import (
     env_list,
     env_str,
 )
+from config.installation import installation_secret, new_secret_key, new_webhook_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TOCSIN_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", default=True)
 
-_INSECURE_DEV_KEY = "django-insecure-tocsin-development-key-change-me-in-production"
-SECRET_KEY = env_str("SECRET_KEY") or _INSECURE_DEV_KEY
-if not DEBUG and SECRET_KEY == _INSECURE_DEV_KEY:
-    raise ImproperlyConfiguredEnv("SECRET_KEY must be set when DEBUG is off")
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfiguredEnv("SECRET_KEY must be set when DEBUG is off")
+    # A key of this installation's own (config/installation.py), never one
+    # written in the repository: that one would let anyone forge links.
+    SECRET_KEY = installation_secret(VAR_DIR / "secret-key.txt", generate=new_secret_key, variable="SECRET_KEY")
 # Old keys stay valid for verifying signatures: unsubscribe links in emails
 # sent months ago must keep working after a key rotation (CASL: 60 days).
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
@@ -197,13 +201,18 @@ ANYMAIL: dict[str, object] = {
     key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
 }
 WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
-if WEBHOOK_SECRET:
-    ANYMAIL["WEBHOOK_SECRET"] = WEBHOOK_SECRET
-elif not DEBUG:
-    raise ImproperlyConfiguredEnv(
-        "WEBHOOK_SECRET (user:password) must be set when DEBUG is off: "
-        "without it anyone could post forged bounces to /anymail/"
+if not WEBHOOK_SECRET:
+    if not DEBUG:
+        raise ImproperlyConfiguredEnv(
+            "WEBHOOK_SECRET (user:password) must be set when DEBUG is off: "
+            "without it anyone could post forged bounces to /anymail/"
+        )
+    # Anymail accepts unauthenticated webhooks when it has no secret: a forged
+    # bounce would suppress a real supporter, even on a trial installation.
+    WEBHOOK_SECRET = installation_secret(
+        VAR_DIR / "webhook-secret.txt", generate=new_webhook_secret, variable="WEBHOOK_SECRET"
     )
+ANYMAIL["WEBHOOK_SECRET"] = WEBHOOK_SECRET
 
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tocsin Bulletin <bulletin@tocsin.example.org>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
@@ -313,6 +322,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("TOCSIN_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# The debug page `make run` shows (DEBUG on) stars the passwords inside
+# DATABASE_URL, REDIS_URL, EMAIL_URL… as well as the settings Django hides by name.
+DEFAULT_EXCEPTION_REPORTER = "config.error_reports.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.RedactingExceptionReporterFilter"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LOGGING = {

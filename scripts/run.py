@@ -33,7 +33,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -165,6 +165,16 @@ def redact(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
+
+
+def webhook_url(env: dict[str, str], var_dir: Path, site_url: str) -> str:
+    """Where the provider posts delivery events, with the basic auth settings made (config/installation.py)."""
+    secret_file = var_dir / "webhook-secret.txt"
+    secret = env.get("WEBHOOK_SECRET") or (secret_file.read_text().strip() if secret_file.exists() else "")
+    parts = urlsplit(site_url)
+    user, _, password = secret.partition(":")
+    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}@" if secret else ""
+    return f"{parts.scheme}://{credentials}{parts.netloc}/anymail/{env.get('ESP') or '<esp>'}/tracking/"
 
 
 def manage(python: str, env: dict[str, str], *args: str) -> bool:
@@ -310,7 +320,7 @@ class Runner:
             dead = [child.name for child in self.children if not child.alive()]
             say(f"{', '.join(dead) or 'web'} did not come up; see the output above")
             return 1
-        self._banner(site_url, var_dir, redis_note, mail_note)
+        self._banner(site_url, var_dir, redis_note, mail_note, webhook_url=webhook_url(env, var_dir, site_url))
 
         while not self.stopping:
             for child in self.children + [s for s in self.services if isinstance(s, Child)]:
@@ -383,7 +393,7 @@ class Runner:
             raise SystemExit("the mail catcher could not start; see its output above")
         return f"caught locally, read it at http://127.0.0.1:{http_port}/ (SMTP 127.0.0.1:{smtp_port})"
 
-    def _banner(self, site_url: str, var_dir: Path, redis_note: str, mail_note: str) -> None:
+    def _banner(self, site_url: str, var_dir: Path, redis_note: str, mail_note: str, *, webhook_url: str) -> None:
         password_file = var_dir / "demo-password.txt"
         password = password_file.read_text().strip() if password_file.exists() else "(see seed_demo's output)"
         code_file = var_dir / "demo-2fa-code.txt"
@@ -398,6 +408,7 @@ class Runner:
             f"  Demo login:    demo / {password}",
             f"  Two-step code: {code} (single use; then set up an authenticator app at /admin/2fa/setup/)",
             f"  Mail:          {mail_note}",
+            f"  Webhooks:      {webhook_url}",
             f"  Redis:         {redis_note}",
             "  Workers:       default+bulk (2 processes), urgent (1 process), beat",
             "",

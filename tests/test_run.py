@@ -8,11 +8,14 @@ PostgreSQL nor Redis, so it runs everywhere, CI included.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import signal
 import smtplib
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.core import signing
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generous: a loaded 2-core CI machine migrates, seeds and boots five processes.
@@ -117,7 +121,19 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def run_env(var_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    for name in ("REDIS_URL", "CACHE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "ESP", "SITE_URL", "DEBUG"):
+    # A fresh installation: no secrets either (tests/settings.py puts the suite's own in os.environ).
+    for name in (
+        "REDIS_URL",
+        "CACHE_URL",
+        "CELERY_BROKER_URL",
+        "EMAIL_URL",
+        "ESP",
+        "SITE_URL",
+        "DEBUG",
+        "SECRET_KEY",
+        "WEBHOOK_SECRET",
+        "DJANGO_SETTINGS_MODULE",
+    ):
         env.pop(name, None)
     env.update(
         {
@@ -166,6 +182,63 @@ def wait_until_up(process: subprocess.Popen[bytes], log: Path, port: str) -> str
     pytest.fail(f"run.py did not come up:\n{log.read_text()}")
 
 
+# The key config/settings.py used when SECRET_KEY was unset, public in the repository's history.
+OLD_PUBLIC_KEY = "django-insecure-tocsin-development-key-change-me-in-production"
+
+
+def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def assert_webhooks_need_the_printed_credentials(output: str, port: int) -> None:
+    match = re.search(r"Webhooks:\s+http://([^:@/\s]+):([^@/\s]+)@127\.0\.0\.1:(\d+)/anymail/<esp>/tracking/", output)
+    assert match, output
+    user, password = match.group(1), match.group(2)
+    assert int(match.group(3)) == port
+    bounce = json.dumps(
+        {
+            "RecordType": "Bounce",
+            "Type": "HardBounce",
+            "TypeCode": 1,
+            "ID": 42,
+            "MessageID": "forged-id",
+            "Email": "ana.quispe@example.org",
+            "BouncedAt": "2025-01-01T00:00:00Z",
+            "Details": "550 no such user",
+        }
+    ).encode()
+    url = f"http://127.0.0.1:{port}/anymail/postmark/tracking/"
+    json_type = {"Content-Type": "application/json"}
+    assert post(url, bounce, json_type) == 400  # no credentials: refused (Anymail answers 400)
+    wrong = base64.b64encode(f"{user}:not-the-password".encode()).decode()
+    assert post(url, bounce, {**json_type, "Authorization": f"Basic {wrong}"}) == 400
+    right = base64.b64encode(f"{user}:{password}".encode()).decode()
+    assert post(url, bounce, {**json_type, "Authorization": f"Basic {right}"}) == 200
+
+
+def assert_links_signed_with_the_repository_s_old_key_are_refused(port: int, run_env: dict[str, str]) -> None:
+    database = run_env["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        [(subscriber_id,)] = db.execute(
+            "SELECT id FROM subscribers_subscriber WHERE status = 'confirmed' ORDER BY id LIMIT 1"
+        ).fetchall()
+    forged = signing.Signer(key=OLD_PUBLIC_KEY, salt="tocsin.unsubscribe").sign(str(subscriber_id))
+    status = post(
+        f"http://127.0.0.1:{port}/unsubscribe/{forged}/",
+        b"List-Unsubscribe=One-Click",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status >= 400
+    with sqlite3.connect(database) as db:
+        [(state,)] = db.execute("SELECT status FROM subscribers_subscriber WHERE id = ?", (subscriber_id,)).fetchall()
+    assert state == "confirmed"
+
+
 def test_make_run_starts_its_own_redis_and_stops_everything_on_sigterm(running, run_env):
     process, log = running
     port = run_env["PORT"]
@@ -186,6 +259,8 @@ def test_make_run_starts_its_own_redis_and_stops_everything_on_sigterm(running, 
     assert f"http://127.0.0.1:{catcher_port}/" in output
     assert answers(f"http://127.0.0.1:{catcher_port}/") == 200
     assert "demo / " in output
+    assert_webhooks_need_the_printed_credentials(output, int(port))
+    assert_links_signed_with_the_repository_s_old_key_are_refused(int(port), run_env)
 
     children = descendants(process.pid)
     assert len(children) >= 6  # web, two workers, beat, redis, catcher, and their pools
