@@ -9,6 +9,7 @@ permissioned export.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from campaigns.reports import TIMELINE_HOURS, CampaignReport, campaign_report, p
 PROBLEMS_ON_PAGE = 200
 # What a spreadsheet would run as a formula when the file is opened (CSV injection).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+")
 
 
 def csv_safe(value: Any) -> str:
@@ -64,13 +66,22 @@ def _campaign_for(request: HttpRequest, pk: int) -> Campaign:
     return get_object_or_404(Campaign, pk=pk)
 
 
+def _hide_addresses(text: str) -> str:
+    return _ADDRESS.sub(_("(address hidden)"), text)
+
+
 def report(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_for(request, pk)
     data = campaign_report(campaign)
     problems = list(problem_deliveries(campaign)[: PROBLEMS_ON_PAGE + 1])
     kind_labels = dict(DeliveryEvent.Kind.choices)
+    # Who bounced or complained is subscriber data: on screen, like in the
+    # CSV, only for staff who may export it (a bounce's reason often quotes the address).
+    can_export = request.user.has_perm(EXPORT_PERMISSION)
     for delivery in problems:  # display labels for the rows on the page only
         delivery.event_label = kind_labels.get(delivery.event_kind, "")
+        reason = delivery.event_reason or delivery.error or ""
+        delivery.shown_reason = reason if can_export else _hide_addresses(reason)
     context = {
         **admin.site.each_context(request),
         "title": _("Report: %(subject)s") % {"subject": campaign},
@@ -80,7 +91,7 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         "chart": _chart(data),
         "problems": problems[:PROBLEMS_ON_PAGE],
         "more_problems": len(problems) > PROBLEMS_ON_PAGE,
-        "can_export": request.user.has_perm(EXPORT_PERMISSION),
+        "can_export": can_export,
     }
     return TemplateResponse(request, "admin/campaigns/report.html", context)
 

@@ -95,6 +95,29 @@ def test_staff_see_the_report_with_a_complaint_warning_and_a_chart(client, sent_
     assert "550 5.1.1 user unknown" in page and "-550 relay refused" in page
 
 
+@pytest.mark.parametrize("role", ["writer", "sender"])
+def test_staff_who_may_not_export_see_no_address_of_a_failed_or_complaining_recipient(client, sent_campaign, role):
+    quoting = Delivery.objects.get(campaign=sent_campaign, subscriber__email="p7@example.org")
+    add_event(quoting, Kind.BOUNCED, reason="smtp;550 5.1.1 The email account <p7@example.org> does not exist.")
+    verified(client, staff("wren", role))
+
+    page = client.get(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/").content.decode()
+
+    assert "550 5.1.1 user unknown" in page  # what went wrong is still there
+    assert "The email account &lt;(address hidden)&gt; does not exist." in page
+    for address in ("p0@example.org", "p7@example.org", "p8@example.org", "p9@example.org", "HYPERLINK"):
+        assert address not in page
+    assert "Addresses are shown only to staff who may export subscribers." in page
+
+
+def test_staff_who_may_export_see_the_addresses_on_the_report(client, sent_campaign):
+    verified(client, staff("alba", "admin"))
+
+    page = client.get(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/").content.decode()
+
+    assert "p8@example.org" in page and "p0@example.org" in page
+
+
 def test_a_campaign_with_tracking_off_reports_not_tracked_rather_than_zero(client, sent_campaign):
     Campaign.objects.filter(pk=sent_campaign.pk).update(tracking_enabled=False)
     verified(client, staff("sara", "sender"))
