@@ -143,6 +143,10 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_HOURS", 1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The client's address as sign-up's rate limits see it (TOCSIN_TRUSTED_PROXY_COUNT):
+# behind a reverse proxy REMOTE_ADDR is the proxy's, shared by everyone, and
+# five wrong passwords from anyone would lock the real staff member out.
+AXES_CLIENT_IP_CALLABLE = "subscribers.ratelimit.client_ip"
 LOGIN_URL = "admin:login"
 
 # --- Internationalisation --------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.contrib.auth.models import User
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -123,3 +124,36 @@ def test_repeated_wrong_passwords_lock_the_account_out(client, settings):
         client.post("/admin/login/", {"username": "sam", "password": "wrong", "next": "/admin/"})
     response = client.post("/admin/login/", {"username": "sam", "password": "a long test password"})
     assert response.status_code == 429  # django-axes' lockout answer
+
+
+def test_behind_a_proxy_an_attacker_s_wrong_passwords_do_not_lock_out_the_staff_member(client, settings):
+    staff("sam", SENDER)
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.TOCSIN_TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}  # every request comes through our proxy
+    for _ in range(3):
+        client.post(
+            "/admin/login/",
+            {"username": "sam", "password": "wrong", "next": "/admin/"},
+            HTTP_X_FORWARDED_FOR="203.0.113.66",
+            **proxy,
+        )
+    assert (
+        client.post(
+            "/admin/login/",
+            {"username": "sam", "password": "a long test password"},
+            HTTP_X_FORWARDED_FOR="203.0.113.66",
+            **proxy,
+        ).status_code
+        == 429
+    )  # the attacker's own address is locked out
+
+    sam = Client()
+    response = sam.post(
+        "/admin/login/",
+        {"username": "sam", "password": "a long test password", "next": "/admin/"},
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+        **proxy,
+    )
+    assert response.status_code == 302  # logged in (on to the second step)
+    assert "_auth_user_id" in sam.session
