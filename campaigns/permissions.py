@@ -28,6 +28,7 @@ APPROVE_PERMISSION = "campaigns.approve_campaign"
 # Exporting the list is the one way subscriber data leaves the server, so it
 # is a permission of its own (SPEC, privacy for people at risk).
 EXPORT_PERMISSION = "subscribers.export_subscribers"
+MANAGE_STAFF_PERMISSION = "auth.change_user"
 
 _WRITER_PERMISSIONS = [
     "campaigns.add_article",
@@ -113,8 +114,17 @@ def can_export(user: Any) -> bool:
     return bool(user and user.is_active and user.has_perm(EXPORT_PERMISSION))
 
 
+def can_manage_staff(user: Any) -> bool:
+    """Who may change staff accounts, and so issue a colleague a two-step enrolment code."""
+    return bool(user and user.is_active and user.has_perm(MANAGE_STAFF_PERMISSION))
+
+
 def needs_two_factor(user: Any) -> bool:
-    """Anyone who can send, approve or export holds the keys to the whole list."""
+    """Anyone who can send, approve or export holds the keys to the whole list.
+
+    So does anyone who can change staff accounts: they could give themselves
+    any role, or a colleague's second factor (an enrolment code).
+    """
     if not (user and user.is_authenticated and user.is_active):
         return False
-    return bool(user.is_superuser or can_send(user) or can_approve(user) or can_export(user))
+    return bool(user.is_superuser or can_send(user) or can_approve(user) or can_export(user) or can_manage_staff(user))

@@ -1,12 +1,19 @@
 """Two-factor authentication for staff who hold the keys to the list.
 
 Anyone who can send, approve or export (and every superuser) must have
-verified a one-time code (django-otp: a TOTP app, or a backup code) in this
-session before any admin page opens. A password alone — phished, reused,
-guessed — must not be enough to mail or download thousands of people, some
-of whom are at risk in the countries the bulletins cover. Password failures
-lock out through django-axes; code failures slow down through django-otp's
-own throttling.
+verified a one-time code (django-otp: a 6-digit code from a TOTP app, or an
+8-digit single-use backup code) in this session before any admin page opens.
+A password alone — phished, reused, guessed — must not be enough to mail or
+download thousands of people, some of whom are at risk in the countries the
+bulletins cover. Password failures lock out through django-axes; code
+failures slow down through django-otp's own throttling.
+
+Nor is a password alone enough to *enrol* a first authenticator app: whoever
+typed the password first would own the account's second factor. Enrolling
+starts from a backup code the person did not choose: one a colleague who
+manages staff accounts issues (the admin's user list, logged in the audit
+log), one the operator prints (``manage.py issue_backup_code``), or the
+demo login's, which `make run` prints.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import qrcode
 import qrcode.image.svg
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,13 +40,14 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from campaigns import audit
 from campaigns.permissions import needs_two_factor
 
 SETUP_DEVICE_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"
 
 
-def _is_verified(user: Any) -> bool:
+def is_verified(user: Any) -> bool:
     is_verified = getattr(user, "is_verified", None)
     return bool(is_verified and is_verified())
 
@@ -68,7 +77,7 @@ class RequireTwoFactorMiddleware:
             and user.is_staff
             and not request.path.startswith(_exempt_paths())
             and needs_two_factor(user)
-            and not _is_verified(user)
+            and not is_verified(user)
         ):
             target = "staff_2fa:verify" if user_has_device(user, confirmed=True) else "staff_2fa:setup"
             return HttpResponseRedirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
@@ -95,9 +104,13 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _has_app(user: Any) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 @login_required(login_url="admin:login")
 def verify(request: HttpRequest) -> HttpResponse:
-    """Ask for a code from the authenticator app (or a backup code)."""
+    """Ask for a 6-digit code from the authenticator app, or an 8-digit backup code."""
     if not user_has_device(request.user, confirmed=True):
         return HttpResponseRedirect(f"{reverse('staff_2fa:setup')}?{urlencode({'next': _next_url(request)})}")
     error = ""
@@ -106,6 +119,10 @@ def verify(request: HttpRequest) -> HttpResponse:
         device = match_token(request.user, token) if token else None
         if device is not None:
             otp_login(request, device)
+            if isinstance(device, StaticDevice):
+                # Backup codes are single use, and the usual reason to type one is
+                # a first login or a lost phone: on to setting up an app (or "Not now").
+                return HttpResponseRedirect(f"{reverse('staff_2fa:setup')}?{urlencode({'next': _next_url(request)})}")
             return HttpResponseRedirect(_next_url(request))
         error = _("That code is not valid (or it was already used). Wait for a new one and try again.")
     return render(
@@ -124,9 +141,18 @@ def _qr_svg(url: str) -> str:
 def setup(request: HttpRequest) -> HttpResponse:
     """Enrol an authenticator app: scan the QR code, type one code to confirm."""
     user = request.user
-    if user_has_device(user, confirmed=True) and not _is_verified(user):
-        # Adding a device must not be a way around the one already enrolled.
-        return HttpResponseRedirect(f"{reverse('staff_2fa:verify')}?{urlencode({'next': _next_url(request)})}")
+    if not is_verified(user):
+        if user_has_device(user, confirmed=True):
+            # Adding a device must not be a way around the one already enrolled;
+            # a backup code (an enrolment code) is typed there too.
+            return HttpResponseRedirect(f"{reverse('staff_2fa:verify')}?{urlencode({'next': _next_url(request)})}")
+        # No device and no code: the password alone must not enrol one.
+        return render(
+            request,
+            "admin/campaigns/two_factor_code_needed.html",
+            _context(request, title=_("Two-step verification"), username=user.get_username()),
+            status=403,
+        )
     device = TOTPDevice.objects.filter(user=user, confirmed=False, name=SETUP_DEVICE_NAME).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, confirmed=False, name=SETUP_DEVICE_NAME)
@@ -134,8 +160,12 @@ def setup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         token = "".join(request.POST.get("token", "").split())[:16]
         if token and device.verify_token(token):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+            with transaction.atomic():
+                # One app per person: setting up a new phone retires the old one
+                # (it may be the lost or stolen one).
+                TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
             otp_login(request, device)
             return HttpResponseRedirect(_next_url(request))
         error = _("That code does not match. Check the time on your phone and type the newest code.")
@@ -149,6 +179,8 @@ def setup(request: HttpRequest) -> HttpResponse:
             error=error,
             qr_svg=mark_safe(_qr_svg(device.config_url)),  # generated by qrcode from our own URL
             secret=" ".join(b32encode(secret).decode()[i : i + 4] for i in range(0, 32, 4)),
+            replaces_app=TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+            without_app=not _has_app(user),
         ),
     )
 
@@ -165,4 +197,18 @@ def issue_backup_code(user: Any) -> str:
     device.token_set.all().delete()
     code = f"{secrets.randbelow(10**8):08d}"
     StaticToken.objects.create(device=device, token=code)
+    return code
+
+
+def give_backup_code(*, user: Any, issued_by: Any | None) -> str:
+    """A single-use backup code for ``user`` to set up (or replace) an authenticator app with.
+
+    Given by a colleague who manages staff accounts (``issued_by``), or by the
+    operator on the command line (``issued_by=None``); logged either way,
+    since the code stands in for the person's second factor once.
+    """
+    with transaction.atomic():
+        code = issue_backup_code(user)
+        by = "" if issued_by is not None else " with manage.py issue_backup_code"
+        audit.record(actor=issued_by, action=audit.TWO_STEP_CODE_ISSUED, detail=f"for {user.get_username()}{by}")
     return code

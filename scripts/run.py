@@ -406,7 +406,7 @@ class Runner:
             f"  Sign-up page:  {site_url}/signup/",
             f"  Admin:         {site_url}/admin/",
             f"  Demo login:    demo / {password}",
-            f"  Two-step code: {code} (single use; then set up an authenticator app at /admin/2fa/setup/)",
+            f"  Backup code:   {code} (the 8-digit code the two-step page asks for, once; then set up an app)",
             f"  Mail:          {mail_note}",
             f"  Webhooks:      {webhook_url}",
             f"  Redis:         {redis_note}",

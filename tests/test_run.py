@@ -259,6 +259,7 @@ def test_make_run_starts_its_own_redis_and_stops_everything_on_sigterm(running, 
     assert f"http://127.0.0.1:{catcher_port}/" in output
     assert answers(f"http://127.0.0.1:{catcher_port}/") == 200
     assert "demo / " in output
+    assert re.search(r"Backup code:\s+\d{8} \(the 8-digit code the two-step page asks for", output), output
     assert_webhooks_need_the_printed_credentials(output, int(port))
     assert_links_signed_with_the_repository_s_old_key_are_refused(int(port), run_env)
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import re
+from urllib.parse import quote
+
 import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.management import CommandError, call_command
 from django.test import Client
-from django.contrib.auth.models import User
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from campaigns.models import AuditLog
 from campaigns.permissions import ADMIN, SENDER, WRITER
 from campaigns.staff import issue_backup_code
 from tests.campaigns.staff_helpers import staff, verified
@@ -33,28 +39,119 @@ def test_a_superuser_needs_a_second_factor_too(client):
     assert client.get("/admin/").status_code == 302
 
 
-def test_the_enrol_page_shows_a_qr_code_and_confirming_a_code_opens_the_admin(client):
-    user = staff("sam", SENDER)
+def enrol_with_backup_code(client, user: User, *, next_url: str = "/admin/campaigns/campaign/") -> TOTPDevice:
+    """Log in with a backup code, then set up an authenticator app: the way in for someone with no app."""
+    code = issue_backup_code(user)
     client.force_login(user)
-    page = client.get("/admin/2fa/setup/?next=/admin/campaigns/campaign/")
+    response = client.post("/admin/2fa/verify/", {"token": code, "next": next_url})
+    # Single use: straight on to setting up the app, the destination kept.
+    assert response["Location"] == f"/admin/2fa/setup/?next={quote(next_url, safe='')}"
+    page = client.get(response["Location"])
     assert page.status_code == 200
     assert "<svg" in page.content.decode()
     device = TOTPDevice.objects.get(user=user, confirmed=False)
-    response = client.post("/admin/2fa/setup/", {"token": current_code(device), "next": "/admin/campaigns/campaign/"})
+    response = client.post("/admin/2fa/setup/", {"token": current_code(device), "next": next_url})
     assert response.status_code == 302
-    assert response["Location"] == "/admin/campaigns/campaign/"
+    assert response["Location"] == next_url
     device.refresh_from_db()
     assert device.confirmed
+    return device
+
+
+def test_a_password_alone_cannot_set_up_an_authenticator_app(client):
+    user = staff("sam", SENDER)
+    client.force_login(user)  # someone who has the password, and nothing else
+
+    page = client.get("/admin/2fa/setup/?next=/admin/")
+
+    assert page.status_code == 403
+    text = page.content.decode()
+    assert 'class="qr"' not in text and "Enter this key by hand" not in text  # no QR code, no secret
+    assert "python manage.py issue_backup_code --user sam" in text
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    response = client.post("/admin/2fa/setup/", {"token": "123456"})
+    assert response.status_code == 403
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_with_a_backup_code_a_new_sender_sets_up_an_app_and_opens_the_admin(client):
+    user = staff("sam", SENDER)
+    enrol_with_backup_code(client, user)
     assert client.get("/admin/campaigns/campaign/").status_code == 200
 
 
 def test_a_wrong_code_does_not_enrol(client):
     user = staff("sam", SENDER)
     client.force_login(user)
+    client.post("/admin/2fa/verify/", {"token": issue_backup_code(user)})
     client.get("/admin/2fa/setup/")
     response = client.post("/admin/2fa/setup/", {"token": "000000"})
     assert response.status_code == 200
     assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def test_a_new_phone_replaces_the_lost_one(client):
+    user = staff("sam", SENDER)
+    lost = TOTPDevice.objects.create(user=user, name="lost phone", confirmed=True)
+    enrol_with_backup_code(client, user)
+    assert not TOTPDevice.objects.filter(pk=lost.pk).exists()
+    assert TOTPDevice.objects.filter(user=user, confirmed=True).count() == 1
+
+
+def test_a_colleague_who_manages_staff_issues_a_backup_code_and_it_is_audited(client):
+    sam = staff("sam", SENDER)
+    admin_client = verified(Client(), staff("alba", ADMIN))
+
+    response = admin_client.post("/admin/auth/user/", {"action": "issue_backup_codes", "_selected_action": [sam.pk]})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    [code] = re.findall(r'class="code">(\d{8})<', page)
+    entry = AuditLog.objects.get(action="two-step-code-issued")
+    assert entry.actor.username == "alba" and entry.detail == "for sam"
+    assert code not in entry.detail
+    # Sam, with the password and this code, gets in and sets up an app.
+    client.force_login(sam)
+    assert client.post("/admin/2fa/verify/", {"token": code})["Location"].startswith("/admin/2fa/setup/")
+
+
+def test_staff_who_cannot_change_accounts_cannot_issue_codes(client):
+    sam = staff("sam", SENDER)
+    verified(client, staff("sara", SENDER))
+    response = client.post("/admin/auth/user/", {"action": "issue_backup_codes", "_selected_action": [sam.pk]})
+    assert response.status_code == 403
+    assert not AuditLog.objects.filter(action="two-step-code-issued").exists()
+
+
+def test_whoever_can_change_staff_accounts_needs_a_second_factor_too(client):
+    keeper = staff("kim", None)
+    keeper.user_permissions.add(Permission.objects.get(codename="change_user", content_type__app_label="auth"))
+    client.force_login(User.objects.get(pk=keeper.pk))
+    assert client.get("/admin/auth/user/")["Location"].startswith("/admin/2fa/")
+
+
+def test_the_operator_issues_a_backup_code_with_manage_py(client):
+    sam = staff("sam", SENDER)
+    out = io.StringIO()
+    call_command("issue_backup_code", "--user", "sam", stdout=out, stderr=io.StringIO())
+    code = out.getvalue().strip().splitlines()[-1]
+    assert re.fullmatch(r"\d{8}", code)
+    entry = AuditLog.objects.get(action="two-step-code-issued")
+    assert entry.actor is None and "manage.py" in entry.detail
+    client.force_login(sam)
+    assert client.post("/admin/2fa/verify/", {"token": code}).status_code == 302
+    with pytest.raises(CommandError):
+        call_command("issue_backup_code", "--user", "nobody", stdout=io.StringIO())
+
+
+def test_the_two_step_page_names_the_app_code_and_the_backup_code(client):
+    user = staff("sam", SENDER)
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client.force_login(user)
+    page = client.get("/admin/2fa/verify/").content.decode()
+    assert "6-digit code your authenticator app shows" in page
+    assert "8-digit backup code" in page
 
 
 def test_a_user_with_a_device_must_verify_and_cannot_enrol_another(client):
@@ -85,8 +182,8 @@ def test_a_backup_code_works_once(client):
     user = staff("sam", SENDER)
     code = issue_backup_code(user)
     client.force_login(user)
-    assert client.post("/admin/2fa/verify/", {"token": code})["Location"] == "/admin/"
-    assert client.get("/admin/").status_code == 200
+    assert client.post("/admin/2fa/verify/", {"token": code})["Location"] == "/admin/2fa/setup/?next=%2Fadmin%2F"
+    assert client.get("/admin/").status_code == 200  # "Not now": in, without an app
     client.logout()
     client.force_login(user)
     assert client.post("/admin/2fa/verify/", {"token": code}).status_code == 200
@@ -97,7 +194,7 @@ def test_the_verify_page_refuses_to_redirect_off_site(client):
     code = issue_backup_code(user)
     client.force_login(user)
     response = client.post("/admin/2fa/verify/", {"token": code, "next": "https://evil.example/"})
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/admin/2fa/setup/?next=%2Fadmin%2F"
 
 
 def test_a_writer_needs_no_second_factor(client):

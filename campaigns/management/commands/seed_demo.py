@@ -85,7 +85,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo staff login: {DEMO_USERNAME} / {password}")
         else:
             self.stdout.write(f"Demo staff login: {DEMO_USERNAME} (already existed; password unchanged)")
-        self.stdout.write(f"Demo two-step code (single use; a new one at each seed_demo): {backup_code}")
+        self.stdout.write(f"Demo 8-digit backup code (single use; a new one at each seed_demo): {backup_code}")
 
     def _lists(self) -> dict[str, MailingList]:
         lists = {}
