@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 from config.env import (
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "anymail",
+    "csp",
     "subscribers",
     "campaigns",
     "import_export",
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "campaigns.staff.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy: strict on public pages, the admin's own (config/csp.py).
+    "config.csp.TocsinCSPMiddleware",
     # Last, as django-axes asks: it turns a lockout into a response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -326,6 +330,36 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("TOCSIN_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp; config/csp.py chooses the policy per page).
+# Public pages: no inline script or style at all, images from anywhere over
+# https (articles show photos hosted elsewhere), forms posted to this site only.
+_SITE_ORIGIN = f"{_site.scheme}://{_site.netloc}"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF, _SITE_ORIGIN],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    },
+}
+# The admin: scripts from our static files only; inline styles, since the
+# campaign preview frame shows an email (all style="" attributes) under this policy.
+TOCSIN_ADMIN_CSP = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:", "https:"],
+    "object-src": [NONE],
+    "form-action": [SELF, _SITE_ORIGIN],
+    "frame-ancestors": [NONE],
+    "base-uri": [NONE],
+}
 # The debug page `make run` shows (DEBUG on) stars the passwords inside
 # DATABASE_URL, REDIS_URL, EMAIL_URL… as well as the settings Django hides by name.
 DEFAULT_EXCEPTION_REPORTER = "config.error_reports.RedactingExceptionReporter"

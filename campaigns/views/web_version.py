@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 
 from campaigns.models import Campaign
 from campaigns.rendering import CampaignRenderer
+from config.csp import allow_inline_styles
 
 PUBLIC_STATUSES = (Campaign.Status.SENDING, Campaign.Status.SENT)
 CACHE_SECONDS = 600
@@ -46,4 +47,7 @@ def web_version(request: HttpRequest, code: str) -> HttpResponse:
         # link, but never listed, indexed or kept by a shared cache.
         response["X-Robots-Tag"] = "noindex, nofollow"
         response["Cache-Control"] = "private, no-store"
-    return response
+    # The page is the email itself, its CSS inlined into style attributes for
+    # mail clients: the public policy's "no inline style" is lifted here alone
+    # (scripts stay forbidden).
+    return allow_inline_styles(response)

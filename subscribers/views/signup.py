@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text, services
 from subscribers.forms import PAGE_URL_LENGTH, EmbedSignupForm, SignupForm, clip_url
 from subscribers.models import Consent, MailingList
@@ -221,11 +222,14 @@ def embed_snippet(request: HttpRequest) -> HttpResponse:
         "turnstile_site_key": settings.TURNSTILE_SITE_KEY if captcha.captcha_enabled() else "",
     }
     snippet = render_to_string("subscribers/embed_snippet.html", snippet_context, request=request)
-    return render(
+    response = render(
         request,
         "subscribers/embed.html",
         {"snippet": snippet, "lists": lists, "allowed_origins": settings.TOCSIN_EMBED_ALLOWED_ORIGINS},
     )
+    # The preview shows the snippet as other sites will, with its own inline
+    # style (it cannot rely on our stylesheet there): allowed by hash, that one only.
+    return allow_style_attributes(response, snippet)
 
 
 # --- confirmation link ----------------------------------------------------------------------

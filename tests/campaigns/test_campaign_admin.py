@@ -256,7 +256,7 @@ def test_send_now_with_the_real_engine_starts_sending_and_shows_live_progress(cl
     assert made.status == Campaign.Status.SENDING
     page = client.get(change_url(made)).content.decode()
     assert "progress.json" in page
-    assert "setInterval" in page  # the bar polls while sending
+    assert 'data-live="1"' in page and "tocsin/admin-campaign.js" in page  # the bar polls while sending
     assert AuditLog.objects.filter(campaign=made, action="sending", actor=sender).exists()
 
 
