@@ -18,10 +18,12 @@ held, or the rows no longer queued, and does nothing.
 # ruff: noqa: S608
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +32,9 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery, SendBatch
+from outbox.relay import BROKER_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,9 +128,28 @@ def dispatch(campaign: Campaign, enqueue: Callable[[BatchRef], None]) -> int:
             token = secrets.token_hex(8)
             SendBatch.objects.filter(pk=batch.pk).update(lease_until=until, lease_token=token)
             refs.append(BatchRef(campaign.pk, batch.first_id, batch.last_id, token))
-        for ref in refs:
-            transaction.on_commit(lambda ref=ref: enqueue(ref))  # type: ignore[misc]
+        transaction.on_commit(partial(_enqueue_all, enqueue, refs))
     return len(refs)
+
+
+def _enqueue_all(enqueue: Callable[[BatchRef], None], refs: list[BatchRef]) -> None:
+    for index, ref in enumerate(refs):
+        try:
+            enqueue(ref)
+        except BROKER_ERRORS as error:
+            # Not queued: give the leases back, so the sweeper hands these
+            # batches out again as soon as the broker answers, not when the
+            # queue lease would have lapsed minutes later.
+            for unsent in refs[index:]:
+                SendBatch.objects.filter(
+                    campaign_id=unsent.campaign_id,
+                    first_id=unsent.first_id,
+                    last_id=unsent.last_id,
+                    lease_token=unsent.lease,
+                ).update(lease_until=None, lease_token="")
+            left = len(refs) - index
+            logger.warning("campaign %s: %d batch(es) not queued, broker down: %s", ref.campaign_id, left, error)
+            return
 
 
 def acquire(*, campaign_id: int, first_id: int, last_id: int, lease: str | None) -> tuple[int, str] | None:

@@ -13,7 +13,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +28,9 @@ from django.utils.translation import gettext as _
 from campaigns import batching, recipients, send_blockers
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
 from campaigns.workflow import TransitionNotAllowed, reopen_for_resend, transition
+from outbox.relay import BROKER_ERRORS
+
+logger = logging.getLogger(__name__)
 
 S = Campaign.Status
 DS = Delivery.Status
@@ -102,7 +108,7 @@ def pause(campaign: Campaign, *, actor: Any = None, reason: str = "") -> Campaig
 def resume(campaign: Campaign, *, actor: Any = None, reason: str = "") -> Campaign:
     with transaction.atomic():
         transition(campaign, S.SENDING, actor=actor, reason=reason)
-        transaction.on_commit(lambda: kick(campaign.pk))
+        _queue_after_commit(partial(kick, campaign.pk))
     return campaign
 
 
@@ -129,7 +135,7 @@ def resend_unknown(campaign: Campaign, *, actor: Any = None) -> Campaign:
         )
         batching.cut_batches(locked, ids=ids)
         AuditLog.objects.create(actor=_actor(actor), action="resend_unknown", campaign=locked, detail=str(len(ids)))
-        transaction.on_commit(lambda: kick(campaign.pk))
+        _queue_after_commit(partial(kick, campaign.pk))
     campaign.refresh_from_db()
     return campaign
 
@@ -141,11 +147,28 @@ def _actor(actor: Any) -> Any:
 # --- the engine's own steps --------------------------------------------------------------
 
 
+def _queue_after_commit(step: Callable[[], object]) -> None:
+    """Put a campaign's work on the queue once its status change is committed.
+
+    The status row is the durable record of what must happen: with the
+    broker down the change stands (the API still answers 202), and beat's
+    sweeper queues the work from the database once the broker is back.
+    """
+
+    def run() -> None:
+        try:
+            step()
+        except BROKER_ERRORS as error:
+            logger.warning("campaign work not queued (broker down: %s); the sweeper queues it later", error)
+
+    transaction.on_commit(run)
+
+
 def _enqueue_prepare(campaign: Campaign) -> None:
     from campaigns.tasks import prepare_campaign
 
     queue = queue_for(campaign)
-    transaction.on_commit(lambda: prepare_campaign.apply_async(args=[campaign.pk], queue=queue))
+    _queue_after_commit(partial(prepare_campaign.apply_async, args=[campaign.pk], queue=queue))
 
 
 def queue_for(campaign: Campaign) -> str:

@@ -8,8 +8,10 @@ queues in turn, not by priority: `make run` starts one worker that serves only
 from __future__ import annotations
 
 import os
+from functools import partial
+from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 from django.conf import settings
 from kombu import Queue
 
@@ -24,6 +26,7 @@ app.conf.task_queues = (
 )
 app.conf.task_default_queue = "default"
 _SWEEP = max(float(getattr(settings, "TOCSIN_SEND_SWEEP_SECONDS", 15.0)), 2.0)
+_RELAY = max(float(getattr(settings, "TOCSIN_OUTBOX_RELAY_SECONDS", 5.0)), 1.0)
 app.conf.beat_schedule = {
     "purge-unconfirmed-signups": {
         "task": "subscribers.tasks.purge_unconfirmed",
@@ -37,6 +40,13 @@ app.conf.beat_schedule = {
         "schedule": _SWEEP,
         "options": {"expires": _SWEEP - 1},
     },
+    # Emails and other task calls written while the broker was down
+    # (outbox/relay.py): handed over within a few seconds of its return.
+    "relay-outbox": {
+        "task": "outbox.tasks.relay_outbox",
+        "schedule": _RELAY,
+        "options": {"expires": max(_RELAY - 1, 1.0)},
+    },
     # Scheduled campaigns start within ~10 s of their time (exactly once: the
     # status transition runs under a row lock).
     "start-due-campaigns": {
@@ -48,9 +58,38 @@ app.conf.beat_schedule = {
 # Send batches are routed per call (urgent for alerts, bulk otherwise);
 # these defaults cover the engine's housekeeping.
 app.conf.task_routes = {
+    "outbox.tasks.relay_outbox": {"queue": "default"},
     "campaigns.tasks.sweep_sending": {"queue": "default"},
     "campaigns.tasks.start_due_campaigns": {"queue": "default"},
     "campaigns.tasks.prepare_campaign": {"queue": "bulk"},
     "campaigns.tasks.send_batch": {"queue": "bulk"},
 }
 app.autodiscover_tasks()
+
+
+class Heartbeat(bootsteps.StartStopStep):
+    """Every worker writes "alive" to Redis every few seconds, for ``/readyz`` (config/health.py)."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self.tref: Any = None
+
+    def start(self, worker: Any) -> None:
+        from config import health
+
+        beat = partial(health.record_heartbeat, worker.hostname)
+        beat()
+        self.tref = worker.timer.call_repeatedly(health.HEARTBEAT_SECONDS, beat)
+
+    def stop(self, worker: Any) -> None:
+        from config import health
+
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+        health.forget_worker(worker.hostname)
+
+
+app.steps["worker"].add(Heartbeat)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
     "axes",
     "anymail",
     "csp",
+    # Below every domain app: task calls written with the change, relayed to Celery (outbox/relay.py).
+    "outbox",
     "subscribers",
     "campaigns",
     "import_export",
@@ -114,12 +117,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # write lock instead of failing with "database is locked".
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+else:
+    # A database host that stops answering costs a request a few seconds and
+    # a 503 page (config/views.py), not a web process hung until its timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Rate limits and the send throttle must be shared by every web and worker
 # process, so the cache is Redis; CACHE_URL=locmem:// is for unit tests only.
 CACHE_URL = env_str("CACHE_URL", REDIS_URL)
+CACHES: dict[str, dict[str, Any]]
 if CACHE_URL.startswith("locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
@@ -128,6 +136,9 @@ else:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "tocsin",
+            # A Redis that stops answering must cost a request a second or
+            # two, not hang it: its callers carry on without it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 
@@ -287,6 +298,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Unacknowledged (acks_late) tasks come back after this long even while still
 # running: send batches last seconds, so an hour is far out of reach.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Beat's outbox relay hands the broker the emails written while it was down
+# (outbox/relay.py); rows handed over are kept this many days, then deleted.
+TOCSIN_OUTBOX_RELAY_SECONDS = env_float("TOCSIN_OUTBOX_RELAY_SECONDS", 5.0)
+TOCSIN_OUTBOX_KEEP_DAYS = env_int("TOCSIN_OUTBOX_KEEP_DAYS", 7)
 
 # --- Sending engine (campaigns/batching.py, sending.py, throttle.py) ---------------
 # Messages per second across every worker; 0 = unlimited. SMTP defaults to

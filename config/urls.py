@@ -5,9 +5,13 @@ from django.urls import include, path
 from campaigns.views import reports
 from config import views
 
+# A database that cannot be reached gets a translated 503 page (JSON under /api/).
+handler500 = "config.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("admin/2fa/", include("campaigns.staff_urls")),
     # Campaign reports live beside the campaign admin (campaigns/views/reports.py).
     path("admin/campaigns/campaign/<int:pk>/report/", admin.site.admin_view(reports.report), name="campaign_report"),

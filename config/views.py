@@ -1,12 +1,67 @@
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
+from django.views.decorators.cache import never_cache
 
 from campaigns.views.public import home_context
+from config import health
+
+logger = logging.getLogger(__name__)
+
+# What Django raises when the database cannot be reached (refused, gone,
+# timed out), as opposed to a bug in a query.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 60
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", home_context(request))
 
 
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the web process answers. Whether it can work is /readyz."""
     return JsonResponse({"ok": True})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when the database, the broker and a worker are there; 503 naming what is not."""
+    checks = health.readiness()
+    ready = all(state == "ok" for state in checks.values())
+    return JsonResponse(checks, status=200 if ready else 503)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unreachable database is a 503 with Retry-After, not a bare "Server Error (500)".
+
+    Django calls this inside its ``except`` block, so the exception is at hand.
+    The page needs nothing from the database (base.html reads settings only);
+    mailbox providers and API clients retry a 503.
+    """
+    if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
+    return defaults.server_error(request)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"detail": _("The service is briefly unavailable: its database cannot be reached. Try again shortly.")},
+            status=503,
+        )
+    else:
+        try:
+            response = render(request, "503.html", status=503)
+        except Exception:  # the page itself failed: still a 503, in plain words
+            logger.exception("the 503 page could not be rendered")
+            response = HttpResponse("Service unavailable; please try again in a minute.", status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -3,16 +3,27 @@
 Fixed windows counted in Django's cache: Redis in production, so every web
 process shares the counts (a per-process counter would multiply the limit by
 the number of gunicorn workers); locmem in unit tests.
+
+While Redis is unreachable each process counts on its own instead: the
+limit still holds, only looser by the number of web processes, and a
+sign-up never fails because the cache is down.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import time
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
+
+_fallback = LocMemCache("tocsin-signup-rate-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
 class RateLimited(Exception):
@@ -63,21 +74,28 @@ def _bucket(ip: str | None) -> str:
     return str(address)
 
 
-def _hit(key: str, *, limit: int, window: int, now: float) -> int | None:
+def _hit(store: BaseCache, key: str, *, limit: int, window: int, now: float) -> int | None:
     """Count one hit; the seconds to wait when over ``limit``, else None."""
     slot = int(now // window)
     cache_key = f"rl:{key}:{window}:{slot}"
     # add() is a no-op when the key exists, and incr() is atomic in Redis,
     # so two racing requests can never both read the same count.
-    cache.add(cache_key, 0, timeout=window + 5)
+    store.add(cache_key, 0, timeout=window + 5)
     try:
-        count = cache.incr(cache_key)
+        count = store.incr(cache_key)
     except ValueError:  # expired between add() and incr()
-        cache.set(cache_key, 1, timeout=window + 5)
+        store.set(cache_key, 1, timeout=window + 5)
         count = 1
     if count > limit:
         return max(1, int((slot + 1) * window - now))
     return None
+
+
+def _count(store: BaseCache, bucket: str, *, now: float) -> list[int | None]:
+    return [
+        _hit(store, f"signup:{bucket}", limit=settings.TOCSIN_SIGNUP_PER_MINUTE, window=60, now=now),
+        _hit(store, f"signup:{bucket}", limit=settings.TOCSIN_SIGNUP_PER_HOUR, window=3600, now=now),
+    ]
 
 
 def check_signup_rate(request: HttpRequest) -> None:
@@ -86,10 +104,11 @@ def check_signup_rate(request: HttpRequest) -> None:
         return
     bucket = _bucket(client_ip(request))
     now = time.time()
-    waits = [
-        _hit(f"signup:{bucket}", limit=settings.TOCSIN_SIGNUP_PER_MINUTE, window=60, now=now),
-        _hit(f"signup:{bucket}", limit=settings.TOCSIN_SIGNUP_PER_HOUR, window=3600, now=now),
-    ]
+    try:
+        waits = _count(cache, bucket, now=now)
+    except redis.RedisError as error:
+        logger.warning("sign-up rate limit: Redis unreachable (%s); counting in this process", error)
+        waits = _count(_fallback, bucket, now=now)
     over = [wait for wait in waits if wait is not None]
     if over:
         raise RateLimited(retry_after=max(over))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from subscribers import services
 
@@ -31,3 +33,23 @@ def send_confirmation_email(subscriber_id: int, consent_id: int) -> bool:
 @shared_task(**_RETRY)
 def send_welcome_email(subscriber_id: int) -> bool:
     return services.send_welcome(subscriber_id=subscriber_id)
+
+
+# Kept in the broker because the database was down when the person clicked:
+# retried until the database answers again, however long that takes.
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=None,
+)
+def apply_kept_unsubscribe(
+    subscriber_id: int, channel: str, ip: str | None, user_agent: str, requested_at: str
+) -> bool:
+    return services.apply_kept_unsubscribe(
+        subscriber_id=subscriber_id,
+        channel=channel,
+        ip=ip,
+        user_agent=user_agent,
+        requested_at=datetime.fromisoformat(requested_at),
+    )

@@ -7,8 +7,10 @@ link, a sign-up link instead.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
+import redis
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
@@ -36,10 +38,11 @@ def web_version(request: HttpRequest, code: str) -> HttpResponse:
     language = requested if requested in renderer.languages else campaign.language
     # A bulletin link shared on social media can bring a crowd: render once, serve from the cache.
     key = f"web-version:{campaign.pk}:{language}:{campaign.updated_at.timestamp()}"
-    page = cache.get(key)
+    page = _cached(key)
     if page is None:
         page = renderer.web_html(language)
-        cache.set(key, page, CACHE_SECONDS)
+        with contextlib.suppress(redis.RedisError):
+            cache.set(key, page, CACHE_SECONDS)
     response = HttpResponse(page)
     response["Content-Language"] = language
     if not campaign.in_public_archive:
@@ -51,3 +54,10 @@ def web_version(request: HttpRequest, code: str) -> HttpResponse:
     # mail clients: the public policy's "no inline style" is lifted here alone
     # (scripts stay forbidden).
     return allow_inline_styles(response)
+
+
+def _cached(key: str) -> str | None:
+    try:
+        return cache.get(key)
+    except redis.RedisError:  # the cache is down: render every time, slower but served
+        return None

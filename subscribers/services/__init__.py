@@ -8,6 +8,7 @@
 from subscribers.services.leaving import (
     ResubscribeRefused,
     SubscriberErased,
+    apply_kept_unsubscribe,
     can_resubscribe,
     erase,
     export_personal_data,
@@ -45,6 +46,7 @@ __all__ = [
     "SignupRequest",
     "SignupResult",
     "SubscriberErased",
+    "apply_kept_unsubscribe",
     "can_resubscribe",
     "check_confirmation",
     "confirm",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.apps import apps as django_apps
@@ -99,11 +99,13 @@ def unsubscribe(
     ip: str | None = None,
     user_agent: str = "",
     actor: Any = None,
+    requested_at: datetime | None = None,
 ) -> bool:
     """Take ``subscriber`` off ``lists``, or off everything when ``lists`` is None.
 
     Leaving everything also suppresses the address. Idempotent: a second call
-    changes nothing, adds no consent row and returns False.
+    changes nothing, adds no consent row and returns False. ``requested_at``
+    is when the person asked, for a request applied later (it defaults to now).
     """
     channel = Consent.Channel(channel)
     now = timezone.now()
@@ -143,7 +145,7 @@ def unsubscribe(
                 detail="all lists" if lists is None else "some lists",
                 ip_address=ip or None,
                 user_agent=(user_agent or "")[:500],
-                requested_at=now,
+                requested_at=requested_at or now,
                 confirmed_at=now,
                 actor=actor,
             )
@@ -155,6 +157,25 @@ def unsubscribe(
                 record_unsubscribe(subscriber_id=locked.pk, when=now)
     subscriber.refresh_from_db()
     return changed
+
+
+def apply_kept_unsubscribe(
+    *, subscriber_id: int, channel: str, ip: str | None, user_agent: str, requested_at: datetime
+) -> bool:
+    """An unsubscribe that arrived while the database was down, kept in the broker until now.
+
+    False when there is nobody to unsubscribe any more (erased, purged) or
+    the person had already left.
+    """
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None or subscriber.status == Subscriber.Status.ERASED:
+        return False
+    try:
+        return unsubscribe(
+            subscriber=subscriber, channel=channel, ip=ip, user_agent=user_agent, requested_at=requested_at
+        )
+    except SubscriberErased:
+        return False
 
 
 def suppress(*, email: str, reason: Suppression.Reason | str, detail: str = "") -> Suppression:

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outbox.relay import enqueue
 from subscribers import consent_text, emails, tokens
 from subscribers.models import (
     Consent,
@@ -334,7 +335,7 @@ def subscribe(
         if queued:
             from subscribers.tasks import send_confirmation_email
 
-            send_confirmation_email.delay_on_commit(subscriber.pk, consent.pk)
+            enqueue(send_confirmation_email, args=[subscriber.pk, consent.pk])
         return SignupResult(
             subscriber=subscriber, consent=consent, created=created, outcome="pending", confirmation_queued=queued
         )
@@ -462,7 +463,7 @@ def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Confi
         if first_confirmation:
             from subscribers.tasks import send_welcome_email
 
-            send_welcome_email.delay_on_commit(subscriber.pk)
+            enqueue(send_welcome_email, args=[subscriber.pk])
     return Confirmation(subscriber=subscriber, welcomed=first_confirmation)
 
 

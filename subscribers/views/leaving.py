@@ -7,11 +7,13 @@ and link previews fetch every URL in a message.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -22,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from outbox.relay import BROKER_ERRORS
 from subscribers.models import Consent, Language, MailingList, Subscriber, Subscription
 from subscribers.services import leaving
 from subscribers.tokens import (
@@ -30,6 +33,8 @@ from subscribers.tokens import (
     read_preferences_token,
     read_unsubscribe_token,
 )
+
+logger = logging.getLogger(__name__)
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
@@ -164,6 +169,44 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         subscriber_id = read_unsubscribe_token(token)
     except InvalidToken:
         return _invalid(request)
+    try:
+        return _unsubscribe(request, subscriber_id)
+    except (OperationalError, InterfaceError):
+        # The database is down. Losing a request to leave is the one thing
+        # we must not do: keep it in the broker (the worker applies it once
+        # the database is back) or, with the broker down too, answer 503 so
+        # that the sender tries again.
+        if request.method != "POST" or not _keep_for_later(request, subscriber_id):
+            raise
+    kept = (
+        "subscribers/unsubscribe_kept_one_click.html" if _is_one_click(request) else "subscribers/unsubscribe_kept.html"
+    )
+    return render(request, kept, status=202)
+
+
+def _keep_for_later(request: HttpRequest, subscriber_id: int) -> bool:
+    from subscribers.tasks import apply_kept_unsubscribe
+
+    one_click = _is_one_click(request)
+    try:
+        apply_kept_unsubscribe.apply_async(
+            kwargs={
+                "subscriber_id": subscriber_id,
+                "channel": Consent.Channel.ONE_CLICK if one_click else Consent.Channel.PAGE,
+                "ip": client_ip(request),
+                "user_agent": _user_agent(request),
+                "requested_at": timezone.now().isoformat(),
+            },
+            retry=False,
+        )
+    except BROKER_ERRORS as error:
+        logger.error("unsubscribe of subscriber %s not kept: database and broker both down (%s)", subscriber_id, error)
+        return False
+    logger.warning("unsubscribe of subscriber %s kept in the broker until the database is back", subscriber_id)
+    return True
+
+
+def _unsubscribe(request: HttpRequest, subscriber_id: int) -> HttpResponse:
     subscriber = _find(subscriber_id)
     if subscriber is None:
         return _gone(request)
