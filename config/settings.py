@@ -297,7 +297,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Unacknowledged (acks_late) tasks come back after this long even while still
 # running: send batches last seconds, so an hour is far out of reach.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+#
+# max_retries 0: a publish finds the broker down at once (the outbox and the
+# sweeper hand the work over later) instead of kombu retrying the connection
+# for ~6 s inside a web request. Workers and beat reconnect with their own
+# broker_connection_* settings, which this does not touch.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600), "max_retries": 0}
 # Beat's outbox relay hands the broker the emails written while it was down
 # (outbox/relay.py); rows handed over are kept this many days, then deleted.
 TOCSIN_OUTBOX_RELAY_SECONDS = env_float("TOCSIN_OUTBOX_RELAY_SECONDS", 5.0)

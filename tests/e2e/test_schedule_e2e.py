@@ -25,7 +25,7 @@ from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_w
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def start_beat(email_url: str, schedule: Path) -> subprocess.Popen[bytes]:
+def start_beat(email_url: str, schedule: Path, **extra_env: str) -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if key not in ("ESP", "CELERY_BROKER_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -34,6 +34,7 @@ def start_beat(email_url: str, schedule: Path) -> subprocess.Popen[bytes]:
         EMAIL_URL=email_url,
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra_env)
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "beat", "--schedule", str(schedule), "--loglevel", "INFO"],
         cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
