@@ -119,6 +119,10 @@ class TcpGate:
                 # SO_LINGER 0: the peer gets a reset, as from a server that died.
                 link.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             with contextlib.suppress(OSError):
+                # close() alone would not wake the pump blocked in recv() on
+                # it, and the socket would live on; shutdown() does.
+                link.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
                 link.close()
 
     def _accept(self, listener: socket.socket) -> None:
