@@ -5,17 +5,19 @@ down the change is saved and the email is lost (and the web request answers
 500 after the fact). Here the task call is a row written in the same
 transaction as the change: it cannot be lost while the database keeps it.
 
-Two relays hand rows over, both through ``relay``:
-- right after the commit, in the process that wrote the row (the fast path);
+Two relays hand rows over:
+- right after the commit, in the process that wrote the row (the fast path:
+  a conditional UPDATE claims the row, then it is published);
 - beat's ``outbox.tasks.relay_outbox`` every ``TOCSIN_OUTBOX_RELAY_SECONDS``,
-  for rows the fast path could not hand over (broker down, process killed).
+  for rows the fast path could not hand over (broker down, process killed):
+  it claims waiting rows with ``select_for_update(skip_locked=True)``.
 
-Each row is claimed before it is published (``select_for_update`` with SKIP
-LOCKED, then a claim token), so two relays never publish the same row. A
-relay that dies between the broker's acceptance and marking the row sent is
-the one window where a row can go out twice, after ``CLAIM_SECONDS``: tasks
-fed by the outbox must therefore tolerate a rare repeat (the confirmation
-and welcome emails do: the second one is the same email).
+Each row is claimed under a token before it is published and marked sent
+under that token, so two relays never publish the same row. A relay that
+dies between the broker's acceptance and marking the row sent is the one
+window where a row can go out twice, after ``CLAIM_SECONDS``: tasks fed by
+the outbox must therefore tolerate a rare repeat (the confirmation and
+welcome emails do: the second one is the same email).
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ CLAIM_SECONDS = 60
 BROKER_ERRORS: tuple[type[Exception], ...] = (kombu.exceptions.OperationalError, OSError)
 
 # After the broker refused a message, this process stops trying on the fast
-# path for a while: each try costs a web request a failed connection (about
-# 0.6 s), and beat's relay hands the rows over once the broker is back.
+# path for a while: each try costs a web request a failed connection (a few
+# milliseconds when the port is closed, the connect timeout when the host
+# does not answer), and beat's relay hands the rows over once it is back.
 _QUIET_SECONDS = 10.0
 _quiet_until = 0.0
 
@@ -67,24 +70,31 @@ def enqueue(
     message = OutboxMessage.objects.create(task=name, args=list(args), kwargs=dict(kwargs or {}), queue=queue)
     # robust: whatever goes wrong in the hand-over, the change is committed
     # and the row waits for beat's relay; the caller's request must not fail.
-    transaction.on_commit(partial(_relay_after_commit, message.pk), robust=True)
+    transaction.on_commit(partial(_hand_over_now, message), robust=True)
     return message
 
 
-def _relay_after_commit(message_id: int) -> None:
+def _hand_over_now(message: OutboxMessage) -> None:
+    """The fast path, right after the commit: one conditional UPDATE claims the row just written."""
     if time.monotonic() < _quiet_until:
         return
-    relay(ids=[message_id])
+    token = secrets.token_hex(8)
+    claimed = OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True, claimed_until__isnull=True).update(
+        claim=token, claimed_until=timezone.now() + timedelta(seconds=CLAIM_SECONDS)
+    )
+    if claimed:  # else beat's relay got there first
+        _hand_over([message], token)
 
 
-def relay(*, ids: Sequence[int] | None = None, limit: int = 500) -> int:
-    """Hand waiting rows (all, or those in ``ids``) to the broker; how many were handed over.
+def relay(*, limit: int = 500) -> int:
+    """Beat's relay: hand up to ``limit`` waiting rows to the broker; how many were handed over."""
+    rows, token = _claim(limit=limit)
+    return _hand_over(rows, token)
 
-    Stops at the first broker error: the rows not handed over are released
-    for the next relay, with the error recorded on the row that failed.
-    """
+
+def _hand_over(rows: Sequence[OutboxMessage], token: str) -> int:
+    """Publish claimed rows in order; stop at the first broker error and release the rest."""
     global _quiet_until
-    rows, token = _claim(ids=ids, limit=limit)
     for index, row in enumerate(rows):
         try:
             _publish(row)
@@ -101,14 +111,12 @@ def relay(*, ids: Sequence[int] | None = None, limit: int = 500) -> int:
     return len(rows)
 
 
-def _claim(*, ids: Sequence[int] | None, limit: int) -> tuple[list[OutboxMessage], str]:
+def _claim(*, limit: int) -> tuple[list[OutboxMessage], str]:
     now = timezone.now()
     token = secrets.token_hex(8)
     waiting = OutboxMessage.objects.filter(sent_at__isnull=True).filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
     )
-    if ids is not None:
-        waiting = waiting.filter(pk__in=list(ids))
     with transaction.atomic():
         # SKIP LOCKED: a concurrent relay's rows are passed over, not waited for.
         picked = list(waiting.order_by("id").select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])

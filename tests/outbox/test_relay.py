@@ -88,6 +88,19 @@ def test_with_the_broker_stopped_the_call_waits_and_the_relay_hands_it_over_when
     assert relay_outbox() == 0
 
 
+def test_a_row_beats_relay_handed_over_first_is_not_published_again_by_the_fast_path(
+    broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as after_commit, transaction.atomic():
+        outbox.enqueue(send_welcome_email, args=[7])
+    assert relay_outbox() == 1  # beat ran between the commit and the fast path
+
+    for callback in after_commit:
+        callback()
+
+    assert queued(broker.url) == [("subscribers.tasks.send_welcome_email", [7])]
+
+
 def test_a_row_claimed_by_a_relay_that_died_is_handed_over_after_its_claim_lapses(broker):
     message = OutboxMessage.objects.create(task="subscribers.tasks.send_welcome_email", args=[7])
     # What a relay killed between its claim and the publish leaves behind.
