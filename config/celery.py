@@ -3,6 +3,10 @@
 Urgent alerts get a queue of their own because kombu's Redis transport reads
 queues in turn, not by priority: `make run` starts one worker that serves only
 ``urgent`` so an alert never waits behind a bulletin's batches.
+
+Work queued from a web request must survive a broker outage: through the
+outbox (outbox/relay.py) or a database row the sweeper reads; the README's
+"when Redis or PostgreSQL is down" table lists every such place.
 """
 
 from __future__ import annotations
