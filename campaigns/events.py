@@ -16,12 +16,20 @@ Every provider's webhook ends up in ``record_provider_event``:
 Only a hash of the recipient's address is kept on the event, and the raw
 payload is stored without address fields (the link to the delivery says who
 it was; GDPR erasure must not have to hunt for addresses in JSON).
+
+A provider cannot be asked to fix what it sends, and refusing an event would
+lose it (and have it retried for hours), so each field is made storable
+instead: text loses what ``subscribers/text.py`` refuses, a recipient that
+cannot be an address is left out, a timestamp outside any plausible range
+becomes the time the event arrived. What still cannot be used is recorded by
+``refuse_webhook`` (``campaigns/webhooks.py`` answers 2xx).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -33,9 +41,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from campaigns.models import CampaignStat, Delivery, DeliveryEvent
+from campaigns.models import CampaignStat, Delivery, DeliveryEvent, RefusedWebhook
 from subscribers.models import Suppression, email_hash
 from subscribers.services.leaving import suppress
+from subscribers.text import clean_text, has_control_characters
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +116,48 @@ _PERSONAL_KEYS = {
     "x-mailin-custom",
     "sending_ip",
 }
-_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+# What cannot be part of an address in a mail server's reply.
+_SEPARATORS = r"\s<>\"'(),;:"
+# An address: a run of other characters with an @ inside. The lookbehind lets a
+# match start only where a run starts; without it a long run with no @ was
+# scanned again from each of its positions (quadratic: 100 KB took 15 s).
+_ADDRESS_RE = re.compile(rf"(?<![^{_SEPARATORS}])[^{_SEPARATORS}]+@[^{_SEPARATORS}]+")
+_LAST_RUN_RE = re.compile(rf"(?<![^{_SEPARATORS}])[^{_SEPARATORS}]+\Z")
 _MAX_STRING = 500
+# How much of one text is scrubbed at most: far more than is kept, because
+# "[address]" is shorter than most addresses it replaces.
+MAX_SCRUBBED = 20 * _MAX_STRING
 _MAX_ITEMS = 25
 _MAX_DEPTH = 6
+# JSON numbers beyond 64 bits are kept as text: not every JSON reader takes them.
+_MAX_INT = 2**63 - 1
+_MAX_ADDRESS = 254
+# Until a shared rule for plausible dates lands: no provider sent webhooks
+# before 2000, and a clock a day ahead of ours is wrong.
+_EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
+_CLOCK_SLACK = timedelta(days=1)
 
 
-def scrub_text(text: str | None, limit: int = _MAX_STRING) -> str:
-    """Reasons from mail servers quote the address (``550 <jane@x.org> unknown``)."""
+def scrub_text(text: Any, limit: int = _MAX_STRING) -> str:
+    """Storable text without addresses: reasons from mail servers quote them (``550 <jane@x.org> unknown``)."""
     if not text:
         return ""
-    return _ADDRESS_RE.sub("[address]", str(text))[:limit]
+    text = str(text)
+    cut = len(text) > MAX_SCRUBBED
+    text = clean_text(text[:MAX_SCRUBBED])
+    if cut:
+        last_run = _LAST_RUN_RE.search(text)
+        if last_run:
+            # The cut may have gone through an address, which half cut no
+            # longer looks like one ("jane.doe" without "@example.org"): drop
+            # what could have been part of it.
+            text = text[: max(last_run.start(), len(text) - _MAX_ADDRESS)]
+    return _ADDRESS_RE.sub("[address]", text)[:limit]
+
+
+def _line(value: Any, limit: int) -> str:
+    """An identifier or URL from the provider, storable as one line."""
+    return clean_text(str(value)[:limit], single_line=True) if value is not None else ""
 
 
 def scrub_payload(value: Any, depth: int = 0) -> Any:
@@ -126,7 +166,7 @@ def scrub_payload(value: Any, depth: int = 0) -> Any:
         return None
     if isinstance(value, dict):
         return {
-            str(key): scrub_payload(item, depth + 1)
+            scrub_text(key, limit=100): scrub_payload(item, depth + 1)
             for key, item in list(value.items())[:50]
             if str(key).lower() not in _PERSONAL_KEYS
         }
@@ -134,8 +174,13 @@ def scrub_payload(value: Any, depth: int = 0) -> Any:
         return [scrub_payload(item, depth + 1) for item in list(value)[:_MAX_ITEMS]]
     if isinstance(value, str):
         return scrub_text(value)
-    if isinstance(value, (int, float, bool)) or value is None:
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, int):
+        return value if -_MAX_INT <= value <= _MAX_INT else scrub_text(value, limit=100)
+    if isinstance(value, float):
+        # NaN and Infinity are not JSON: the database refuses them.
+        return value if math.isfinite(value) else None
     # QueryDicts (Mailgun legacy, Mailjet form posts) and anything exotic.
     if hasattr(value, "lists"):
         return scrub_payload({key: values[-1] if values else "" for key, values in value.lists()}, depth)
@@ -190,7 +235,7 @@ def _event_key(*, esp_name: str, event: AnymailTrackingEvent, recipient_hash: st
     """
     slug = _esp_slug(esp_name)
     if event.event_id:
-        key = f"{slug}:{event.event_id}:{recipient_hash[:16]}"
+        key = f"{slug}:{_line(event.event_id, 255)}:{recipient_hash[:16]}"
         if len(key) <= 255:
             return key
     parts = [
@@ -208,9 +253,10 @@ def _metadata_delivery_id(metadata: Any) -> int | None:
     if not isinstance(metadata, dict):
         return None
     try:
-        return int(metadata.get("delivery_id"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        delivery_id = int(metadata.get("delivery_id"))  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         return None
+    return delivery_id if 0 < delivery_id <= _MAX_INT else None
 
 
 def _find_delivery(event: AnymailTrackingEvent) -> Delivery | None:
@@ -219,13 +265,9 @@ def _find_delivery(event: AnymailTrackingEvent) -> Delivery | None:
         delivery = Delivery.objects.select_related("subscriber").filter(pk=delivery_id).first()
         if delivery is not None:
             return delivery
-    if event.message_id:
-        return (
-            Delivery.objects.select_related("subscriber")
-            .filter(esp_message_id=str(event.message_id)[:255])
-            .order_by("-pk")
-            .first()
-        )
+    message_id = _line(event.message_id, 255)
+    if message_id:
+        return Delivery.objects.select_related("subscriber").filter(esp_message_id=message_id).order_by("-pk").first()
     return None
 
 
@@ -233,7 +275,10 @@ def _unwrap_click_url(url: str) -> str:
     """A provider that also tracks clicks reports our own redirect: report its target."""
     from campaigns.tracking import read_click_url
 
-    target = read_click_url(url)
+    try:
+        target = read_click_url(url)
+    except ValueError:  # not even a URL ("http://[" fails to split): keep it as reported
+        return url
     return target[1] if target else url
 
 
@@ -243,7 +288,7 @@ def record_provider_event(*, event: AnymailTrackingEvent, esp_name: str) -> Deli
     if kind is None:
         return None
     delivery = _find_delivery(event)
-    recipient = (event.recipient or "").strip()
+    recipient = _recipient(event.recipient, esp_name=esp_name)
     if not recipient and delivery is not None:
         recipient = delivery.subscriber.email
     recipient_hash = email_hash(recipient) if recipient else ""
@@ -252,8 +297,7 @@ def record_provider_event(*, event: AnymailTrackingEvent, esp_name: str) -> Deli
         reason = scrub_text(f"{event.description}: {event.mta_response}")
     url = ""
     if kind == Kind.CLICKED and event.click_url:
-        url = _unwrap_click_url(str(event.click_url))[:2000]
-    occurred_at = event.timestamp if isinstance(event.timestamp, datetime) else timezone.now()
+        url = _line(_unwrap_click_url(_line(event.click_url, 4000)), 2000)
     stored = _store(
         DeliveryEvent(
             delivery=delivery,
@@ -261,15 +305,59 @@ def record_provider_event(*, event: AnymailTrackingEvent, esp_name: str) -> Deli
             kind=kind,
             event_id=_event_key(esp_name=esp_name, event=event, recipient_hash=recipient_hash, kind=kind),
             recipient_hash=recipient_hash,
-            esp_message_id=str(event.message_id or "")[:255],
+            esp_message_id=_line(event.message_id or "", 255),
             reason=reason,
             url=url,
-            occurred_at=occurred_at,
+            occurred_at=_occurred_at(event.timestamp),
             payload={"esp": esp_name, "event_type": event.event_type, "raw": scrub_payload(event.esp_event)},
         ),
         recipient=recipient,
     )
     return stored
+
+
+def _recipient(value: Any, *, esp_name: str) -> str:
+    """The event's address, or "" when it cannot be one.
+
+    Refused rather than cleaned: an address with a character taken out is
+    someone else's, and suppressing it would be wrong.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    address = value.strip()
+    if len(address) > _MAX_ADDRESS or "@" not in address or has_control_characters(address):
+        logger.warning("%s event: recipient is not an address, left out", esp_name)
+        return ""
+    return address
+
+
+def _occurred_at(value: Any) -> datetime:
+    """The provider's timestamp when it is plausible, else the time the event arrived."""
+    now = timezone.now()
+    if not isinstance(value, datetime):
+        return now
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value if _EARLIEST_EVENT <= value <= now + _CLOCK_SLACK else now
+
+
+def refuse_webhook(
+    *, provider: str, reason: str, body: bytes, event_id: str = "", event_type: str = ""
+) -> RefusedWebhook:
+    """Record an authenticated webhook event that cannot be used; a replay adds nothing."""
+    fingerprint = hashlib.sha256(provider.encode() + b"\x1f" + body).hexdigest()
+    fields = {
+        "provider": _line(provider, 64),
+        "event_id": _line(event_id, 255),
+        "event_type": _line(event_type, 100),
+        "reason": scrub_text(reason) or "?",
+    }
+    try:
+        with transaction.atomic():
+            refusal, _created = RefusedWebhook.objects.get_or_create(fingerprint=fingerprint, defaults=fields)
+    except IntegrityError:  # the same event, refused by a concurrent request
+        refusal = RefusedWebhook.objects.get(fingerprint=fingerprint)
+    return refusal
 
 
 def _store(event: DeliveryEvent, *, recipient: str) -> DeliveryEvent | None:

@@ -358,3 +358,32 @@ class SendBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} [{self.first_id}..{self.last_id}]"
+
+
+class RefusedWebhook(models.Model):
+    """An authenticated webhook event Tocsin could not use, and why.
+
+    The provider was answered 2xx all the same: every provider retries any
+    other answer (Stripe for three days, Postmark and SendGrid for hours), and
+    an event that can never be read would come back until it gave up. This row
+    is where staff find it instead, with the provider's id to look it up in
+    the provider's dashboard. No payload is kept: it holds addresses and names.
+    """
+
+    provider = models.CharField(_("provider"), max_length=64)
+    event_id = models.CharField(
+        _("event id"), max_length=255, blank=True, help_text=_("The provider's id for the event, when it had one.")
+    )
+    event_type = models.CharField(_("event type"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    # A hash of the provider and the request body: a replayed event adds no row.
+    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("refused webhook event")
+        verbose_name_plural = _("refused webhook events")
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id or self.fingerprint[:12]}: {self.reason[:80]}"

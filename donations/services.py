@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower
@@ -22,6 +24,9 @@ from campaigns.models import Campaign
 from donations.currencies import exponent, is_currency
 from donations.models import DECIMAL_PLACES, MAX_DIGITS, Donation
 from subscribers.models import Subscriber, normalize_email
+from subscribers.text import text_problem
+
+_validate_email = EmailValidator()
 
 
 class InvalidDonation(ValueError):
@@ -68,6 +73,30 @@ def clean_amount(value: Decimal | str, currency: str) -> Decimal:
             }
         )
     return amount.quantize(Decimal(1).scaleb(-DECIMAL_PLACES))
+
+
+def clean_email(value: str) -> str:
+    """The donor's address, normalised; "" stays "" (a gift may come without one).
+
+    Whatever the channel: an address with a line break in it would be a
+    header injection the day someone writes to the donor.
+    """
+    email = normalize_email(value)
+    if not email:
+        return ""
+    try:
+        if text_problem(email, single_line=True) or len(email) > Donation._meta.get_field("donor_email").max_length:  # type: ignore[operator]
+            raise ValidationError("unsafe")
+        _validate_email(email)
+    except ValidationError:
+        raise InvalidDonation({"email": [_("Not a valid email address.")]}) from None
+    return email
+
+
+def _check_text(**fields: str) -> None:
+    errors = {field: [problem] for field, value in fields.items() if (problem := text_problem(value, single_line=True))}
+    if errors:
+        raise InvalidDonation(errors)
 
 
 def match_subscriber(email: str) -> Subscriber | None:
@@ -134,12 +163,15 @@ def record_donation(
     reference = reference.strip()
     if not reference:
         raise InvalidDonation({"reference": [_("A gift needs the provider's reference.")]})
+    _check_text(reference=reference, name=name, campaign=attribution_code, provider=provider)
+    if len(reference) > Donation._meta.get_field("reference").max_length:  # type: ignore[operator]
+        raise InvalidDonation({"reference": [_("The reference is too long.")]})
     existing = Donation.objects.filter(reference=reference).first()
     if existing:
         return existing, False
     currency = clean_currency(currency)
     amount = clean_amount(amount, currency)
-    email = normalize_email(email)
+    email = clean_email(email)
     code = attribution_code.strip() or (campaign.attribution_code if campaign else "")
     donation = Donation(
         amount=amount,

@@ -77,6 +77,18 @@ def text_problem(value: str, *, single_line: bool = False) -> str | None:
     return str(_("Must not contain control characters (only tabs and line breaks are allowed)."))
 
 
+def clean_text(value: str, *, single_line: bool = False) -> str:
+    """``value`` without the characters ``text_problem`` refuses.
+
+    For text from a sender that cannot be asked to fix it (a provider's
+    webhook: refusing would lose the whole event), where the rest of the text
+    is still worth keeping. Line breaks in single-line text become spaces, so
+    words do not run together.
+    """
+    pattern = _NOT_IN_A_LINE if single_line else _NEVER
+    return pattern.sub(lambda match: " " if match.group().isspace() else "", value)
+
+
 def has_control_characters(value: str) -> bool:
     """A line break, NUL, other control character or lone surrogate: not for a one-line field."""
     return _NOT_IN_A_LINE.search(value) is not None

@@ -11,6 +11,12 @@ Traps this handles:
 
 The appeal's code travels as ``metadata.tocsin_ref`` (on the session, or on
 the subscription, where Stripe copies it into each invoice).
+
+Once the signature checks, the event is Stripe's: nothing in it may cause a
+500 or a 400 (Stripe retries both for three days). Names and codes lose the
+characters ``subscribers/text.py`` refuses, a timestamp outside any plausible
+range gives way to the time of arrival, and what cannot be read at all is
+``UnusableEvent`` (acknowledged, and recorded for staff).
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from donations.currencies import from_minor_units
-from donations.providers import IncomingGift, WebhookRejected
+from donations.providers import IncomingGift, UnusableEvent, WebhookRejected, plausible_moment
+from subscribers.text import clean_text
 
 _SESSION_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 
@@ -42,16 +49,28 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _when(timestamp: Any) -> datetime:
-    if isinstance(timestamp, int) and timestamp > 0:
-        return datetime.fromtimestamp(timestamp, tz=UTC)
+def _cleaned(value: Any, limit: int) -> str:
+    """Text only shown or matched (a name, an appeal's code): keep what can be kept."""
+    return clean_text(_text(value), single_line=True).strip()[:limit]
+
+
+def _when(*timestamps: Any) -> datetime:
+    """The first plausible of ``timestamps``, else now (the gift arrived now, at the latest)."""
+    for timestamp in timestamps:
+        moment = plausible_moment(timestamp)
+        if moment is not None:
+            return moment
     return datetime.now(tz=UTC)
 
 
-def _amount(value: Any, currency: str) -> Decimal:
+def _amount(value: Any, currency: str, event: dict[str, Any]) -> Decimal:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise WebhookRejected("amount is not an integer number of minor units")
+        raise _unusable(event, "the amount is not an integer number of minor units")
     return from_minor_units(value, currency)
+
+
+def _unusable(event: dict[str, Any], reason: str) -> UnusableEvent:
+    return UnusableEvent(reason, event_id=_text(event.get("id")), event_type=_text(event.get("type")))
 
 
 class StripeProvider:
@@ -63,24 +82,27 @@ class StripeProvider:
             raise WebhookRejected("STRIPE_WEBHOOK_SECRET is not set: Stripe events cannot be verified")
         try:
             payload = request.body.decode("utf-8")
-            stripe.Webhook.construct_event(
+        except UnicodeDecodeError:
+            raise WebhookRejected("the body is not UTF-8: no signature can match it") from None
+        try:
+            stripe.WebhookSignature.verify_header(
                 payload,
                 request.headers.get("Stripe-Signature", ""),
                 secret,
                 tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
             )
-            event = json.loads(payload)
         except stripe.SignatureVerificationError:
             raise WebhookRejected("bad Stripe-Signature") from None
-        except (ValueError, TypeError, AttributeError, KeyError):
-            # Signed but not an event object (the library assumes a JSON object).
-            raise WebhookRejected("not a JSON Stripe event") from None
+        try:
+            event = json.loads(payload)
+        except (ValueError, RecursionError):
+            raise UnusableEvent("signed, but not JSON") from None
         if not isinstance(event, dict):
-            raise WebhookRejected("not a JSON Stripe event")
-        kind = event.get("type")
+            raise UnusableEvent("signed, but not a JSON object")
+        kind = _text(event.get("type"))
         obj = _get(event, "data", "object")
         if not isinstance(obj, dict):
-            raise WebhookRejected("event without data.object")
+            raise _unusable(event, "event without data.object")
         if kind in _SESSION_EVENTS:
             return self._session(event, obj)
         if kind == "invoice.paid":
@@ -93,34 +115,38 @@ class StripeProvider:
         currency = _text(session.get("currency")).upper()
         reference = _text(session.get("payment_intent")) or _text(session.get("id"))
         if not reference:
-            raise WebhookRejected("checkout session without an id")
+            raise _unusable(event, "checkout session without an id")
         return [
             IncomingGift(
                 reference=reference,
-                amount=_amount(session.get("amount_total"), currency),
+                amount=_amount(session.get("amount_total"), currency, event),
                 currency=currency,
                 donated_at=_when(event.get("created")),
                 email=_text(_get(session, "customer_details", "email")) or _text(session.get("customer_email")),
-                name=_text(_get(session, "customer_details", "name")),
+                name=_cleaned(_get(session, "customer_details", "name"), 200),
                 recurring=False,
-                attribution_code=_text(_get(session, "metadata", "tocsin_ref")),
+                attribution_code=_cleaned(_get(session, "metadata", "tocsin_ref"), 64),
+                event_id=_text(event.get("id")),
+                event_type=_text(event.get("type")),
             )
         ]
 
     def _invoice(self, event: dict[str, Any], invoice: dict[str, Any]) -> list[IncomingGift]:
         currency = _text(invoice.get("currency")).upper()
-        amount = _amount(invoice.get("amount_paid"), currency)
+        amount = _amount(invoice.get("amount_paid"), currency, event)
         if amount <= 0:
             return []  # a free trial or a fully credited invoice: no money changed hands
         # The PaymentIntent where the API version still has it (shared with the
         # checkout session), else the invoice's own id.
         reference = _text(invoice.get("payment_intent")) or _text(invoice.get("id"))
         if not reference:
-            raise WebhookRejected("invoice without an id")
+            raise _unusable(event, "invoice without an id")
         subscription_metadata = _get(invoice, "subscription_details", "metadata") or _get(
             invoice, "parent", "subscription_details", "metadata"
         )
-        code = _text(_get(invoice, "metadata", "tocsin_ref")) or _text(_get(subscription_metadata, "tocsin_ref"))
+        code = _cleaned(_get(invoice, "metadata", "tocsin_ref"), 64) or _cleaned(
+            _get(subscription_metadata, "tocsin_ref"), 64
+        )
         recurring = bool(
             invoice.get("subscription")
             or _get(invoice, "parent", "subscription_details")
@@ -131,10 +157,12 @@ class StripeProvider:
                 reference=reference,
                 amount=amount,
                 currency=currency,
-                donated_at=_when(_get(invoice, "status_transitions", "paid_at") or event.get("created")),
+                donated_at=_when(_get(invoice, "status_transitions", "paid_at"), event.get("created")),
                 email=_text(invoice.get("customer_email")),
-                name=_text(invoice.get("customer_name")),
+                name=_cleaned(invoice.get("customer_name"), 200),
                 recurring=recurring,
                 attribution_code=code,
+                event_id=_text(event.get("id")),
+                event_type=_text(event.get("type")),
             )
         ]

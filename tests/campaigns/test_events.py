@@ -9,11 +9,12 @@ import pytest
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.utils import timezone
 
-from campaigns.events import record_first_party_event, record_provider_event, scrub_payload
+from campaigns import events
+from campaigns.events import record_first_party_event, record_provider_event, scrub_payload, scrub_text
 from campaigns.models import DeliveryEvent
 from campaigns.tracking import click_url
 from subscribers.models import Subscriber, Suppression, email_hash
-from tests.campaigns.event_helpers import make_delivery
+from tests.campaigns.event_helpers import WEBHOOK_SECRET, auth_header, make_delivery, postmark_bounce
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +196,64 @@ def test_a_first_party_unsubscribe_counts_against_the_latest_campaign_once():
 
     assert campaign_report(delivery.campaign).unsubscribes == 1
     assert record_unsubscribe(subscriber_id=delivery.subscriber_id, when=timezone.now() + timedelta(days=40)) is None
+
+
+# --- Scrubbing addresses out of long texts ----------------------------------------------
+
+
+def test_only_a_bounded_prefix_of_a_huge_reason_is_scrubbed(monkeypatch):
+    scanned: list[int] = []
+
+    class Spy:
+        def sub(self, replacement: str, text: str) -> str:
+            scanned.append(len(text))
+            return text
+
+    monkeypatch.setattr(events, "_ADDRESS_RE", Spy())
+
+    result = scrub_text("x" * 1_000_000)
+
+    assert scanned and max(scanned) <= events.MAX_SCRUBBED
+    assert len(result) == 500
+
+
+def test_the_address_pattern_takes_a_megabyte_with_no_at_sign_in_one_pass():
+    # Before, each position of a run without "@" started a new scan to the
+    # run's end: 100 KB took 15 s, and this megabyte about half an hour.
+    for text in ["a" * 1_000_000, "a@" * 500_000, ("b" * 999 + "@") * 1000]:
+        scrubbed = events._ADDRESS_RE.sub("[address]", text)
+        assert "@" not in scrubbed
+
+
+def test_an_address_cut_in_two_by_the_bound_is_dropped_not_half_kept():
+    filler = "x " * ((events.MAX_SCRUBBED - 4) // 2)
+    text = filler + "jane.doe@example.org and more"
+    assert text[: events.MAX_SCRUBBED].endswith(" jane")  # the bound falls before the "@"
+
+    scrubbed = scrub_text(text, limit=len(text))
+
+    assert "jane" not in scrubbed and "example" not in scrubbed
+    assert scrubbed.startswith(filler[:100])
+
+
+def test_addresses_are_still_scrubbed_wherever_they_stand():
+    text = "550 <jane@x.org>: unknown; cc:ana@example.org, (bob@example.net) @lone trailing@ a@b"
+    assert scrub_text(text) == "550 <[address]>: unknown; cc:[address], ([address]) @lone trailing@ [address]"
+
+
+def test_a_megabyte_bounce_reason_from_a_provider_is_stored_trimmed(client, settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
+    make_delivery("ana@example.org", esp_message_id="m-1")
+    payload = postmark_bounce(email="ana@example.org", message_id="m-1")
+    payload["Details"] = "smtp;550 <ana@example.org> " + "z" * 1_000_000
+    payload["Content"] = "y" * 1_000_000
+
+    response = client.post(
+        "/anymail/postmark/tracking/", json.dumps(payload), content_type="application/json", **auth_header()
+    )
+
+    assert response.status_code == 200
+    event = DeliveryEvent.objects.get()
+    assert event.reason.startswith("The server was unable to deliver your message")
+    assert len(event.reason) == 500 and "ana@example.org" not in event.reason
+    assert len(event.payload["raw"]["Details"]) == 500

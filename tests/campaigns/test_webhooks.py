@@ -7,7 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from campaigns.models import DeliveryEvent
+from campaigns.models import DeliveryEvent, RefusedWebhook
 from subscribers.models import Consent, Subscriber, Suppression, email_hash
 from tests.campaigns.event_helpers import (
     MAILGUN_SIGNING_KEY,
@@ -154,10 +154,12 @@ def test_a_bounce_for_an_address_we_never_had_suppresses_it_for_the_future(clien
 
 
 @pytest.mark.parametrize("body", ["{not json", "", "[]", '"a string"', "null", '{"RecordType": ["Bounce"]}'])
-def test_a_malformed_postmark_body_is_a_400(client, body):
+def test_a_malformed_postmark_body_is_acknowledged_and_recorded_as_refused(client, body):
     response = post(client, POSTMARK, body)
 
-    assert response.status_code == 400
+    # Postmark retries anything but a 2xx (or a 403) for hours: this body never gets better.
+    assert response.status_code == 200
+    assert RefusedWebhook.objects.get().provider == "Postmark"
     assert not DeliveryEvent.objects.exists()
 
 
@@ -226,14 +228,15 @@ def test_an_ses_notification_without_basic_auth_is_refused(client):
     assert not is_suppressed("ana@example.org")
 
 
-def test_malformed_sns_bodies_are_a_400(client):
+def test_malformed_sns_bodies_are_acknowledged_and_recorded_as_refused(client):
     for body, headers in [
         ("{nope", {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification"}),
         (json.dumps({"Type": "Notification", "MessageId": "1", "Message": "{broken"}), {}),
         (json.dumps({"Type": "Notification", "MessageId": "1", "Message": json.dumps({"eventType": "Bounce"})}), {}),
     ]:
         extra = {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification", "HTTP_X_AMZ_SNS_MESSAGE_ID": "1", **headers}
-        assert post(client, SES, body, **extra).status_code == 400
+        assert post(client, SES, body, **extra).status_code == 200
+    assert RefusedWebhook.objects.count() == 3
     assert not DeliveryEvent.objects.exists()
 
 
@@ -339,6 +342,7 @@ def test_a_brevo_post_without_auth_is_refused(client):
     assert not is_suppressed("maria@example.org")
 
 
-def test_a_malformed_brevo_body_is_a_400(client):
-    assert post(client, BREVO, b"\xff\xfe not utf-8").status_code == 400
-    assert post(client, BREVO, "[1, 2]").status_code == 400
+def test_a_malformed_brevo_body_is_acknowledged_and_recorded_as_refused(client):
+    assert post(client, BREVO, b"\xff\xfe not utf-8").status_code == 200
+    assert post(client, BREVO, "[1, 2]").status_code == 200
+    assert RefusedWebhook.objects.count() == 2

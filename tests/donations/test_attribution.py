@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from donations.models import Donation
-from donations.services import forget_donor, record_donation, relink_unmatched
+from donations.services import InvalidDonation, forget_donor, record_donation, relink_unmatched
 from subscribers.models import Subscriber
 from tests.campaigns.engine_helpers import make_campaign, make_list
 from tests.donations.helpers import started_appeal
@@ -95,3 +95,24 @@ def test_erasing_a_donor_keeps_the_money_but_not_the_person():
 
     gift = Donation.objects.get(reference="g1")
     assert (gift.donor_email, gift.donor_name, gift.subscriber, gift.amount) == ("", "", None, Decimal("5.00"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "ana@example.org\r\nBcc: all@example.net"),
+        ("email", '"ana\x01"@example.org'),
+        ("email", "not an address"),
+        ("name", "Ana\x00"),
+        ("reference", "ref\ud800"),
+        ("reference", "r" * 256),
+    ],
+)
+def test_no_channel_can_record_a_gift_with_text_the_rules_refuse(field, value):
+    gift = {"email": "ana@example.org", "name": "Ana", "reference": "ref-1"} | {field: value}
+
+    with pytest.raises(InvalidDonation) as refused:
+        record_donation(**gift, amount="20", currency="USD", donated_at=timezone.now(), source=Donation.Source.MANUAL)
+
+    assert list(refused.value.errors) == [field]
+    assert not Donation.objects.exists()
