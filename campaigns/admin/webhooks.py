@@ -17,7 +17,7 @@ class RefusedWebhookAdmin(admin.ModelAdmin):
     search_fields = ["event_id", "reason"]
     date_hierarchy = "received_at"
     readonly_fields = ["received_at", "provider", "event_type", "event_id", "reason"]
-    fields = readonly_fields
+    fields = ("received_at", "provider", "event_type", "event_id", "reason")
 
     # Written only by the webhooks; staff read them (and may delete what they have dealt with).
     def has_add_permission(self, request: HttpRequest) -> bool:
