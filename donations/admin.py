@@ -23,7 +23,7 @@ from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
 from campaigns.models import Campaign
-from donations.importing import REQUIRED, parse_row
+from donations.importing import REQUIRED, find_recorded, parse_row
 from donations.models import Donation
 from donations.reports import appeal_report, write_csv
 from donations.services import InvalidDonation, attribute, match_subscriber, relink_unmatched
@@ -44,7 +44,8 @@ class DonationResource(resources.ModelResource):
 
     class Meta:
         model = Donation
-        import_id_fields = ("reference",)
+        # Found by get_instance below (reference or identity), so a file need not have a reference column.
+        import_id_fields: tuple[str, ...] = ()
         fields = ("reference", "email", "name", "amount", "currency", "date", "campaign", "recurring", "provider")
         skip_diff = True
 
@@ -53,6 +54,15 @@ class DonationResource(resources.ModelResource):
         missing = [column for column in REQUIRED if column not in dataset.headers]
         if missing:
             raise ValueError(_("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})
+
+    def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> Donation | None:
+        # The same rule as manage.py import_donations: by reference, or by
+        # address, amount, currency and date when either gift has no reference.
+        try:
+            gift = parse_row(0, row)
+        except InvalidDonation:
+            return None  # import_instance reports the row's problems
+        return find_recorded(gift)
 
     def import_instance(self, instance: Donation, row: dict[str, Any], **kwargs: Any) -> None:
         line = int(kwargs.get("row_number") or 0) + 1  # the header is line 1
@@ -63,7 +73,7 @@ class DonationResource(resources.ModelResource):
         if instance.pk is not None:
             # Already recorded (in the database or earlier in this file): the
             # same gift is skipped, a different one sharing its id is an error.
-            if not gift.same_gift(instance):
+            if gift.reference and instance.reference == gift.reference and not gift.same_gift(instance):
                 raise ValidationError(
                     {
                         "reference": [

@@ -1,17 +1,18 @@
 """CSV import of gifts, shared by ``manage.py import_donations`` and the admin import.
 
-Columns (header row, any order, case-insensitive): ``email``, ``amount``,
-``currency`` (ISO 4217), ``date`` (YYYY-MM-DD), ``reference`` (the payment
-provider's id for the gift) — all required — and optional ``campaign`` (a
-campaign id or attribution code), ``recurring`` (true/false), ``name``,
-``provider``.
+Columns (header row, any order, case-insensitive): ``email``, ``amount``
+(a dot before the cents, no thousands separator), ``currency`` (ISO 4217),
+``date`` (YYYY-MM-DD) — all required — and optional ``reference`` (the payment
+provider's id for the gift), ``campaign`` (a campaign id or attribution code),
+``recurring`` (true/false), ``name``, ``provider``.
 
 All-or-nothing: every row is checked first; any bad row means a per-row
 report and nothing written.
 
-Duplicates: a reference already recorded (in the database or earlier in the
-file) with the same email, amount, currency and date is the same gift seen
-again — it is skipped and listed, so re-importing a file is harmless. The
+Duplicates: two gifts are the same when they have the same reference, or,
+when either has none (a spreadsheet kept by hand), the same email, amount,
+currency and date. A gift already recorded (in the database or earlier in
+the file) is skipped and listed, so re-importing a file is harmless. The
 same reference with different details is a bad row: two gifts cannot share
 a provider id, so one of them is a mistake someone must look at.
 
@@ -42,9 +43,10 @@ from donations.models import Donation
 from donations.services import InvalidDonation, attributable, campaign_for, clean_amount, clean_currency
 from subscribers.importing import RowProblem  # one shape of CSV problem report for every importer
 from subscribers.models import Subscriber, normalize_email
+from subscribers.text import text_problem
 
-REQUIRED = ("email", "amount", "currency", "date", "reference")
-OPTIONAL = ("campaign", "recurring", "name", "provider")
+REQUIRED = ("email", "amount", "currency", "date")
+OPTIONAL = ("reference", "campaign", "recurring", "name", "provider")
 COLUMNS = REQUIRED + OPTIONAL
 # What a spreadsheet would run as a formula when the file is opened (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -76,12 +78,34 @@ class ParsedGift:
         # Noon local time: a date-only gift stays on its date in every time zone report.
         return timezone.make_aware(datetime.combine(self.donated_on, time(12, 0)))
 
+    @property
+    def identity(self) -> Identity:
+        return (self.email, self.amount, self.currency, self.donated_on)
+
     def same_gift(self, other: Donation | ParsedGift) -> bool:
-        if isinstance(other, Donation):
-            other_values = (other.donor_email, other.amount, other.currency, timezone.localdate(other.donated_at))
-        else:
-            other_values = (other.email, other.amount, other.currency, other.donated_on)
-        return (self.email, self.amount, self.currency, self.donated_on) == other_values
+        return self.identity == identity_of(other)
+
+
+# What tells a gift without a reference apart: address, amount, currency, date.
+Identity = tuple[str, Decimal, str, date]
+
+
+def identity_of(gift: Donation | ParsedGift) -> Identity:
+    if isinstance(gift, Donation):
+        return (gift.donor_email, gift.amount, gift.currency, timezone.localdate(gift.donated_at))
+    return gift.identity
+
+
+def find_recorded(gift: ParsedGift) -> Donation | None:
+    """The recorded gift that ``gift`` is, if any (the rule above; one row at a time, for the admin)."""
+    if gift.reference:
+        found = Donation.objects.filter(reference=gift.reference).first()
+        if found is not None:
+            return found
+    candidates = Donation.objects.filter(donor_email=gift.email, amount=gift.amount, currency=gift.currency)
+    if gift.reference:
+        candidates = candidates.filter(reference="")
+    return next((donation for donation in candidates if identity_of(donation) == gift.identity), None)
 
 
 @dataclass
@@ -126,7 +150,10 @@ def parse_row(line: int, row: dict[str, Any], *, campaigns: Any = campaign_for) 
         raw = row.get(column)
         values[column] = "" if raw is None else str(raw).strip()
     for column in _TEXT_COLUMNS:
-        if looks_like_formula(values[column]):
+        problem = text_problem(values[column], single_line=True)
+        if problem:
+            errors.setdefault(column, []).append(problem)
+        elif looks_like_formula(values[column]):
             errors.setdefault(column, []).append(_("Looks like a spreadsheet formula: refused."))
         elif len(values[column]) > _MAX_LENGTH[column]:
             errors.setdefault(column, []).append(_("Longer than %(max)d characters.") % {"max": _MAX_LENGTH[column]})
@@ -163,8 +190,6 @@ def parse_row(line: int, row: dict[str, Any], *, campaigns: Any = campaign_for) 
             # One day of slack: the provider's time zone may be ahead of ours.
             if donated_on > timezone.localdate() + timedelta(days=1):
                 errors["date"] = [_("In the future.")]
-    if not values["reference"] and "reference" not in errors:
-        errors["reference"] = [_("Missing: the provider's id keeps a re-import from counting a gift twice.")]
     recurring = values["recurring"].lower()
     if recurring not in _TRUE | _FALSE:
         errors["recurring"] = [_("Write true or false.")]
@@ -213,7 +238,12 @@ def check_csv(handle: Iterable[str]) -> ImportResult:
     """Read and check the whole file without writing; raise ``ImportFailed`` on any bad row."""
     errors: list[RowProblem] = []
     result = ImportResult()
-    seen: dict[str, ParsedGift] = {}
+    # The gifts kept so far, found by reference and by identity (for the rows
+    # without a reference, and for a referenced row matching one of those).
+    by_reference: dict[str, ParsedGift] = {}
+    by_identity: dict[Identity, ParsedGift] = {}
+    unreferenced_identities: dict[Identity, ParsedGift] = {}
+    kept: list[ParsedGift] = []
     campaigns = _CampaignCache()
     try:
         for line, row in _rows(handle):
@@ -225,31 +255,79 @@ def check_csv(handle: Iterable[str]) -> ImportResult:
             except InvalidDonation as bad:
                 errors.extend(RowProblem(line, column, " ".join(msgs)) for column, msgs in bad.errors.items())
                 continue
-            earlier = seen.get(gift.reference)
-            if earlier is None:
-                seen[gift.reference] = gift
-            elif earlier.same_gift(gift):
-                result.duplicates.append(
-                    RowProblem(line, "reference", _("Same gift as line %(line)d: skipped.") % {"line": earlier.line})
-                )
-            else:
-                errors.append(
-                    RowProblem(
-                        line,
-                        "reference",
-                        _("Already used by a different gift on line %(line)d.") % {"line": earlier.line},
+            if gift.reference:
+                earlier = by_reference.get(gift.reference)
+                if earlier is not None and not earlier.same_gift(gift):
+                    errors.append(
+                        RowProblem(
+                            line,
+                            "reference",
+                            _("Already used by a different gift on line %(line)d.") % {"line": earlier.line},
+                        )
                     )
-                )
+                    continue
+                earlier = earlier or unreferenced_identities.get(gift.identity)
+            else:
+                earlier = by_identity.get(gift.identity)
+            if earlier is not None:
+                result.duplicates.append(_same_as_line(gift, earlier))
+                continue
+            kept.append(gift)
+            by_identity.setdefault(gift.identity, gift)
+            if gift.reference:
+                by_reference[gift.reference] = gift
+            else:
+                unreferenced_identities[gift.identity] = gift
     except UnicodeDecodeError:
         raise ImportFailed([RowProblem(0, "", _("The file is not UTF-8 text."))]) from None
     except csv.Error as bad:
         raise ImportFailed([RowProblem(0, "", _("Not a readable CSV file (%(error)s).") % {"error": bad})]) from None
-    references = list(seen)
+    recorded = _already_recorded(kept, errors)
+    if errors:
+        raise ImportFailed(sorted(errors, key=lambda problem: problem.line))
+    for gift in kept:
+        if gift.line in recorded:
+            result.duplicates.append(RowProblem(gift.line, _column(gift), _("Already recorded: skipped.")))
+    result.duplicates.sort(key=lambda problem: problem.line)
+    result.gifts = [gift for gift in kept if gift.line not in recorded]
+    if not result.gifts and not result.duplicates:
+        raise ImportFailed([RowProblem(0, "", _("The file has no rows."))])
+    for gift in result.gifts:
+        if gift.campaign is not None and not attributable(gift.campaign, gift.donated_at):
+            result.unattributed.append(
+                RowProblem(gift.line, "campaign", _("Outside the campaign's attribution window: not attributed."))
+            )
+    return result
+
+
+def _column(gift: ParsedGift) -> str:
+    """Where a duplicate report points: the reference, or the row for a gift known by its identity."""
+    return "reference" if gift.reference else ""
+
+
+def _same_as_line(gift: ParsedGift, earlier: ParsedGift) -> RowProblem:
+    if gift.reference and gift.reference == earlier.reference:
+        return RowProblem(gift.line, "reference", _("Same gift as line %(line)d: skipped.") % {"line": earlier.line})
+    return RowProblem(
+        gift.line,
+        "",
+        _("Same gift as line %(line)d (same email, amount, currency and date): skipped.") % {"line": earlier.line},
+    )
+
+
+def _already_recorded(gifts: list[ParsedGift], errors: list[RowProblem]) -> set[int]:
+    """The lines of ``gifts`` already in the database (the rule in the module docstring), in few queries.
+
+    A reference recorded for a different gift is added to ``errors``.
+    """
+    recorded: set[int] = set()
+    referenced = {gift.reference: gift for gift in gifts if gift.reference}
+    references = list(referenced)
     for start in range(0, len(references), _CHUNK):
         for existing in Donation.objects.filter(reference__in=references[start : start + _CHUNK]):
-            gift = seen.pop(existing.reference)
+            gift = referenced[existing.reference]
             if gift.same_gift(existing):
-                result.duplicates.append(RowProblem(gift.line, "reference", _("Already recorded: skipped.")))
+                recorded.add(gift.line)
             else:
                 errors.append(
                     RowProblem(
@@ -258,17 +336,24 @@ def check_csv(handle: Iterable[str]) -> ImportResult:
                         _("Already recorded for a different gift (donation #%(id)d).") % {"id": existing.pk},
                     )
                 )
-    if errors:
-        raise ImportFailed(sorted(errors, key=lambda problem: problem.line))
-    if not seen and not result.duplicates:
-        raise ImportFailed([RowProblem(0, "", _("The file has no rows."))])
-    result.gifts = sorted(seen.values(), key=lambda gift: gift.line)
-    for gift in result.gifts:
-        if gift.campaign is not None and not attributable(gift.campaign, gift.donated_at):
-            result.unattributed.append(
-                RowProblem(gift.line, "campaign", _("Outside the campaign's attribution window: not attributed."))
-            )
-    return result
+    # By identity: a row without a reference against every gift, a row with
+    # one against the gifts recorded without.
+    all_identities: set[Identity] = set()
+    unreferenced_identities: set[Identity] = set()
+    emails = sorted({gift.email for gift in gifts if gift.line not in recorded})
+    for start in range(0, len(emails), _CHUNK):
+        rows = Donation.objects.filter(donor_email__in=emails[start : start + _CHUNK]).values_list(
+            "donor_email", "amount", "currency", "donated_at", "reference"
+        )
+        for email, amount, currency, donated_at, reference in rows:
+            identity = (email, amount, currency, timezone.localdate(donated_at))
+            all_identities.add(identity)
+            if not reference:
+                unreferenced_identities.add(identity)
+    for gift in gifts:
+        if gift.identity in (unreferenced_identities if gift.reference else all_identities):
+            recorded.add(gift.line)
+    return recorded
 
 
 def _subscriber_ids(emails: list[str]) -> dict[str, int]:

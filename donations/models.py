@@ -2,7 +2,9 @@
 
 A gift's ``reference`` is the payment provider's own id (or the id in the
 imported file): it is unique, so a re-imported file or a replayed webhook
-can never count the same money twice.
+can never count the same money twice. Gifts kept in a spreadsheet often have
+no such id: without one (``reference`` empty), a gift is the donor's address,
+the amount, the currency and the date, and that is unique instead.
 """
 
 from __future__ import annotations
@@ -66,12 +68,29 @@ class Donation(models.Model):
     )
     provider = models.CharField(max_length=32, blank=True, help_text=_("stripe, paypal, bank…"))
     reference = models.CharField(
-        max_length=255, unique=True, help_text=_("The payment provider's id for this gift: never counted twice.")
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "The payment provider's id for this gift: never counted twice. Empty when there is none: "
+            "the gift is then told apart by address, amount, currency and date."
+        ),
     )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-donated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference"], condition=~models.Q(reference=""), name="donation_reference_unique"
+            ),
+            # Imported gifts without a reference all stand at noon on their date,
+            # so one address, amount, currency and date is one gift.
+            models.UniqueConstraint(
+                fields=["donor_email", "amount", "currency", "donated_at"],
+                condition=models.Q(reference=""),
+                name="donation_unreferenced_unique",
+            ),
+        ]
         indexes = [
             # Audience rules ask "did this subscriber give since D?" once per subscriber.
             models.Index(fields=["subscriber", "donated_at"], name="donation_subscriber_time"),

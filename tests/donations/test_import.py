@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -61,7 +62,7 @@ bad3@example.org,10,XXX,2026-01-10,bad_3
 bad4@example.org,10,USD,10/01/2026,bad_4
 bad5@example.org,-5,USD,2026-01-10,bad_5
 not-an-email,10,USD,2026-01-10,bad_6
-x@example.org,10,USD,2026-01-10,
+x@example.org,10,USD,2026-01-10,"r\x01"
 """,
     )
 
@@ -102,7 +103,7 @@ b@example.org,10,USD,2026-01-10,@SUM(1+1),B
 def test_missing_columns_are_reported_for_the_file(tmp_path, capsys):
     with pytest.raises(CommandError):
         run(write_csv(tmp_path, "email,amount\na@example.org,10\n"))
-    assert "Missing column(s): currency, date, reference" in capsys.readouterr().err
+    assert "Missing column(s): currency, date." in capsys.readouterr().err
 
 
 def test_reimporting_the_same_file_counts_nothing_twice(tmp_path, capsys):
@@ -286,3 +287,150 @@ def test_staff_can_record_a_gift_by_hand_matched_to_its_subscriber(admin_client_
     assert response.status_code == 302, response.context["adminform"].form.errors
     gift = Donation.objects.get(reference="cash-2026-001")
     assert (gift.subscriber, gift.donor_email, gift.amount) == (ana, "ana@example.org", Decimal("12.50"))
+
+
+# --- without a reference (a spreadsheet kept by hand) -----------------------------------
+
+NO_REFERENCE = """
+email,amount,currency,date,name
+ana@example.org,25.50,USD,2026-01-10,Ana Quispe
+rosa@example.org,1000,PEN,2026-01-11,Rosa
+"""
+
+
+def test_a_file_without_a_reference_column_records_every_gift(tmp_path, capsys):
+    ana = Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
+
+    run(write_csv(tmp_path, NO_REFERENCE))
+
+    assert "2 gift(s) recorded" in capsys.readouterr().out
+    gift = Donation.objects.get(donor_email="ana@example.org")
+    assert (gift.amount, gift.currency, gift.subscriber, gift.reference) == (Decimal("25.50"), "USD", ana, "")
+    assert timezone.localdate(gift.donated_at).isoformat() == "2026-01-10"
+    assert Donation.objects.filter(reference="").count() == 2
+
+
+def test_without_a_reference_a_repeat_in_the_file_is_a_skipped_duplicate(tmp_path, capsys):
+    path = write_csv(
+        tmp_path,
+        """
+email,amount,currency,date
+ana@example.org,10,USD,2026-01-10
+Ana@Example.org,10.00,usd,2026-01-10
+ana@example.org,10,USD,2026-01-11
+ana@example.org,12,USD,2026-01-10
+""",
+    )
+
+    run(path)
+
+    assert Donation.objects.count() == 3  # another day or another amount is another gift
+    assert "line 3: Same gift as line 2 (same email, amount, currency and date): skipped." in capsys.readouterr().out
+
+
+def test_reimporting_a_file_without_references_counts_nothing_twice(tmp_path, capsys):
+    path = write_csv(tmp_path, NO_REFERENCE)
+    run(path)
+    capsys.readouterr()
+
+    run(path)
+
+    assert Donation.objects.count() == 2
+    out = capsys.readouterr().out
+    assert "line 2: Already recorded: skipped." in out
+    assert "0 gift(s) recorded, 2 duplicate(s) skipped" in out
+
+
+def test_a_row_without_a_reference_is_the_gift_a_webhook_already_recorded(tmp_path, capsys):
+    Donation.objects.create(
+        donor_email="ana@example.org",
+        amount=Decimal("25.50"),
+        currency="USD",
+        donated_at=timezone.make_aware(timezone.datetime(2026, 1, 10, 16, 5)),
+        reference="pi_stripe_1",
+        source=Donation.Source.WEBHOOK,
+    )
+
+    run(write_csv(tmp_path, NO_REFERENCE))
+
+    assert Donation.objects.count() == 2
+    assert "line 2: Already recorded: skipped." in capsys.readouterr().out
+
+
+def test_a_row_with_a_reference_is_the_gift_recorded_earlier_without_one(tmp_path, capsys):
+    run(write_csv(tmp_path, NO_REFERENCE))
+    capsys.readouterr()
+    path = write_csv(
+        tmp_path,
+        """
+email,amount,currency,date,reference
+ana@example.org,25.50,USD,2026-01-10,ch_1
+ana@example.org,25.50,USD,2026-01-12,ch_2
+""",
+        name="stripe-export.csv",
+    )
+
+    run(path)
+
+    assert Donation.objects.count() == 3
+    assert "line 2: reference: Already recorded: skipped." in capsys.readouterr().out
+    assert Donation.objects.filter(reference="ch_2").exists()
+
+
+def test_rows_with_and_without_a_reference_mix_in_one_file(tmp_path, capsys):
+    path = write_csv(
+        tmp_path,
+        """
+email,amount,currency,date,reference
+ana@example.org,10,USD,2026-01-10,
+ana@example.org,10,USD,2026-01-10,ch_1
+bea@example.org,10,USD,2026-01-10,ch_2
+bea@example.org,10,USD,2026-01-10,
+""",
+    )
+
+    run(path)
+
+    assert sorted(Donation.objects.values_list("donor_email", "reference")) == [
+        ("ana@example.org", ""),
+        ("bea@example.org", "ch_2"),
+    ]
+    out = capsys.readouterr().out
+    assert "line 3: Same gift as line 2" in out and "line 5: Same gift as line 4" in out
+
+
+def test_the_database_keeps_one_gift_per_identity_without_a_reference_and_per_reference():
+    values = {"donor_email": "ana@example.org", "amount": Decimal("10"), "currency": "USD"}
+    noon = timezone.make_aware(timezone.datetime(2026, 1, 10, 12))
+    Donation.objects.create(**values, donated_at=noon, reference="")
+    Donation.objects.create(**values, donated_at=noon, reference="ch_1")  # a referenced gift may share it
+    Donation.objects.create(**values, donated_at=noon + timezone.timedelta(days=1), reference="")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Donation.objects.create(**values, donated_at=noon, reference="")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Donation.objects.create(**values | {"amount": Decimal("11")}, donated_at=noon, reference="ch_1")
+
+
+def test_the_admin_import_takes_a_file_without_references_and_skips_what_is_recorded(admin_client_2fa):
+    Donation.objects.create(
+        donor_email="rosa@example.org",
+        amount=Decimal("1000"),
+        currency="PEN",
+        donated_at=timezone.make_aware(timezone.datetime(2026, 1, 11, 9)),
+        reference="pi_1",
+    )
+    text = NO_REFERENCE + "ana@example.org,25.5,usd,2026-01-10,Ana Quispe\n"
+
+    response = _upload(admin_client_2fa, text)
+
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert [row.import_type for row in result.rows] == ["new", "skip", "skip"]
+    confirm = response.context["confirm_form"]
+    admin_client_2fa.post(reverse("admin:donations_donation_process_import"), {**confirm.initial, "resource": "0"})
+    assert sorted(Donation.objects.values_list("donor_email", "reference")) == [
+        ("ana@example.org", ""),
+        ("rosa@example.org", "pi_1"),
+    ]

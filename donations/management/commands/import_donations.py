@@ -1,9 +1,9 @@
 """manage.py import_donations FILE.csv
 
 All-or-nothing: a file with any bad row prints a per-row report on stderr,
-exits with status 1 and writes nothing. Gifts whose reference is already
-recorded with the same details are skipped and listed (re-importing a file
-is harmless).
+exits with status 1 and writes nothing. Gifts already recorded (the same
+reference, or without one the same email, amount, currency and date) are
+skipped and listed (re-importing a file is harmless).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ class Command(BaseCommand):
     help = (
         "Import gifts from a CSV file. Columns: "
         + ", ".join(COLUMNS)
-        + f" ({', '.join(REQUIRED)} required; date as YYYY-MM-DD; campaign is an id or attribution code; "
+        + f" ({', '.join(REQUIRED)} required; date as YYYY-MM-DD; amount with a dot, like 1234.50; "
+        "reference is the payment provider's id, optional; campaign is an id or attribution code; "
         "recurring is true/false). Any bad row: a per-row report, exit status 1, nothing written. "
-        "A reference already recorded with the same details is skipped as a duplicate; with other "
-        "details it is a bad row."
+        "A gift already recorded (same reference, or without one same email, amount, currency and date) "
+        "is skipped as a duplicate; a reference recorded with other details is a bad row."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
