@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.charts import Series, bar_chart
 from campaigns.models import Campaign, Delivery, DeliveryEvent
+from campaigns.reports import delivered_or_none, rate_base
 from subscribers.models import Subscriber, Suppression
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def last_campaigns() -> list[dict[str, Any]]:
     for campaign in campaigns:  # at most LAST_CAMPAIGNS
         counts = unique.get(campaign.pk, {})
         sent_count = sent.get(campaign.pk, {}).get("sent", 0)
-        base = counts.get(DeliveryEvent.Kind.DELIVERED, 0) or sent_count
+        base = rate_base(delivered=delivered_or_none(counts.get(DeliveryEvent.Kind.DELIVERED, 0)), sent=sent_count)
         # As the renderer decides: the campaign's switch, or one list without tracking, turns it off for all.
         tracked_base = max(base - untracked_people.get(campaign.pk, 0), 0)
         tracked = campaign.tracking_enabled and campaign.pk not in untracked_lists and (tracked_base > 0 or base == 0)

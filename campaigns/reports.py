@@ -7,6 +7,13 @@ hourly timeline), each served by an index on (campaign, …).
 Opens are labelled approximate: Apple Mail Privacy Protection preloads every
 image, so an "open" may be a proxy fetching the pixel. When tracking was off
 for the campaign, opens and clicks are reported as "not tracked", not as 0.
+
+"Delivered" means one thing in every report (this one, the dashboard, the
+appeal report, the API): accepted by the recipient's mail server, as the email
+provider reported it (its "delivered" webhook event), once per delivery.
+Plain SMTP and providers without that webhook report no deliveries: delivered
+is then "not reported" (None), never the number sent, and rates are out of the
+emails sent instead (``rate_base``).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
 
 from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent
 from subscribers.models import Subscriber
@@ -28,6 +35,30 @@ COMPLAINT_WARNING_RATE = 0.001
 TIMELINE_HOURS = 72
 TIMELINE_KINDS = [Kind.OPENED, Kind.CLICKED, Kind.BOUNCED, Kind.COMPLAINED]
 PROBLEM_KINDS = [Kind.BOUNCED, Kind.SOFT_BOUNCED, Kind.REJECTED, Kind.COMPLAINED]
+
+
+def delivered_or_none(delivered_deliveries: int) -> int | None:
+    """The delivered figure from the count of deliveries with a "delivered" event: None when none reported."""
+    return delivered_deliveries or None
+
+
+def rate_base(*, delivered: int | None, sent: int) -> int:
+    """What rates are out of: delivered when the provider reports it, else sent."""
+    return sent if delivered is None else delivered
+
+
+def delivered_count(campaign: Campaign) -> int | None:
+    return delivered_or_none(
+        CampaignStat.objects.filter(campaign=campaign, kind=Kind.DELIVERED).aggregate(n=Sum("count"))["n"] or 0
+    )
+
+
+def delivered_deliveries(campaign: Campaign) -> QuerySet[Delivery] | None:
+    """The campaign's delivered deliveries, for breakdowns (by language, by list); None when not reported."""
+    events = DeliveryEvent.objects.filter(campaign=campaign, kind=Kind.DELIVERED)
+    if not events.exists():
+        return None
+    return Delivery.objects.filter(campaign=campaign).filter(Exists(events.filter(delivery=OuterRef("pk"))))
 
 
 @dataclass
@@ -65,8 +96,8 @@ class CampaignReport:
         return self.statuses.get(Status.QUEUED, 0) + self.statuses.get(Status.SENDING, 0)
 
     @property
-    def delivered(self) -> int:
-        return self.unique.get(Kind.DELIVERED, 0)
+    def delivered(self) -> int | None:
+        return delivered_or_none(self.unique.get(Kind.DELIVERED, 0))
 
     @property
     def hard_bounces(self) -> int:
@@ -102,8 +133,7 @@ class CampaignReport:
 
     @property
     def base(self) -> int:
-        """What rates are out of: delivered when the provider reports it, else sent (SMTP)."""
-        return self.delivered or self.sent
+        return rate_base(delivered=self.delivered, sent=self.sent)
 
     @property
     def tracked_recipients(self) -> int:
@@ -122,9 +152,7 @@ class CampaignReport:
 
     @property
     def delivery_rate(self) -> float | None:
-        # No delivered events at all means SMTP or a provider without that
-        # webhook: "unknown", not "0 % delivered".
-        return self._rate(self.delivered, self.sent) if self.delivered else None
+        return self._rate(self.delivered, self.sent)
 
     @property
     def bounce_rate(self) -> float | None:
@@ -160,7 +188,7 @@ class CampaignReport:
             ("failed", self.failed),
             ("unknown", self.unknown),
             ("skipped", self.skipped),
-            ("delivered", self.delivered),
+            ("delivered", "not reported" if self.delivered is None else self.delivered),
             ("hard_bounces", self.hard_bounces),
             ("soft_bounces", self.soft_bounces),
             ("rejected", self.rejected),

@@ -3,11 +3,14 @@
 The import (django-import-export) shows a dry-run preview with a per-row
 error report first; "Confirm import" appears only for a file with no bad
 row, and commits it in one transaction. Rows go through the same checks as
-``manage.py import_donations`` (donations/importing.py).
+``manage.py import_donations`` (donations/importing.py). The import page
+lists the columns and their formats (``importing.GUIDE``) and offers a sample
+file; the preview shows each gift as it will be written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -17,37 +20,61 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
 from campaigns.models import Campaign
-from donations.importing import REQUIRED, find_recorded, parse_row
+from donations.importing import GUIDE, REQUIRED, find_recorded, parse_row, sample_csv
 from donations.models import Donation
 from donations.reports import appeal_report, write_csv
 from donations.services import InvalidDonation, attribute, match_subscriber, relink_unmatched
 
 
+def _campaign_shown(donation: Donation) -> str:
+    if donation.campaign is not None:
+        return donation.campaign.subject
+    if donation.attribution_code:
+        return _("%(code)s (outside the attribution window: not attributed)") % {"code": donation.attribution_code}
+    return ""
+
+
+class _Shown(fields.Field):
+    """A column of the preview, showing the gift as it will be written.
+
+    Rows are read by ``import_instance`` (through ``parse_row``), never by these
+    fields; django-import-export uses them only to show the preview.
+    """
+
+    def __init__(self, column_name: str, show: Callable[[Donation], Any]) -> None:
+        super().__init__(column_name=column_name, attribute=column_name)
+        self.show = show
+
+    def export(self, instance: Donation, **kwargs: Any) -> str:
+        value = self.show(instance)
+        return "" if value is None else str(value)
+
+
 class DonationResource(resources.ModelResource):
     """One CSV row → one gift, checked by ``donations.importing.parse_row``."""
 
-    reference = fields.Field(column_name="reference", attribute="reference")
-    email = fields.Field(column_name="email", attribute="donor_email")
-    name = fields.Field(column_name="name", attribute="donor_name")
-    amount = fields.Field(column_name="amount", attribute="amount")
-    currency = fields.Field(column_name="currency", attribute="currency")
-    date = fields.Field(column_name="date", attribute="donated_at")
-    campaign = fields.Field(column_name="campaign", attribute="attribution_code")
-    recurring = fields.Field(column_name="recurring", attribute="recurring")
-    provider = fields.Field(column_name="provider", attribute="provider")
+    email = _Shown("email", lambda gift: gift.donor_email)
+    amount = _Shown("amount", lambda gift: gift.amount)
+    currency = _Shown("currency", lambda gift: gift.currency)
+    date = _Shown("date", lambda gift: timezone.localdate(gift.donated_at).isoformat() if gift.donated_at else "")
+    reference = _Shown("reference", lambda gift: gift.reference)
+    campaign = _Shown("campaign", _campaign_shown)
+    recurring = _Shown("recurring", lambda gift: "true" if gift.recurring else "false")
+    name = _Shown("name", lambda gift: gift.donor_name)
+    provider = _Shown("provider", lambda gift: gift.provider)
 
     class Meta:
         model = Donation
         # Found by get_instance below (reference or identity), so a file need not have a reference column.
         import_id_fields: tuple[str, ...] = ()
-        fields = ("reference", "email", "name", "amount", "currency", "date", "campaign", "recurring", "provider")
-        skip_diff = True
+        fields = ("email", "amount", "currency", "date", "reference", "campaign", "recurring", "name", "provider")
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         dataset.headers = [str(header or "").strip().lower().lstrip("\ufeff") for header in dataset.headers]
@@ -118,6 +145,7 @@ class MatchedFilter(admin.SimpleListFilter):
 class DonationAdmin(ImportMixin, admin.ModelAdmin):
     resource_classes = [DonationResource]
     import_formats = [base_formats.CSV]
+    import_template_name = "admin/donations/donation/import.html"
     list_display = ("donated_at", "amount", "currency", "donor_email", "subscriber", "recurring", "campaign", "source")
     list_filter = (
         MatchedFilter,
@@ -136,6 +164,16 @@ class DonationAdmin(ImportMixin, admin.ModelAdmin):
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request)
+
+    def get_import_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_import_context_data(**kwargs), "columns": GUIDE}
+
+    def import_sample(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        response = HttpResponse(sample_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="gifts-sample.csv"'
+        return response
 
     def process_dataset(self, dataset: Any, form: Any, request: HttpRequest, **kwargs: Any) -> Any:
         # All or nothing at commit too: a row that turned bad since the preview
@@ -160,6 +198,7 @@ class DonationAdmin(ImportMixin, admin.ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
+            path("import/sample.csv", view(self.import_sample), name="donations_donation_import_sample"),
             path("appeal/<int:campaign_id>/", view(self.appeal_report_view), name="donations_appeal_report"),
             path("appeal/<int:campaign_id>/csv/", view(self.appeal_report_csv), name="donations_appeal_report_csv"),
             *super().get_urls(),
@@ -177,7 +216,12 @@ class DonationAdmin(ImportMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": _("Money raised: %(subject)s") % {"subject": report.campaign},
             "report": report,
-            "sections": [(_("By language"), report.by_language), (_("By list"), report.by_list)],
+            "summary": [report.recipients, report.others],
+            "all_gifts": sum(money.gifts for money in report.total),
+            "sections": [
+                (_("Recipients by language"), report.by_language),
+                (_("Recipients by list"), report.by_list),
+            ],
         }
         return TemplateResponse(request, "donations/appeal_report.html", context)
 

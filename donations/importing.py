@@ -24,6 +24,7 @@ would later travel into exports.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign
 from donations.models import Donation
@@ -45,8 +47,43 @@ from subscribers.importing import RowProblem  # one shape of CSV problem report 
 from subscribers.models import Subscriber, normalize_email
 from subscribers.text import text_problem
 
-REQUIRED = ("email", "amount", "currency", "date")
-OPTIONAL = ("reference", "campaign", "recurring", "name", "provider")
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the import file, as the admin's import page and the sample file describe it."""
+
+    name: str
+    required: bool
+    description: Any  # a lazy translation
+    example: str
+    example_without_reference: str
+
+
+# The order of the sample file: one row with a provider's id, one kept by hand without.
+GUIDE = (
+    Column("email", True, gettext_lazy("The donor's address."), "ana@example.org", "rosa@example.org"),
+    Column("amount", True, gettext_lazy("A dot before the cents, no thousands separator: 1234.50."), "25.50", "1000"),
+    Column("currency", True, gettext_lazy("An ISO 4217 code: USD, EUR, PEN…"), "USD", "PEN"),
+    Column("date", True, gettext_lazy("The day of the gift, as YYYY-MM-DD."), "2026-01-10", "2026-01-11"),
+    Column(
+        "reference",
+        False,
+        gettext_lazy(
+            "The payment provider's id for the gift. Without one, a gift is told apart by address, amount, "
+            "currency and date."
+        ),
+        "ch_3NkExample",
+        "",
+    ),
+    Column("campaign", False, gettext_lazy("The appeal's id or attribution code."), "", ""),
+    Column(
+        "recurring", False, gettext_lazy("true for a monthly (or other regular) gift, else false."), "false", "true"
+    ),
+    Column("name", False, gettext_lazy("The donor's name."), "Ana Quispe", "Rosa Huamán"),
+    Column("provider", False, gettext_lazy("Where the money came from: stripe, paypal, bank…"), "stripe", "bank"),
+)
+REQUIRED = tuple(column.name for column in GUIDE if column.required)
+OPTIONAL = tuple(column.name for column in GUIDE if not column.required)
 COLUMNS = REQUIRED + OPTIONAL
 # What a spreadsheet would run as a formula when the file is opened (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -298,6 +335,16 @@ def check_csv(handle: Iterable[str]) -> ImportResult:
                 RowProblem(gift.line, "campaign", _("Outside the campaign's attribution window: not attributed."))
             )
     return result
+
+
+def sample_csv() -> str:
+    """A file staff can fill in: the header and two example rows (with and without a reference)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([column.name for column in GUIDE])
+    writer.writerow([column.example for column in GUIDE])
+    writer.writerow([column.example_without_reference for column in GUIDE])
+    return out.getvalue()
 
 
 def _column(gift: ParsedGift) -> str:

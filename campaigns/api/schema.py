@@ -244,7 +244,15 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                 "Counts": {
                     "type": "object",
                     "properties": {
-                        name: {"type": "integer"} for name in ("recipients", "sent", "failed", "unknown", "pending")
+                        **{
+                            name: {"type": "integer"} for name in ("recipients", "sent", "failed", "unknown", "pending")
+                        },
+                        "delivered": {
+                            "type": "integer",
+                            "nullable": True,
+                            "description": "Accepted by the recipients' mail servers, as the email provider "
+                            "reported it; null when it reports no deliveries (plain SMTP).",
+                        },
                     },
                 },
                 "Campaign": {

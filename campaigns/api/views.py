@@ -24,6 +24,7 @@ from campaigns.api.auth import authenticate
 from campaigns.api.schema import openapi_schema
 from campaigns.models import Campaign, CampaignTranslation
 from campaigns.permissions import APPROVE_PERMISSION, SEND_PERMISSION
+from campaigns.reports import delivered_count
 from campaigns.workflow import TransitionNotAllowed
 from subscribers.models import Consent, MailingList
 from subscribers.services.signup import InvalidSignup, subscribe
@@ -95,7 +96,8 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
             "signed_up_after": campaign.signed_up_after.isoformat() if campaign.signed_up_after else None,
             "signed_up_before": campaign.signed_up_before.isoformat() if campaign.signed_up_before else None,
         },
-        "counts": operations.campaign_counts(campaign),
+        # "delivered" as in every report (campaigns/reports.py): null when the provider reports no deliveries.
+        "counts": {**operations.campaign_counts(campaign), "delivered": delivered_count(campaign)},
     }
 
 

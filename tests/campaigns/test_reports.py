@@ -128,6 +128,25 @@ def test_a_campaign_with_tracking_off_reports_not_tracked_rather_than_zero(clien
     assert campaign_report(Campaign.objects.get(pk=sent_campaign.pk)).unique_opens is None
 
 
+def test_without_delivery_reports_delivered_is_not_reported_rather_than_zero(client):
+    """Plain SMTP: Tocsin knows what it handed over, not what the receiving servers accepted."""
+    campaign = Campaign.objects.create(subject="Bulletin", status=Campaign.Status.SENT, started_at=timezone.now())
+    deliveries = [make_delivery(f"p{i}@example.org", campaign=campaign) for i in range(4)]
+    add_event(deliveries[0], Kind.COMPLAINED)
+    rebuild_campaign_stats(campaign.pk)
+    verified(client, staff("sara", "sender"))
+
+    report = campaign_report(campaign)
+    page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/report/").content.decode()
+
+    assert report.delivered is None and report.delivery_rate is None
+    assert report.complaint_rate == pytest.approx(1 / 4)  # out of the emails sent
+    card = page.split("Delivered</div>")[1].split('<div class="report-card">')[0]
+    assert "not reported" in card and ">0<" not in card
+    assert "25 % of sent" in page.split("Spam complaints</div>")[1].split('<div class="report-card">')[0]
+    assert ("delivered", "not reported") in report.figures()
+
+
 def test_a_campaign_to_a_list_with_tracking_off_reports_not_tracked(sent_campaign):
     sent_campaign.lists.add(MailingList.objects.create(slug="defenders", name="Defenders", tracking_enabled=False))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -434,3 +435,53 @@ def test_the_admin_import_takes_a_file_without_references_and_skips_what_is_reco
         ("ana@example.org", ""),
         ("rosa@example.org", "pi_1"),
     ]
+
+
+# --- what the admin's import page tells and shows --------------------------------------
+
+
+def test_the_import_page_lists_the_columns_their_formats_and_offers_a_sample(admin_client_2fa):
+    page = admin_client_2fa.get(reverse("admin:donations_donation_import")).content.decode()
+
+    guide = page.split('class="import-columns"')[1].split("</ul>")[0]
+    for column in ["email", "amount", "currency", "date"]:
+        assert f'<code>{column}</code>\n        <span class="required">required</span>' in guide
+    assert "<code>reference</code>\n        <span>optional</span>" in guide
+    assert "YYYY-MM-DD" in guide and "A dot before the cents" in guide
+    assert reverse("admin:donations_donation_import_sample") in page
+
+
+def test_the_sample_file_is_a_file_the_import_takes(admin_client_2fa, tmp_path, capsys):
+    response = admin_client_2fa.get(reverse("admin:donations_donation_import_sample"))
+
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode()
+    assert text.splitlines()[0] == "email,amount,currency,date,reference,campaign,recurring,name,provider"
+    run(write_csv(tmp_path, text))
+    assert "2 gift(s) recorded" in capsys.readouterr().out
+    assert sorted(Donation.objects.values_list("reference", flat=True)) == ["", "ch_3NkExample"]
+
+
+def test_the_sample_file_needs_the_import_permission(client):
+    verified(client, staff("writer", None))
+    assert client.get(reverse("admin:donations_donation_import_sample")).status_code == 403
+
+
+def test_the_preview_shows_each_gift_as_it_will_be_recorded(admin_client_2fa):
+    response = _upload(admin_client_2fa, GOOD)
+
+    [ana, rosa] = response.context["result"].valid_rows()
+    headers = response.context["result"].diff_headers
+    shown = dict(zip(headers, [re.sub(r"<[^>]+>", "", cell) for cell in ana.diff], strict=True))
+    assert shown == {
+        "email": "ana@example.org",  # as recorded: lower case
+        "amount": "25.50",
+        "currency": "USD",
+        "date": "2026-01-10",
+        "reference": "ch_1",
+        "campaign": "",
+        "recurring": "false",
+        "name": "Ana Quispe",
+        "provider": "",
+    }
+    assert "true" in [re.sub(r"<[^>]+>", "", cell) for cell in rosa.diff]
