@@ -445,8 +445,8 @@ def test_the_import_page_lists_the_columns_their_formats_and_offers_a_sample(adm
 
     guide = page.split('class="import-columns"')[1].split("</ul>")[0]
     for column in ["email", "amount", "currency", "date"]:
-        assert f'<code>{column}</code>\n        <span class="required">required</span>' in guide
-    assert "<code>reference</code>\n        <span>optional</span>" in guide
+        assert f'<code>{column}</code> ·\n        <span class="required">required</span>' in guide
+    assert "<code>reference</code> ·\n        <span>optional</span>" in guide
     assert "YYYY-MM-DD" in guide and "A dot before the cents" in guide
     assert reverse("admin:donations_donation_import_sample") in page
 
