@@ -385,22 +385,35 @@ def _already_recorded(gifts: list[ParsedGift], errors: list[RowProblem]) -> set[
                 )
     # By identity: a row without a reference against every gift, a row with
     # one against the gifts recorded without.
-    all_identities: set[Identity] = set()
-    unreferenced_identities: set[Identity] = set()
-    emails = sorted({gift.email for gift in gifts if gift.line not in recorded})
-    for start in range(0, len(emails), _CHUNK):
-        rows = Donation.objects.filter(donor_email__in=emails[start : start + _CHUNK]).values_list(
-            "donor_email", "amount", "currency", "donated_at", "reference"
-        )
-        for email, amount, currency, donated_at, reference in rows:
-            identity = (email, amount, currency, timezone.localdate(donated_at))
-            all_identities.add(identity)
-            if not reference:
-                unreferenced_identities.add(identity)
+    unreferenced_only = {gift.email for gift in gifts if gift.reference and gift.line not in recorded}
+    if unreferenced_only and not Donation.objects.filter(reference="").exists():
+        unreferenced_only = set()  # the usual case: every gift recorded so far has a reference
+    identities = _identities(
+        anything={gift.email for gift in gifts if not gift.reference}, unreferenced_only=unreferenced_only
+    )
     for gift in gifts:
-        if gift.identity in (unreferenced_identities if gift.reference else all_identities):
+        if gift.identity in identities[not gift.reference]:
             recorded.add(gift.line)
     return recorded
+
+
+def _identities(*, anything: set[str], unreferenced_only: set[str]) -> dict[bool, set[Identity]]:
+    """Identities of recorded gifts: {True: of any gift by ``anything``, False: of those without a reference}."""
+    found: dict[bool, set[Identity]] = {True: set(), False: set()}
+    for emails, queryset in [
+        (sorted(anything), Donation.objects.all()),
+        (sorted(unreferenced_only - anything), Donation.objects.filter(reference="")),
+    ]:
+        for start in range(0, len(emails), _CHUNK):
+            rows = queryset.filter(donor_email__in=emails[start : start + _CHUNK]).values_list(
+                "donor_email", "amount", "currency", "donated_at", "reference"
+            )
+            for email, amount, currency, donated_at, reference in rows:
+                identity = (email, amount, currency, timezone.localdate(donated_at))
+                found[True].add(identity)
+                if not reference:
+                    found[False].add(identity)
+    return found
 
 
 def _subscriber_ids(emails: list[str]) -> dict[str, int]:
