@@ -81,7 +81,10 @@ class Donation(models.Model):
         ordering = ["-donated_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["reference"], condition=~models.Q(reference=""), name="donation_reference_unique"
+                fields=["reference"],
+                condition=~models.Q(reference=""),
+                name="donation_reference_unique",
+                violation_error_message=_("A gift with this reference is already recorded."),
             ),
             # Imported gifts without a reference all stand at noon on their date,
             # so one address, amount, currency and date is one gift.
@@ -89,6 +92,10 @@ class Donation(models.Model):
                 fields=["donor_email", "amount", "currency", "donated_at"],
                 condition=models.Q(reference=""),
                 name="donation_unreferenced_unique",
+                violation_error_message=_(
+                    "A gift from this address, of this amount and currency, on this date and without a "
+                    "reference is already recorded."
+                ),
             ),
         ]
         indexes = [

@@ -485,3 +485,22 @@ def test_the_preview_shows_each_gift_as_it_will_be_recorded(admin_client_2fa):
         "provider": "",
     }
     assert "true" in [re.sub(r"<[^>]+>", "", cell) for cell in rosa.diff]
+
+
+def test_a_gift_entered_by_hand_twice_without_a_reference_is_a_form_error(admin_client_2fa):
+    form = {
+        "amount": "12.50",
+        "currency": "USD",
+        "donated_at_0": "2026-01-10",
+        "donated_at_1": "10:00:00",
+        "donor_email": "ana@example.org",
+        "source": "manual",
+        "reference": "",
+    }
+    assert admin_client_2fa.post(reverse("admin:donations_donation_add"), form).status_code == 302
+
+    again = admin_client_2fa.post(reverse("admin:donations_donation_add"), form)
+
+    assert again.status_code == 200  # the form again, with the error
+    assert "without a reference is already recorded" in str(again.context["adminform"].form.errors)
+    assert Donation.objects.count() == 1
