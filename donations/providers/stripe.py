@@ -51,7 +51,7 @@ def _text(value: Any) -> str:
 
 def _cleaned(value: Any, limit: int) -> str:
     """Text only shown or matched (a name, an appeal's code): keep what can be kept."""
-    return clean_text(_text(value), single_line=True).strip()[:limit]
+    return clean_text(_text(value)[: 4 * limit], single_line=True).strip()[:limit]
 
 
 def _when(*timestamps: Any) -> datetime:
