@@ -1,4 +1,4 @@
-"""Admin for articles (articles.py), campaigns (campaigns.py), staff accounts (staff.py) and refused webhook events (webhooks.py)."""
+"""Admin for articles, campaigns, staff accounts and refused webhook events (one module each)."""
 
 from campaigns.admin import (
     articles,  # noqa: F401  (registers ArticleAdmin)
