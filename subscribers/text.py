@@ -16,6 +16,10 @@ signature) are held to more (``name_problem``): no bidirectional overrides or
 zero-width characters (they disguise what is written) and nothing that looks
 like a link (spammers use sign-up forms to mail their URL to a victim).
 
+Addresses (``address_problem``) must be deliverable names on the public
+mail system: no IP literals (``a@[127.0.0.1]``, ``a@10.0.0.12``), which
+point mail at a host of the sender's choosing, internal ones included.
+
 This module sits in the lowest app so every other app may import it.
 """
 
@@ -26,15 +30,23 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 # Allowed in multi-line text: \t \n \r. Everything else below 0x20, DEL, the C1
 # block, and every surrogate code point (in a Python str a surrogate is always
 # a lone one: a valid pair is decoded into one code point).
-_NEVER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATES = r"\ud800-\udfff"
+_NEVER_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _SURROGATES
 # Single-line text also refuses line breaks of every kind.
-_NOT_IN_A_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_LINE_CLASS = r"\x00-\x1f\x7f-\x9f\u2028\u2029" + _SURROGATES
+_NEVER = re.compile(f"[{_NEVER_CLASS}]")
+_NOT_IN_A_LINE = re.compile(f"[{_LINE_CLASS}]")
+# HTTP header values arrive as bytes decoded as Latin-1, so UTF-8 text in them
+# shows up as C1 characters: only C0 controls and DEL are wrong there (the
+# same set gunicorn refuses, for servers that do not).
+_NOT_IN_A_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Bidirectional embeddings, overrides and isolates (U+202A-U+202E,
 # U+2066-U+2069) reorder what the reader sees ("Trojan Source"); zero-width
 # characters hide text inside text.
@@ -94,6 +106,32 @@ def has_control_characters(value: str) -> bool:
     return _NOT_IN_A_LINE.search(value) is not None
 
 
+def schema_pattern(*, single_line: bool = False, required: bool = False) -> str:
+    """The JSON Schema ``pattern`` matching exactly the text ``text_problem`` accepts.
+
+    The escapes mean the same in ECMA-262 (JSON Schema's dialect) and in
+    Python, so the OpenAPI document and the fuzzer read it alike. With
+    ``required``, one character must be something other than white space,
+    as the API's "may not be blank" check asks.
+    """
+    # Without the surrogate range: a JSON Schema string is Unicode scalar
+    # values, which a lone surrogate is not, and validators built on such
+    # regex engines (Rust's) reject a pattern that names them.
+    refused = (_LINE_CLASS if single_line else _NEVER_CLASS).replace(_SURROGATES, "")
+    if not required:
+        return f"^[^{refused}]*$"
+    return f"^[^{refused}]*[^\\s{refused}][^{refused}]*$"
+
+
+def header_problem(value: str) -> str | None:
+    """Why an HTTP header value (Latin-1 decoded, as WSGI hands it over) is refused, or None."""
+    if _NOT_IN_A_HEADER.search(value) is None:
+        return None
+    if "\x00" in value:
+        return str(_("Must not contain NUL characters."))
+    return str(_("Must be a single line without control characters."))
+
+
 def check_text(value: str, *, single_line: bool = False) -> str:
     """``value`` unchanged, or UnsafeText."""
     problem = text_problem(value, single_line=single_line)
@@ -111,6 +149,24 @@ def name_problem(value: str) -> str | None:
         return str(_("A name cannot contain invisible or text-direction control characters."))
     if _LINKISH.search(value):
         return str(_("Please write your name as plain text, without HTML, links or web addresses."))
+    return None
+
+
+def address_problem(value: str) -> str | None:
+    """Why ``value`` (already normalised: stripped, lower case) is not an address we mail, or None."""
+    problem = text_problem(value, single_line=True)
+    if problem:
+        return problem
+    try:
+        validate_email(value)
+    except ValidationError:
+        return str(_("Enter a valid email address."))
+    domain = value.rpartition("@")[2]
+    # Django accepts "[127.0.0.1]" and a dotted quad whose last label is
+    # digits ("10.0.0.12" looks like a two-letter TLD to its pattern): no
+    # real top-level domain is numeric.
+    if domain.startswith("[") or domain.rpartition(".")[2].isdigit():
+        return str(_("An email address needs a domain name, not an IP address."))
     return None
 
 

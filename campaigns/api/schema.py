@@ -7,12 +7,55 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from campaigns.api.validation import MOMENT_PATTERN, SLUG_PATTERN
+from subscribers.dates import EARLIEST, LATEST
+from subscribers.text import schema_pattern
+
 LANGUAGES = [code for code, _label in settings.LANGUAGES]
 STATUSES = ["draft", "review", "approved", "scheduled", "sending", "paused", "sent", "cancelled"]
 
 
+def _text(max_length: int, *, single_line: bool = True, required: bool = False, **extra: Any) -> dict[str, Any]:
+    """A string as campaigns/api/validation.py's ``text`` accepts it (rules of subscribers/text.py)."""
+    schema = {
+        "type": "string",
+        "maxLength": max_length,
+        "pattern": schema_pattern(single_line=single_line, required=required),
+        **extra,
+    }
+    if not required:
+        # An optional field sent as null counts as left out.
+        schema["nullable"] = True
+    return schema
+
+
+def _optional(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+_SLUGS = {
+    "type": "array",
+    "items": {"type": "string", "pattern": SLUG_PATTERN},
+    "minItems": 1,
+    "maxItems": 100,
+    "description": "List slugs (GET /lists); an unknown one is a 400.",
+}
+_MOMENT = {
+    "type": "string",
+    "maxLength": 64,
+    "pattern": MOMENT_PATTERN,
+    "nullable": True,
+    "description": "ISO-8601, e.g. 2026-05-01T09:00:00-05:00; without an offset, the organisation's time zone "
+    f"({settings.TIME_ZONE}). Between {EARLIEST.isoformat()} and {LATEST.isoformat()}.",
+}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+# The code accepts exactly the fields it reads (campaigns/api/validation.py
+# ``Body``): every input object says additionalProperties: false.
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -122,7 +165,7 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                     "With `at` (ISO-8601) the campaign is scheduled; a time without an offset is in the "
                     f"organisation's time zone ({settings.TIME_ZONE}); a time in the past is a 400. "
                     "When approval is required (TOCSIN_REQUIRE_APPROVAL) and the campaign is not approved, 409.",
-                    {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"}}},
+                    {"type": "object", "properties": {"at": _MOMENT}, "additionalProperties": False},
                 )
             },
             "/campaigns/{id}/pause": {"post": _campaign_step("Pause sending", "Only while sending.")},
@@ -168,23 +211,33 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                 },
                 "SubscriberInput": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": ["email", "lists", "consent_source"],
                     "properties": {
-                        "email": {"type": "string", "format": "email", "maxLength": 254},
-                        "name": {"type": "string", "maxLength": 100},
-                        "language": {"type": "string", "enum": LANGUAGES},
-                        "lists": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                        "consent_source": {
-                            "type": "string",
-                            "maxLength": 255,
-                            "description": "Where and how the person consented, e.g. 'petition form, example.org'.",
-                        },
-                        "consent_wording": {
-                            "type": "string",
-                            "maxLength": 5000,
-                            "description": "The exact text the person was shown, kept as evidence.",
-                        },
-                        "double_opt_in": {"type": "boolean", "default": False},
+                        "email": _text(
+                            254,
+                            required=True,
+                            format="email",
+                            description="An address on a domain name (an IP address is refused).",
+                        ),
+                        "name": _text(
+                            100,
+                            description="Plain text: no links, web addresses, invisible or "
+                            "text-direction characters (a name greets the person in emails).",
+                        ),
+                        "language": _optional({"type": "string", "enum": LANGUAGES}),
+                        "lists": _SLUGS,
+                        "consent_source": _text(
+                            255,
+                            required=True,
+                            description="Where and how the person consented, e.g. 'petition form, example.org'.",
+                        ),
+                        "consent_wording": _text(
+                            5000,
+                            single_line=False,
+                            description="The exact text the person was shown, kept as evidence.",
+                        ),
+                        "double_opt_in": _optional({"type": "boolean", "default": False}),
                     },
                 },
                 "SubscriberCreated": {
@@ -193,52 +246,82 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
                 },
                 "Translation": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": ["subject"],
                     "properties": {
-                        "subject": {"type": "string", "maxLength": 200},
-                        "preheader": {"type": "string", "maxLength": 200},
-                        "body_markdown": {"type": "string"},
+                        "subject": _text(200, required=True),
+                        "preheader": _text(200),
+                        "body_markdown": _text(100000, single_line=False),
                     },
                 },
                 "CampaignInput": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": ["kind", "subject", "body_markdown", "lists"],
                     "properties": {
                         "kind": {"type": "string", "enum": ["bulletin", "alert", "appeal"]},
-                        "subject": {"type": "string", "maxLength": 200},
-                        "preheader": {"type": "string", "maxLength": 200},
-                        "body_markdown": {"type": "string", "maxLength": 100000},
-                        "lists": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                        "language": {"type": "string", "enum": LANGUAGES},
-                        "translations": {"type": "object", "additionalProperties": _ref("Translation")},
-                        "languages": {"type": "array", "items": {"type": "string", "enum": LANGUAGES}},
-                        "engaged_within_days": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": 3650,
-                            "description": "Only people who opened or clicked a campaign in the last N days.",
-                        },
-                        "signed_up_after": {"type": "string", "format": "date-time"},
-                        "signed_up_before": {"type": "string", "format": "date-time"},
-                        "exclude_donors_days": {"type": "integer", "minimum": 1, "maximum": 3650},
-                        "donor_rule": {
-                            "type": "string",
-                            "enum": ["all", "exclude_recent", "lapsed", "never"],
-                            "default": "all",
-                            "description": "Appeals only. all: everyone (minus gifts in the last "
-                            "exclude_donors_days, if set); exclude_recent: leave out gifts in the last N days "
-                            "(default 90); lapsed: only people who gave before but not in the last N days "
-                            "(default 365); never: only people who never gave. N is exclude_donors_days. "
-                            "Monthly donors are always left out of appeals.",
-                        },
-                        "call_to_action_text": {"type": "string", "maxLength": 100},
-                        "call_to_action_url": {"type": "string", "format": "uri", "maxLength": 200},
-                        "tracking_enabled": {"type": "boolean", "default": True},
-                        "public_archive": {
-                            "type": "boolean",
-                            "description": "Show in the public archive once sent. Left out: bulletins yes, "
-                            "alerts and appeals no (they may name people at risk).",
-                        },
+                        "subject": _text(200, required=True),
+                        "preheader": _text(200),
+                        "body_markdown": _text(100000, single_line=False, required=True),
+                        "lists": _SLUGS,
+                        "language": _optional({"type": "string", "enum": LANGUAGES}),
+                        "translations": _optional(
+                            {
+                                "type": "object",
+                                # Only the languages offered; never the campaign's main one (a 400).
+                                "properties": {code: _ref("Translation") for code in LANGUAGES},
+                                "additionalProperties": False,
+                            }
+                        ),
+                        "languages": _optional(
+                            {
+                                "type": "array",
+                                "items": {"type": "string", "enum": LANGUAGES},
+                                "maxItems": len(LANGUAGES),
+                            }
+                        ),
+                        "engaged_within_days": _optional(
+                            {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 3650,
+                                "description": "Only people who opened or clicked a campaign in the last N days.",
+                            }
+                        ),
+                        "signed_up_after": _MOMENT,
+                        "signed_up_before": _MOMENT,
+                        "exclude_donors_days": _optional(
+                            {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 3650,
+                                "description": "Appeals only (a 400 for other kinds).",
+                            }
+                        ),
+                        "donor_rule": _optional(
+                            {
+                                "type": "string",
+                                "enum": ["all", "exclude_recent", "lapsed", "never"],
+                                "default": "all",
+                                "description": "Appeals only. all: everyone (minus gifts in the last "
+                                "exclude_donors_days, if set); exclude_recent: leave out gifts in the last N days "
+                                "(default 90); lapsed: only people who gave before but not in the last N days "
+                                "(default 365); never: only people who never gave. N is exclude_donors_days. "
+                                "Monthly donors are always left out of appeals.",
+                            }
+                        ),
+                        "call_to_action_text": _text(100),
+                        "call_to_action_url": _text(
+                            200, format="uri", description="An http or https URL (the donate page, for appeals)."
+                        ),
+                        "tracking_enabled": _optional({"type": "boolean", "default": True}),
+                        "public_archive": _optional(
+                            {
+                                "type": "boolean",
+                                "description": "Show in the public archive once sent. Left out: bulletins yes, "
+                                "alerts and appeals no (they may name people at risk).",
+                            }
+                        ),
                     },
                 },
                 "Counts": {

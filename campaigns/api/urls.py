@@ -17,5 +17,6 @@ urlpatterns = [
     path("campaigns/<int:pk>/submit", views.campaign_submit, name="campaign-submit"),
     path("campaigns/<int:pk>/approve", views.campaign_approve, name="campaign-approve"),
     # API clients read JSON, also when they mistype a path.
-    re_path(r"^.*$", views.not_found),
+    # [\s\S], not ".": a path with a line break in it is an API path too.
+    re_path(r"^[\s\S]*$", views.not_found),
 ]

@@ -7,6 +7,7 @@ of them at once; nothing here raises anything but ``Invalid``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -18,9 +19,20 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from subscribers.text import has_control_characters
+from subscribers.dates import YEAR_PATTERN, date_problem
+from subscribers.text import has_control_characters, text_problem
 
 MAX_BODY_BYTES = 1024 * 1024
+# What a MailingList slug can be (Django's validate_slug), and its length.
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,60}$"
+SLUG = re.compile(SLUG_PATTERN[1:-1])  # used with fullmatch
+# ISO-8601 as clients write it: a date, optionally a time, optionally an
+# offset (none: the organisation's time zone), in the years Tocsin accepts.
+_MOMENT_TAIL = r"-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
+MOMENT_PATTERN = rf"^{YEAR_PATTERN}{_MOMENT_TAIL}$"
+# The code checks the shape with any year, then the range with
+# subscribers.dates, whose message names the range: the same set of values.
+_MOMENT_SHAPE = re.compile(rf"[0-9]{{4}}{_MOMENT_TAIL}")
 
 
 class Invalid(Exception):
@@ -41,22 +53,49 @@ class Errors:
             raise Invalid(self.errors)
 
 
-def json_body(request: HttpRequest, *, allow_empty: bool = False) -> dict[str, Any]:
+class Body(dict[str, Any]):
+    """A JSON object that remembers which fields the validators read.
+
+    What the code never reads, it does not accept (``refuse_unknown``): a
+    misspelt or unsupported option ("subjet", a newer client's field) is a
+    400 rather than silently ignored, and the schema can say
+    ``additionalProperties: false`` and be exact.
+    """
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def refuse_unknown(data: Body, errors: Errors, *, prefix: str = "") -> None:
+    for key in sorted(set(data) - data.read):
+        errors.add(f"{prefix}{key[:60]}", _("Unknown field."))
+
+
+def json_body(request: HttpRequest, *, allow_empty: bool = False) -> Body:
     """The request body as a JSON object, or Invalid."""
+    # Form bodies first: once a multipart body is parsed (the text guard in
+    # config/middleware.py reads every form), request.body is gone.
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        # A bodiless POST from a form-minded client (curl -X POST -d '') means "no options".
+        if not allow_empty:
+            raise Invalid({"body": [_("The request body is not valid JSON.")]})
+        if not request.POST:
+            return Body({})
+        raise Invalid({"body": [_("Send options as a JSON object (Content-Type: application/json).")]})
     try:
         raw = request.body
     except RequestDataTooBig:
         raise Invalid({"body": [_("The request body is too large.")]}) from None
     if len(raw) > MAX_BODY_BYTES:
         raise Invalid({"body": [_("The request body is too large.")]})
-    if allow_empty and request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        # A bodiless POST from a form-minded client (curl -X POST -d '') means "no options".
-        if not request.POST:
-            return {}
-        raise Invalid({"body": [_("Send options as a JSON object (Content-Type: application/json).")]})
     if not raw.strip():
         if allow_empty:
-            return {}
+            return Body({})
         raise Invalid({"body": [_("Send a JSON object in the request body.")]})
     try:
         data = json.loads(raw)
@@ -64,7 +103,7 @@ def json_body(request: HttpRequest, *, allow_empty: bool = False) -> dict[str, A
         raise Invalid({"body": [_("The request body is not valid JSON.")]}) from None
     if not isinstance(data, dict):
         raise Invalid({"body": [_("The request body must be a JSON object.")]})
-    return data
+    return Body(data)
 
 
 def text(
@@ -93,12 +132,11 @@ def text(
     if len(value) > max_length:
         errors.add(label, _("At most %(max)d characters.") % {"max": max_length})
         return default
-    if single_line and has_control_characters(value):
-        # A line break in a subject is an email header injection.
-        errors.add(label, _("Must be a single line without control characters."))
-        return default
-    if "\x00" in value:
-        errors.add(label, _("Must not contain NUL characters."))
+    # The rules of subscribers/text.py; single-line because a line break in a
+    # subject or a name is an email header injection.
+    problem = text_problem(value, single_line=single_line)
+    if problem:
+        errors.add(label, problem)
         return default
     return value.strip() if single_line else value
 
@@ -143,6 +181,19 @@ def string_list(
     return list(dict.fromkeys(value))
 
 
+def slug_list(
+    data: dict[str, Any], field: str, errors: Errors, *, required: bool = False, max_items: int = 100
+) -> list[str]:
+    """A list of slugs (letters, digits, - and _), as the schema's SLUG_PATTERN says."""
+    slugs = string_list(data, field, errors, required=required, max_items=max_items)
+    bad = [slug for slug in slugs if not SLUG.fullmatch(slug)]
+    if bad:
+        shown = ", ".join(repr(slug) for slug in bad[:5] if not has_control_characters(slug)) or "…"
+        errors.add(field, _("Not a list slug (letters, digits, - and _): %(slugs)s") % {"slugs": shown})
+        return []
+    return slugs
+
+
 def boolean(data: dict[str, Any], field: str, errors: Errors, *, default: bool) -> bool:
     value = data.get(field)
     if value is None:
@@ -176,9 +227,17 @@ def moment(data: dict[str, Any], field: str, errors: Errors) -> datetime | None:
         errors.add(field, _("Must be an ISO-8601 date and time, e.g. 2026-05-01T09:00:00-05:00."))
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        if not _MOMENT_SHAPE.fullmatch(value):
+            raise ValueError(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         errors.add(field, _("Must be an ISO-8601 date and time, e.g. 2026-05-01T09:00:00-05:00."))
+        return None
+    # Before anything converts it: year 9999 with a negative offset is year
+    # 10000 in UTC, which PostgreSQL stores and Python cannot read back.
+    problem = date_problem(parsed)
+    if problem:
+        errors.add(field, problem)
         return None
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))

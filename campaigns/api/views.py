@@ -130,10 +130,11 @@ def subscribers(request: HttpRequest) -> JsonResponse:
     email = v.text(data, "email", errors, required=True, max_length=254, single_line=True)
     name = v.text(data, "name", errors, max_length=100, single_line=True)
     language = v.choice(data, "language", errors, choices=LANGUAGE_CODES, default=settings.LANGUAGE_CODE)
-    slugs = v.string_list(data, "lists", errors, required=True)
+    slugs = v.slug_list(data, "lists", errors, required=True)
     consent_source = v.text(data, "consent_source", errors, required=True, max_length=255, single_line=True)
     wording = v.text(data, "consent_wording", errors, max_length=5000)
     double_opt_in = v.boolean(data, "double_opt_in", errors, default=False)
+    v.refuse_unknown(data, errors)
     errors.raise_if_any()
     try:
         result = subscribe(
@@ -171,7 +172,7 @@ def subscribers(request: HttpRequest) -> JsonResponse:
 DONOR_RULES = [value for value, _label in Campaign._meta.get_field("donor_rule").choices or []]
 
 
-def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
+def _validate_campaign(data: v.Body) -> dict[str, Any]:
     errors = v.Errors()
     fields: dict[str, Any] = {
         "kind": v.choice(data, "kind", errors, choices=Campaign.Kind.values, required=True),
@@ -206,7 +207,7 @@ def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
     if fields["donor_rule"] != "all" and fields["kind"] != Campaign.Kind.APPEAL:
         errors.add("donor_rule", _("Only donation appeals can choose among donors."))
 
-    slugs = v.string_list(data, "lists", errors, required=True)
+    slugs = v.slug_list(data, "lists", errors, required=True)
     found = list(MailingList.objects.filter(slug__in=slugs))
     missing = sorted(set(slugs) - {mailing_list.slug for mailing_list in found})
     if missing:
@@ -234,6 +235,7 @@ def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(item, dict):
                 errors.add(prefix, _("Must be an object with subject and body_markdown."))
                 continue
+            item = v.Body(item)
             translations[code] = {
                 "subject": v.text(
                     item, "subject", errors, required=True, max_length=200, single_line=True, label=f"{prefix}.subject"
@@ -245,7 +247,9 @@ def _validate_campaign(data: dict[str, Any]) -> dict[str, Any]:
                     item, "body_markdown", errors, max_length=MAX_MARKDOWN, label=f"{prefix}.body_markdown"
                 ),
             }
+            v.refuse_unknown(item, errors, prefix=f"{prefix}.")
     fields["translations"] = translations
+    v.refuse_unknown(data, errors)
     errors.raise_if_any()
     return fields
 
@@ -280,6 +284,7 @@ def campaign_send(request: HttpRequest, pk: int) -> JsonResponse:
     data = v.json_body(request, allow_empty=True)
     errors = v.Errors()
     at = v.moment(data, "at", errors)
+    v.refuse_unknown(data, errors)
     errors.raise_if_any()
     campaign = operations.start(campaign, actor=request.user, at=at)
     return JsonResponse(campaign_json(campaign), status=202)

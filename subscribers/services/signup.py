@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -36,7 +34,7 @@ from subscribers.models import (
     normalize_email,
 )
 from subscribers.services.leaving import is_suppressed, lift_suppression
-from subscribers.text import has_control_characters, name_problem
+from subscribers.text import address_problem, has_control_characters, name_problem
 from subscribers.tokens import ExpiredToken, InvalidToken
 
 logger = logging.getLogger(__name__)
@@ -113,10 +111,9 @@ def clean_email(value: str) -> str:
         raise InvalidSignup("email", str(_("Enter your email address.")))
     if len(email) > 254:  # RFC 5321's limit on a deliverable address
         raise InvalidSignup("email", str(_("That email address is too long.")))
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise InvalidSignup("email", str(_("Enter a valid email address."))) from None
+    problem = address_problem(email)
+    if problem:
+        raise InvalidSignup("email", problem)
     return email
 
 

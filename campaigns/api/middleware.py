@@ -1,0 +1,37 @@
+"""Every error under /api/ answers JSON, whoever produced it.
+
+Views answer JSON themselves, but some errors come from elsewhere: Django's
+404 for a path no route matches (with DEBUG, its HTML debug page), the 500
+page, a 400 from a suspicious request, a 413 from a proxy-minded middleware.
+An API client parses the body of every answer, so those become
+``{"detail": …}`` too, with the same status and headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+API_PREFIX = "/api/"
+# Kept from the original answer: they tell the client what to do next.
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+
+class JsonErrorsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path_info.startswith(API_PREFIX)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        replacement = JsonResponse({"detail": response.reason_phrase}, status=response.status_code)
+        for name in _KEPT_HEADERS:
+            if name in response:
+                replacement[name] = response[name]
+        return replacement
