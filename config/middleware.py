@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http.multipartparser import MultiPartParserError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -72,9 +72,10 @@ def find_unsafe_text(request: HttpRequest) -> tuple[str, str] | None:
         for name, value in _pairs(form):
             if problem := text_problem(value):
                 return _field(name), problem
-        for name, upload in request.FILES.items():
-            if problem := text_problem(upload.name or "", single_line=True):
-                return _field(name), problem
+        for name, uploads in request.FILES.lists():
+            for upload in uploads:
+                if problem := text_problem(upload.name or "", single_line=True):
+                    return _field(name), problem
         return None
     try:
         raw = request.body

@@ -31,6 +31,7 @@ from donations.importing import GUIDE, REQUIRED, find_recorded, parse_row, sampl
 from donations.models import Donation
 from donations.reports import appeal_report, write_csv
 from donations.services import InvalidDonation, attribute, match_subscriber, relink_unmatched
+from subscribers.dates import check_form_dates
 
 
 def _campaign_shown(donation: Donation) -> str:
@@ -187,6 +188,11 @@ class DonationAdmin(ImportMixin, admin.ModelAdmin):
         self.message_user(
             request, _("%(count)d gift(s) matched to a subscriber.") % {"count": matched}, messages.SUCCESS
         )
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        check_form_dates(form)  # a gift in year 9999 would break every report that reads it
+        return form
 
     def save_model(self, request: HttpRequest, obj: Donation, form: Any, change: bool) -> None:
         if not change:

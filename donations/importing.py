@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy
 from campaigns.models import Campaign
 from donations.models import Donation
 from donations.services import InvalidDonation, attributable, campaign_for, clean_amount, clean_currency
+from subscribers.dates import date_problem
 from subscribers.importing import RowProblem  # one shape of CSV problem report for every importer
 from subscribers.models import Subscriber, normalize_email
 from subscribers.text import text_problem
@@ -227,6 +228,8 @@ def parse_row(line: int, row: dict[str, Any], *, campaigns: Any = campaign_for) 
             # One day of slack: the provider's time zone may be ahead of ours.
             if donated_on > timezone.localdate() + timedelta(days=1):
                 errors["date"] = [_("In the future.")]
+            elif problem := date_problem(donated_on):  # year 1 overflows in time-zone arithmetic
+                errors["date"] = [problem]
     recurring = values["recurring"].lower()
     if recurring not in _TRUE | _FALSE:
         errors["recurring"] = [_("Write true or false.")]

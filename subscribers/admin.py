@@ -30,9 +30,11 @@ from django.utils.translation import ngettext
 
 from campaigns import audit
 from campaigns.permissions import EXPORT_PERMISSION
+from subscribers.dates import check_form_dates
 from subscribers.importing import COLUMNS, ImportFailed, import_csv
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.services import leaving
+from subscribers.services.signup import InvalidSignup, clean_name
 
 # What a spreadsheet would run as a formula when an exported file is opened.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -41,6 +43,24 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def neutralise_cell(value: object) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+class SubscriberForm(forms.ModelForm):
+    """Staff edit a name and a pause date: held to the same rules as the person's own form."""
+
+    class Meta:
+        model = Subscriber
+        fields = ["name", "paused_until"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        check_form_dates(self)
+
+    def clean_name(self) -> str:
+        try:
+            return clean_name(self.cleaned_data.get("name") or "")
+        except InvalidSignup as problem:
+            raise forms.ValidationError(problem.message) from None
 
 
 @admin.register(MailingList)
@@ -128,6 +148,7 @@ class _Echo:
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
+    form = SubscriberForm
     list_display = ["email", "name", "language", "status", "tracking_allowed", "created_at"]
     list_filter = ["status", "language", "lists", "tracking_allowed"]
     search_fields = ["email", "name"]

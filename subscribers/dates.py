@@ -17,7 +17,7 @@ This module sits in the lowest app so every other app may import it.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -33,8 +33,8 @@ YEAR_PATTERN = "(?:19|20)[0-9]{2}"
 # What an impossible stored value loads as: a day inside Python's range with
 # room for any time-zone offset, so localtime() and isoformat() still work,
 # and far enough out that nobody takes it for a real date.
-LOADED_WHEN_TOO_LATE = datetime(9999, 12, 30)  # noqa: DTZ001 (the time zone is the loader's)
-LOADED_WHEN_TOO_EARLY = datetime(1, 1, 2)  # noqa: DTZ001
+LOADED_WHEN_TOO_LATE = datetime(9999, 12, 30)  # naive: the loader adds its own time zone
+LOADED_WHEN_TOO_EARLY = datetime(1, 1, 2)
 
 
 class DateOutOfRange(ValueError):
@@ -81,6 +81,19 @@ class DateRangeValidator:
 
     def __hash__(self) -> int:
         return hash(type(self))
+
+
+def check_form_dates(form: Any) -> None:
+    """Add the range rule to every date and date-time field of a Django form.
+
+    Call it in a form's ``__init__``, or on a form class (a ModelAdmin's ``get_form``).
+    """
+    from django import forms
+
+    fields = form.base_fields if isinstance(form, type) else form.fields  # type: ignore[attr-defined]
+    for field in fields.values():
+        if isinstance(field, forms.DateField | forms.DateTimeField | forms.SplitDateTimeField):
+            field.validators.append(DateRangeValidator())
 
 
 # --- Reading rows that hold an impossible date ------------------------------------------

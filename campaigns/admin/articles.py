@@ -34,6 +34,7 @@ from campaigns.content import (
 )
 from campaigns.models import Article
 from campaigns.views.public import render_article
+from subscribers.dates import check_form_dates
 
 # Live-preview requests carry the whole body; refuse absurd sizes instead of rendering them.
 MAX_PREVIEW_CHARS = 200_000
@@ -82,6 +83,7 @@ class ArticleForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        check_form_dates(self)
         if "translation_of" in self.fields:
             # Only originals: a translation of a translation would split one group in two.
             originals = Article.objects.filter(translation_of__isnull=True)

@@ -33,6 +33,7 @@ from campaigns.api.auth import hash_token, new_secret
 from campaigns.models import ApiToken, AuditLog, Campaign, CampaignArticle, CampaignTranslation
 from campaigns.permissions import can_approve, can_send
 from campaigns.workflow import TransitionNotAllowed
+from subscribers.dates import check_form_dates, date_problem
 from subscribers.text import has_control_characters
 
 S = Campaign.Status
@@ -156,6 +157,7 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        check_form_dates(self)
         if "donor_rule" in self.fields:
             # Forms posted without it (older pages, scripts) mean "all", as the API does.
             self.fields["donor_rule"].required = False
@@ -537,6 +539,8 @@ class CampaignAdmin(admin.ModelAdmin):
                 except ValueError:
                     error = _("Enter a date and time.")
                 else:
+                    # Before any time-zone arithmetic: year 9999 overflows there.
+                    error = date_problem(at) or ""
                     if timezone.is_naive(at):
                         at = at.replace(tzinfo=_org_zone())
             if not error:

@@ -28,7 +28,11 @@ SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,60}$"
 SLUG = re.compile(SLUG_PATTERN[1:-1])  # used with fullmatch
 # ISO-8601 as clients write it: a date, optionally a time, optionally an
 # offset (none: the organisation's time zone), in the years Tocsin accepts.
-_MOMENT_TAIL = r"-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"
+_MOMENT_TAIL = (
+    r"-[0-9]{2}-[0-9]{2}"  # -MM-DD
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"  # Thh:mm[:ss[.ffffff]]
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?)?"  # offset
+)
 MOMENT_PATTERN = rf"^{YEAR_PATTERN}{_MOMENT_TAIL}$"
 # The code checks the shape with any year, then the range with
 # subscribers.dates, whose message names the range: the same set of values.

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods
 from outbox.relay import BROKER_ERRORS
 from subscribers.models import Consent, Language, MailingList, Subscriber, Subscription
 from subscribers.services import leaving
+from subscribers.services.signup import InvalidSignup, clean_name
 from subscribers.tokens import (
     InvalidToken,
     make_preferences_token,
@@ -105,10 +106,11 @@ class PreferencesForm(forms.Form):
         pause_field.choices = choices
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if any(ch in self.cleaned_data["name"] for ch in "\r\n\x00") or "<" in name or ">" in name:
-            raise forms.ValidationError(_("Please write your name without line breaks or < > characters."))
-        return name
+        # The sign-up form's rules (no links, no disguises): the name greets the person in every email.
+        try:
+            return clean_name(self.cleaned_data["name"])
+        except InvalidSignup as problem:
+            raise forms.ValidationError(problem.message) from None
 
     def paused_until(self) -> date | None:
         choice = self.cleaned_data["pause"]

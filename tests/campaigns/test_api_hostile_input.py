@@ -60,7 +60,7 @@ def campaign_body(**change):  # type: ignore[no-untyped-def]
 def test_nul_and_lone_surrogates_in_a_subscriber_are_a_400_naming_the_field(client, admin_token, change):
     response = post(client, "/api/v1/subscribers", subscriber_body(**change), admin_token)
     assert response.status_code == 400
-    assert list(change)[0] in " ".join(response.json()["errors"])
+    assert next(iter(change)) in " ".join(response.json()["errors"])
     assert not Subscriber.objects.exists()
 
 
@@ -77,7 +77,7 @@ def test_nul_and_lone_surrogates_in_a_subscriber_are_a_400_naming_the_field(clie
 def test_nul_and_lone_surrogates_in_a_campaign_are_a_400_naming_the_field(client, writer_token, change):
     response = post(client, "/api/v1/campaigns", campaign_body(**change), writer_token)
     assert response.status_code == 400
-    assert list(change)[0] in " ".join(response.json()["errors"])
+    assert next(iter(change)) in " ".join(response.json()["errors"])
     assert not Campaign.objects.exists()
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from campaigns import audit
 from campaigns.api.auth import create_token
+from subscribers.management.base import TocsinCommand
 
 
-class Command(BaseCommand):
+class Command(TocsinCommand):
     help = "Create a JSON API token for a staff user. The token is shown once, on the last line."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ from campaigns import demo_content
 from campaigns.models import Article
 from campaigns.permissions import ensure_roles
 from campaigns.staff import issue_backup_code
+from subscribers.management.base import TocsinCommand
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 
 DEMO_USERNAME = "demo"
@@ -59,7 +59,7 @@ def _save_article(article: Article) -> None:
     save_article(article=article)
 
 
-class Command(BaseCommand):
+class Command(TocsinCommand):
     help = "Load the demo lists, articles, supporters and staff login (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:

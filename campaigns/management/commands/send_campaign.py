@@ -6,11 +6,12 @@ import sys
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from campaigns import control
 from campaigns.models import Campaign
+from subscribers.management.base import TocsinCommand
 
 S = Campaign.Status
 BAR_WIDTH = 30
@@ -34,7 +35,7 @@ def progress_line(counts: dict[str, int], *, rate: float) -> str:
     }
 
 
-class Command(BaseCommand):
+class Command(TocsinCommand):
     help = "Send a campaign now (Celery workers do the sending); --wait shows a progress bar until it ends."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from donations.importing import COLUMNS, REQUIRED, ImportFailed, import_csv
+from subscribers.management.base import TocsinCommand
 
 
-class Command(BaseCommand):
+class Command(TocsinCommand):
     help = (
         "Import gifts from a CSV file. Columns: "
         + ", ".join(COLUMNS)

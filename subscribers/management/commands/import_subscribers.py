@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from subscribers.importing import COLUMNS, ImportFailed, import_csv
+from subscribers.management.base import TocsinCommand
 
 
-class Command(BaseCommand):
+class Command(TocsinCommand):
     help = (
         "Import supporters from a CSV file into a list (created if missing). Columns: "
         + ", ".join(COLUMNS)
