@@ -310,3 +310,49 @@ def test_the_campaign_page_shows_its_attribution_code(client, sender):
     made = campaign(author=sender, lists=[mailing_list()], kind="appeal")
     page = client.get(change_url(made)).content.decode()
     assert f"Attribution code: <code>{made.attribution_code}</code>" in page
+
+
+# --- Dates out of range, and rows that already hold one (issue 10) ---------------------------
+
+
+def test_an_audience_date_in_year_9999_is_a_form_error(client, sender):
+    news = mailing_list("news")
+    data = form_data(
+        lists=[str(news.pk)], signed_up_before_0="9999-12-31", signed_up_before_1="23:00:00", signed_up_after_0=""
+    )
+    response = client.post("/admin/campaigns/campaign/add/", data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["signed_up_before"] == ["Must be a date between 1900-01-01 and 2099-12-31."]
+    assert not Campaign.objects.exists()
+
+
+def test_a_send_time_in_year_9999_is_refused_on_the_send_page(client, sender, engine):
+    made = campaign(author=sender, lists=[mailing_list(people=1)])
+    response = client.post(
+        f"/admin/campaigns/campaign/{made.pk}/send/", {"when": "later", "at": "9999-12-31T23:00"}
+    )
+    assert response.status_code == 200
+    assert "Must be a date between 1900-01-01 and 2099-12-31." in response.content.decode()
+    assert engine.calls == []
+
+
+@pytest.mark.postgres
+def test_a_row_holding_year_10000_does_not_break_the_admin(client, sender):
+    from django.db import connection
+
+    made = campaign(author=sender, lists=[mailing_list(people=1)], status=Campaign.Status.SCHEDULED)
+    with connection.cursor() as cursor:
+        # As the API stored it before the range rule: Python's datetime cannot hold year 10000.
+        cursor.execute(
+            "UPDATE campaigns_campaign SET signed_up_before = '10000-01-01 10:00:00+00', "
+            "scheduled_at = '10000-01-01 10:00:00+00' WHERE id = %s",
+            [made.pk],
+        )
+
+    listing = client.get("/admin/campaigns/campaign/")
+    assert listing.status_code == 200
+    assert made.subject in listing.content.decode()
+    page = client.get(change_url(made))
+    assert page.status_code == 200
+    assert "9999-12-2" in page.content.decode()  # clamped (shown in Lima time), for staff to correct

@@ -261,3 +261,29 @@ def test_admin_import_page_reports_bad_rows_and_writes_nothing(boss):
 def test_changelist_links_the_import_page(boss):
     body = staff_client(boss).get(reverse(CHANGELIST)).content.decode()
     assert reverse("admin:subscribers_subscriber_import") in body
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "Win money at evil.example/claim", "without HTML, links or web addresses"),
+        ("name", "Ana\u202eanA", "invisible or text-direction"),
+        ("paused_until", "9999-12-31", "Must be a date between 1900-01-01 and 2099-12-31."),
+    ],
+)
+def test_staff_edits_obey_the_sign_up_rules(boss, ana, field, value, message):
+    client = staff_client(boss)
+    url = reverse("admin:subscribers_subscriber_change", args=[ana.pk])
+    page = client.get(url)
+    data = {"name": "Ana Q.", "language": "en", "tracking_allowed": "on", "paused_until": "", field: value}
+    for formset in page.context["inline_admin_formsets"]:
+        prefix = formset.formset.prefix
+        data[f"{prefix}-TOTAL_FORMS"] = str(formset.formset.total_form_count())
+        data[f"{prefix}-INITIAL_FORMS"] = str(formset.formset.initial_form_count())
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors[field])
+    ana.refresh_from_db()
+    assert (ana.name, ana.paused_until) == ("Ana Quispe", None)
