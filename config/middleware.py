@@ -6,9 +6,10 @@ Django's own debug page) raise, and both used to surface as a 500 from
 whichever line touched the value first. Checking each field in each view
 missed some (a list slug, a search box, a cookie), so every request is
 checked here once, with the rules of ``subscribers/text.py``: the path, the
-query string, form fields and file names, a JSON body (keys too), cookies
-and headers. Fields that must be one line (a subject, a name) are still
-checked by their own validators; this is the floor under all of them.
+query string, form fields, a JSON body (keys too), cookies and headers
+(Django itself drops unprintable characters from uploaded file names).
+Fields that must be one line (a subject, a name) are still checked by their
+own validators; this is the floor under all of them.
 
 The answer is a 400: JSON ``{"errors": {field: [message]}}`` under /api/,
 a short page elsewhere, rendered from a standalone template that touches
@@ -72,10 +73,6 @@ def find_unsafe_text(request: HttpRequest) -> tuple[str, str] | None:
         for name, value in _pairs(form):
             if problem := text_problem(value):
                 return _field(name), problem
-        for name, uploads in request.FILES.lists():
-            for upload in uploads:
-                if problem := text_problem(upload.name or "", single_line=True):
-                    return _field(name), problem
         return None
     try:
         raw = request.body

@@ -6,7 +6,16 @@ import time
 
 import pytest
 
-from subscribers.text import UnsafeText, check_text, has_control_characters, name_problem, text_problem, unsafe_text_in
+from subscribers.text import (
+    UnsafeText,
+    address_problem,
+    check_text,
+    has_control_characters,
+    name_problem,
+    schema_pattern,
+    text_problem,
+    unsafe_text_in,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +83,28 @@ def test_it_finds_unsafe_text_anywhere_in_a_json_value() -> None:
         "translations.es.subject": "Contains an invalid character (a lone UTF-16 surrogate).",
     }
     assert list(unsafe_text_in({"fine": ["a\nb", 1, None, True]})) == []
+
+
+@pytest.mark.parametrize(
+    "address", ["ana@[127.0.0.1]", "ana@[ipv6:::1]", "ana@10.0.0.12", "ana@example.org\n", "ana\x00@example.org"]
+)
+def test_ip_literals_and_control_characters_are_not_addresses(address):
+    assert address_problem(address) is not None
+
+
+@pytest.mark.parametrize("address", ["ana@example.org", "ana.quispe+peru@mail.example.co.uk", "ana@exämple.org"])
+def test_ordinary_addresses_pass(address):
+    assert address_problem(address) is None
+
+
+def test_the_schema_pattern_accepts_exactly_what_text_problem_accepts():
+    import re
+
+    samples = ["ok", " padded ", "", "   ", "tab\there", "a\nb", "nul\x00", "bell\x07", "c1\x85", "sep\u2028x"]
+    for single_line in (False, True):
+        pattern = re.compile(schema_pattern(single_line=single_line).replace("$", r"\Z"))
+        required = re.compile(schema_pattern(single_line=single_line, required=True).replace("$", r"\Z"))
+        for value in samples:
+            accepted = text_problem(value, single_line=single_line) is None
+            assert bool(pattern.search(value)) is accepted, (single_line, value)
+            assert bool(required.search(value)) is (accepted and bool(value.strip())), (single_line, value)
