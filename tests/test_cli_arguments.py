@@ -33,7 +33,7 @@ def test_a_control_character_in_an_argument_is_a_command_error(tmp_path, slug):
 
 
 def test_a_bad_user_name_for_a_token_is_a_command_error():
-    with pytest.raises(CommandError, match="^user: Must not contain NUL"):
+    with pytest.raises(CommandError, match=r"^user: Must not contain NUL"):
         call_command("create_api_token", "--user", "ada\x00", stdout=io.StringIO())
 
 

@@ -6,7 +6,6 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 
 from config.middleware import UnsafeTextMiddleware
-
 from subscribers.models import Consent, MailingList, Subscriber
 from tests.campaigns.staff_helpers import staff, verified
 

@@ -329,9 +329,7 @@ def test_an_audience_date_in_year_9999_is_a_form_error(client, sender):
 
 def test_a_send_time_in_year_9999_is_refused_on_the_send_page(client, sender, engine):
     made = campaign(author=sender, lists=[mailing_list(people=1)])
-    response = client.post(
-        f"/admin/campaigns/campaign/{made.pk}/send/", {"when": "later", "at": "9999-12-31T23:00"}
-    )
+    response = client.post(f"/admin/campaigns/campaign/{made.pk}/send/", {"when": "later", "at": "9999-12-31T23:00"})
     assert response.status_code == 200
     assert "Must be a date between 1900-01-01 and 2099-12-31." in response.content.decode()
     assert engine.calls == []
