@@ -425,3 +425,21 @@ def test_the_client_ip_is_read_from_the_trusted_proxys_entry(rf, settings, forwa
     settings.TOCSIN_TRUSTED_PROXY_COUNT = 1
     request = rf.post("/signup/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.1")
     assert client_ip(request) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "Win money at evil.example/claim", "without HTML, links or web addresses"),
+        ("name", "Ana\u2066x\u2069", "invisible or text-direction"),
+        ("email", "ana@[127.0.0.1]", "not an IP address"),
+    ],
+)
+@pytest.mark.parametrize("url", ["/signup/", EMBED])
+def test_link_names_disguises_and_ip_literal_addresses_are_refused_on_both_forms(
+    client, lists, django_capture_on_commit_callbacks, url, field, value, message
+):
+    response = post(client, django_capture_on_commit_callbacks, valid(**{field: value}), url=url)
+    assert response.status_code in (200, 400)
+    assert message in response.content.decode()
+    assert nothing_happened()
