@@ -30,7 +30,11 @@ class JsonErrorsMiddleware:
             or response.get("Content-Type", "").startswith("application/json")
         ):
             return response
-        replacement = JsonResponse({"detail": response.reason_phrase}, status=response.status_code)
+        payload: dict[str, object] = {"detail": response.reason_phrase}
+        if response.status_code == 400:
+            # The schema's 400 is a ValidationError, which always has errors.
+            payload["errors"] = {"request": [response.reason_phrase]}
+        replacement = JsonResponse(payload, status=response.status_code)
         for name in _KEPT_HEADERS:
             if name in response:
                 replacement[name] = response[name]

@@ -197,3 +197,11 @@ def test_an_ip_literal_address_is_refused(client, admin_token, email):
     assert response.status_code == 400
     assert "email" in response.json()["errors"]
     assert not Subscriber.objects.exists()
+
+
+def test_a_bad_request_refused_by_django_itself_is_json_with_errors(client, writer_token, settings):
+    settings.ALLOWED_HOSTS = ["tocsin.example.org"]
+    client.raise_request_exception = False
+    response = client.get("/api/v1/lists", HTTP_HOST="evil.example", **bearer(writer_token))
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad Request", "errors": {"request": ["Bad Request"]}}
