@@ -30,6 +30,7 @@ def signup(**change):  # type: ignore[no-untyped-def]
     "change",
     [
         {"name": "Ana\x00"},
+        {"name": "Ana\x1b[31m"},
         {"lists": ["pe\x00ru"]},
         {"email": "ana@example.org\x07"},
         {"website": "\x1b[31m"},
