@@ -49,6 +49,14 @@ def test_a_form_field_with_nul_or_a_control_character_gets_a_clear_400_page(clie
     assert not Consent.objects.exists()
 
 
+def test_a_forged_embed_post_with_nul_in_its_page_url_is_refused_whole(client, peru):
+    # A browser cannot send this from the snippet: HTML parsing turns U+0000 into U+FFFD.
+    client.raise_request_exception = False
+    response = client.post("/signup/embed/submit/", signup(page_url="https://friends.example/\x00"))
+    assert response.status_code == 400
+    assert not Subscriber.objects.exists()
+
+
 def test_the_page_speaks_the_visitors_language(client, peru):
     response = client.post("/signup/", signup(name="Ana\x00"), HTTP_ACCEPT_LANGUAGE="es")
     assert response.status_code == 400

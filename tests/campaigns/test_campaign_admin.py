@@ -354,3 +354,14 @@ def test_a_row_holding_year_10000_does_not_break_the_admin(client, sender):
     page = client.get(change_url(made))
     assert page.status_code == 200
     assert "9999-12-2" in page.content.decode()  # clamped (shown in Lima time), for staff to correct
+
+
+@pytest.mark.parametrize("field", ["from_email", "reply_to"])
+def test_a_sender_address_on_an_ip_literal_is_a_form_error(client, sender, field):
+    news = mailing_list("news")
+    response = client.post("/admin/campaigns/campaign/add/", form_data(lists=[str(news.pk)], **{field: "x@[10.0.0.1]"}))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == [
+        "An email address needs a domain name, not an IP address."
+    ]
+    assert not Campaign.objects.exists()
