@@ -77,6 +77,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Content-Security-Policy: strict on public pages, the admin's own (config/csp.py).
+    # Outside the text guard below, so its 400 page carries the policy too.
+    "config.csp.TocsinCSPMiddleware",
     # Before anything reads input: NUL, lone surrogates and control characters
     # are a 400 here (config/middleware.py), in the visitor's language.
     "config.middleware.UnsafeTextMiddleware",
@@ -88,8 +91,6 @@ MIDDLEWARE = [
     "campaigns.staff.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Content-Security-Policy: strict on public pages, the admin's own (config/csp.py).
-    "config.csp.TocsinCSPMiddleware",
     # Last, as django-axes asks: it turns a lockout into a response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -45,6 +45,7 @@ def test_a_form_field_with_nul_or_a_control_character_gets_a_clear_400_page(clie
     page = response.content.decode()
     assert "Some of what you sent cannot be accepted" in page
     assert "type the text again" in page
+    assert "script-src" in response["Content-Security-Policy"]
     assert not Subscriber.objects.exists()
     assert not Consent.objects.exists()
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from campaigns.staff import give_backup_code
+from subscribers.management.base import TocsinCommand
 
 
-class Command(BaseCommand):
+class Command(TocsinCommand):
     help = (
         "Issue a staff user a single-use 8-digit backup code, to log in with and set up an authenticator app "
         "(replaces their earlier unused code). The code is shown once, on the last line."
