@@ -34,7 +34,7 @@ _PROTECTED = re.compile(
 _CODE = re.compile(r"[\w-]+: \S+")
 _MARK = "?!:;"
 # What may follow a mark that ends a word: a space, the end, or a closing sign.
-_AFTER = r"(?=\s|$|[)»\"’<\0?!])"
+_AFTER = r"(?=\s|$|[)»\"\u2019<\0?!])"
 
 
 def _masked(text: str, source: str) -> tuple[str, list[str]]:
@@ -63,7 +63,7 @@ def fix(text: str, *, source: str = "") -> str:
     masked = re.sub(rf"[ \t]+([{_MARK}]){_AFTER}", NBSP + r"\1", masked)
     # No space at all, at the end of a word or a placeholder: add one. Not
     # inside "?!" or "…?", and not before a mark that ends a URL-like token.
-    masked = re.sub(rf"(?<=[\w\0)\]”’'\"%.…])([{_MARK}]){_AFTER}", NBSP + r"\1", masked)
+    masked = re.sub(rf"(?<=[\w\0)\]\u201d\u2019'\"%.…])([{_MARK}]){_AFTER}", NBSP + r"\1", masked)
     masked = re.sub(r"«[ \t]*", "«" + NBSP, masked)
     masked = re.sub(r"[ \t]*»", NBSP + "»", masked)
     return _unmasked(masked, kept)
