@@ -173,7 +173,8 @@ class CampaignArticle(models.Model):
         constraints = [models.UniqueConstraint(fields=["campaign", "article"], name="campaign_article_unique")]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id}#{self.position}: {self.article_id}"
+        # The admin shows this above each article of a bulletin: the full title, which the picker cuts short.
+        return str(self.article)
 
 
 class CampaignTranslation(models.Model):
@@ -191,7 +192,7 @@ class CampaignTranslation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} [{self.language}]"
+        return f"{self.get_language_display()} · {self.subject}"
 
 
 class Delivery(models.Model):

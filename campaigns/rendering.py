@@ -542,11 +542,15 @@ class CampaignRenderer:
     def _reason(self, version: _Version, list_ids: frozenset[int]) -> tuple[str, str]:
         reason = version.reasons.get(list_ids)
         if reason is None:
-            names = [self.lists[pk].name for pk in sorted(list_ids, key=lambda pk: self.lists[pk].position)]
+            ordered = sorted(list_ids, key=lambda pk: self.lists[pk].position)
+            names = [self.lists[pk].name_in(version.language) for pk in ordered]
             with translation.override(version.language):
                 if names:
+                    quoted = [
+                        pgettext("quotation marks around a list's name", "“%(name)s”") % {"name": n} for n in names
+                    ]
                     sentence = _("You receive this because you signed up for %(lists)s at %(site)s.") % {
-                        "lists": get_text_list([f"“{n}”" for n in names], _("and")),
+                        "lists": get_text_list(quoted, _("and")),
                         "site": _site_name(),
                     }
                 else:

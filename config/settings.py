@@ -49,7 +49,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_site.hostname or "localhost", "local
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with Tocsin's site: the organisation's name, sections as staff work.
+    "config.apps.TocsinAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

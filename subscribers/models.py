@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -47,12 +47,40 @@ class MailingList(models.Model):
     )
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # {"es": {"name": "…", "description": "…"}, "fr": {…}}: what readers of
+    # those languages see instead of ``name`` and ``description``.
+    translations = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["position", "name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.local_name
+
+    def _translated(self, field: str, language: str | None) -> str:
+        translations = self.translations if isinstance(self.translations, dict) else {}
+        for code in (language or "", (language or "").split("-")[0]):
+            entry = translations.get(code.lower())
+            text = entry.get(field) if isinstance(entry, dict) else None
+            if isinstance(text, str) and text.strip():
+                return text
+        return str(getattr(self, field))
+
+    def name_in(self, language: str | None) -> str:
+        """The list's name for readers of ``language``: its translation, else the main name."""
+        return self._translated("name", language)
+
+    def description_in(self, language: str | None) -> str:
+        return self._translated("description", language)
+
+    @property
+    def local_name(self) -> str:
+        """The name in the language being shown now (a page's, or an email's recipient's)."""
+        return self.name_in(translation.get_language())
+
+    @property
+    def local_description(self) -> str:
+        return self.description_in(translation.get_language())
 
 
 class SubscriberQuerySet(models.QuerySet["Subscriber"]):
@@ -163,7 +191,8 @@ class Subscription(models.Model):
         indexes = [models.Index(fields=["mailing_list", "status", "subscriber"], name="subscription_audience")]
 
     def __str__(self) -> str:
-        return f"{self.subscriber_id} on {self.mailing_list_id} ({self.status})"
+        # The admin shows this above each of a person's lists.
+        return f"{self.mailing_list} ({self.get_status_display()})"
 
 
 class AppendOnlyError(Exception):
