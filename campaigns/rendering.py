@@ -48,6 +48,7 @@ from campaigns.plaintext import markdown_to_text, wrap
 from donations.ask_ladder import AskLadder, ask_urls, default_ladder, ladders_for
 from subscribers import tokens
 from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.text import squash_spaces
 
 # Gmail clips messages whose HTML is larger than this ("[Message clipped]"),
 # hiding the footer -- and with it the unsubscribe link.
@@ -115,7 +116,7 @@ def absolute_url(url: str) -> str:
 
 def _one_line(value: str) -> str:
     # Names and subjects go into headers: a newline there is a header injection.
-    return " ".join(value.split())
+    return squash_spaces(value)
 
 
 class _Template:
@@ -542,7 +543,8 @@ class CampaignRenderer:
     def _reason(self, version: _Version, list_ids: frozenset[int]) -> tuple[str, str]:
         reason = version.reasons.get(list_ids)
         if reason is None:
-            ordered = sorted(list_ids, key=lambda pk: self.lists[pk].position)
+            # The lists' own order (MailingList.Meta), whatever order the set iterates in.
+            ordered = sorted(list_ids, key=lambda pk: (self.lists[pk].position, self.lists[pk].name, pk))
             names = [self.lists[pk].name_in(version.language) for pk in ordered]
             with translation.override(version.language):
                 if names:
