@@ -60,12 +60,12 @@ def fix(text: str, *, source: str = "") -> str:
     """``text`` with French spacing; ``source`` is the English msgid (for code fragments)."""
     masked, kept = _masked(text, source)
     # An ordinary space (or several) before the mark becomes one non-breaking space.
-    masked = re.sub(rf"[ \t]+([{_MARK}]){_AFTER}", NBSP + r"\1", masked)
+    masked = re.sub(rf"[ \t{NBSP}]+([{_MARK}]){_AFTER}", NBSP + r"\1", masked)
     # No space at all, at the end of a word or a placeholder: add one. Not
     # inside "?!" or "…?", and not before a mark that ends a URL-like token.
     masked = re.sub(rf"(?<=[\w\0)\]\u201d\u2019'\"%.…])([{_MARK}]){_AFTER}", NBSP + r"\1", masked)
-    masked = re.sub(r"«[ \t]*", "«" + NBSP, masked)
-    masked = re.sub(r"[ \t]*»", NBSP + "»", masked)
+    masked = re.sub(rf"«(?!{NARROW_NBSP})[ \t{NBSP}]*", "«" + NBSP, masked)
+    masked = re.sub(rf"(?<!{NARROW_NBSP})[ \t{NBSP}]*»", NBSP + "»", masked)
     return _unmasked(masked, kept)
 
 
@@ -77,6 +77,7 @@ def problems(text: str, *, source: str = "") -> list[str]:
         rf"[^{SPACES}{_MARK}][{_MARK}]{_AFTER}",  # a mark not preceded by a non-breaking space
         rf"«(?![{SPACES}])",
         rf"(?<![{SPACES}])»",
+        rf"[{SPACES}][ {SPACES}]|[ ][{SPACES}]",  # one space, never two
     )
     for pattern in patterns:
         for match in re.finditer(pattern, masked):

@@ -163,7 +163,8 @@ def test_french_has_a_non_breaking_space_before_double_marks_and_inside_guilleme
             prose = french_prose(entry, text)
             before_mark = re.findall(r".{0,20}(?<![\u00a0\u202f?!])[?!:;](?=\s|$|[)»])", prose)
             guillemets = re.findall(r".{0,20}(?:«(?!\u00a0)|(?<!\u00a0)»).{0,20}", prose)
-            wrong.extend(before_mark + guillemets)
+            doubled = re.findall(r".{0,20}(?:[\u00a0\u202f][ \u00a0\u202f]|[ ][\u00a0\u202f]).{0,20}", prose)
+            wrong.extend(before_mark + guillemets + doubled)
 
     assert wrong == [], "run `make translations`: scripts/french_spacing.py fixes these"
 
@@ -185,6 +186,7 @@ def test_the_french_signup_page_keeps_the_colon_with_its_word(client, topic):
         ("Envoyer « %(subject)s »", f"Envoyer «{NBSP}%(subject)s{NBSP}»"),
         ("Envoyer «%(subject)s»", f"Envoyer «{NBSP}%(subject)s{NBSP}»"),
         ("Quoi ?!", f"Quoi{NBSP}?!"),
+        (f"File « {NBSP}{NBSP}%(name)s{NBSP} »", f"File «{NBSP}%(name)s{NBSP}»"),
         # Not prose: a URL, a template variable, a Markdown image, an HTML attribute.
         ("Voir https://example.org/a:b", "Voir https://example.org/a:b"),
         ('{{ name|default:"ami" }}', '{{ name|default:"ami" }}'),
@@ -194,6 +196,8 @@ def test_the_french_signup_page_keeps_the_colon_with_its_word(client, topic):
 )
 def test_the_french_spacing_script_fixes_what_translators_type(typed, fixed):
     assert french_spacing.fix(typed) == fixed
+    # `make translations` runs it every time: a second run changes nothing.
+    assert french_spacing.fix(fixed) == fixed
 
 
 def test_the_french_spacing_script_leaves_code_copied_from_the_source_alone():
