@@ -37,7 +37,12 @@ class Language(models.TextChoices):
 
 
 class MailingList(models.Model):
-    slug = models.SlugField(max_length=60, unique=True, verbose_name=_("slug"))
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        verbose_name=_("slug"),
+        help_text=_("The list's name in web addresses and in the API, e.g. peru."),
+    )
     name = models.CharField(max_length=120, verbose_name=_("name"))
     description = models.TextField(blank=True, verbose_name=_("description"))
     public = models.BooleanField(

@@ -157,7 +157,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='mailinglist',
             name='slug',
-            field=models.SlugField(max_length=60, unique=True, verbose_name='slug'),
+            field=models.SlugField(help_text="The list's name in web addresses and in the API, e.g. peru.", max_length=60, unique=True, verbose_name='slug'),
         ),
         migrations.AlterField(
             model_name='mailinglist',
