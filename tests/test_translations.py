@@ -206,3 +206,17 @@ def test_the_french_spacing_script_leaves_code_copied_from_the_source_alone():
     assert french_spacing.fix("Envoyez 'Authorization: Bearer <token>'.", source=source) == (
         "Envoyez 'Authorization: Bearer <token>'."
     )
+
+
+def test_only_the_link_in_the_confirmation_email_may_break_anywhere(topic, django_capture_on_commit_callbacks):
+    # "break-all" on the whole paragraph cut French words in two on a phone ("v / otre navigateur").
+    with django_capture_on_commit_callbacks(execute=False):
+        result = subscribe(email="claire@example.org", name="Claire", language="fr", lists=[topic], source="form")
+    mail.outbox.clear()
+    send_confirmation(subscriber_id=result.subscriber.pk, consent_id=result.consent.pk)
+
+    html = mail.outbox[0].alternatives[0][0]
+    breakable = re.findall(r'<[a-z]+ style="[^"]*word-break:\s*break-all[^"]*">(.*?)</[a-z]+>', html, re.S)
+    assert len(breakable) == 1
+    assert re.fullmatch(r"\s*https?://\S+/confirm/\S+/\s*", breakable[0])
+    assert "copiez ce lien dans votre navigateur" in html

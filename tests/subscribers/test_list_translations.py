@@ -197,10 +197,13 @@ def test_staff_write_the_translations_in_the_lists_admin(staff_client, honduras)
     assert 'value="Ríos de Honduras"' in staff_client.get(url).content.decode()
 
 
-def test_a_translation_with_control_characters_is_refused_and_nothing_is_stored(staff_client, peru):
+@pytest.mark.parametrize(
+    "hostile", [{"name_es": "Perú\x00"}, {"name_fr": "Pérou\r\nBcc: x@evil.example"}, {"name_es": "P" * 121}]
+)
+def test_a_hostile_translation_is_refused_and_nothing_is_stored(staff_client, peru, hostile):
     url = reverse("admin:subscribers_mailinglist_change", args=[peru.pk])
 
-    response = staff_client.post(url, change_form(peru, name_es="Perú\x00", name_fr="Pérou\u202e"))
+    response = staff_client.post(url, change_form(peru, **hostile))
 
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()
