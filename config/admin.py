@@ -19,8 +19,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 SECURITY = "security"
-# (app label, model) → the name the section shows; None keeps the model's own.
-SECURITY_MODELS: dict[tuple[str, str], Promise | None] = {
+# (app label, model) → the name the section shows. django-otp names its models in
+# English only, and "Access attempts" means little to staff.
+SECURITY_MODELS: dict[tuple[str, str], Promise] = {
     ("auth", "user"): _("Staff accounts"),
     ("auth", "group"): _("Roles"),
     ("campaigns", "apitoken"): _("API tokens"),
@@ -65,7 +66,7 @@ class TocsinAdminSite(admin.AdminSite):
             for model in section["models"] if section else []:
                 key = (label, model["object_name"].lower())
                 if key in SECURITY_MODELS:
-                    model["name"] = SECURITY_MODELS[key] or model["name"]
+                    model["name"] = SECURITY_MODELS[key]
                     security_models.append(model)
                 else:
                     apps.setdefault(label, {**section, "models": []})["models"].append(model)  # type: ignore[index]
