@@ -11,9 +11,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0005_labels_in_the_staffs_language'),
+        ('campaigns', '0006_labels_in_the_staffs_language'),
         ('donations', '0001_initial'),
-        ('subscribers', '0003_labels_in_the_staffs_language'),
+        ('subscribers', '0004_labels_in_the_staffs_language'),
     ]
 
     operations = [

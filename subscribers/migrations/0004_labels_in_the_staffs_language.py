@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscribers', '0002_mailing_list_translations'),
+        ('subscribers', '0003_mailing_list_translations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

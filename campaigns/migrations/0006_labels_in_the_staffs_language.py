@@ -10,8 +10,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_ledger_without_database_foreign_keys'),
-        ('subscribers', '0003_labels_in_the_staffs_language'),
+        ('campaigns', '0005_public_archive_per_campaign'),
+        ('subscribers', '0004_labels_in_the_staffs_language'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

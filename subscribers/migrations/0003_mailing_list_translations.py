@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscribers', '0001_initial'),
+        ('subscribers', '0002_consent_requested_name_language'),
     ]
 
     operations = [
