@@ -37,7 +37,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, translation
-from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -47,7 +46,7 @@ from campaigns.models import Article, Campaign, CampaignArticle, CampaignTransla
 from campaigns.plaintext import markdown_to_text, wrap
 from donations.ask_ladder import AskLadder, ask_urls, default_ladder, ladders_for
 from subscribers import tokens
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, Subscriber, Subscription, quoted_list_names
 from subscribers.text import squash_spaces
 
 # Gmail clips messages whose HTML is larger than this ("[Message clipped]"),
@@ -545,14 +544,10 @@ class CampaignRenderer:
         if reason is None:
             # The lists' own order (MailingList.Meta), whatever order the set iterates in.
             ordered = sorted(list_ids, key=lambda pk: (self.lists[pk].position, self.lists[pk].name, pk))
-            names = [self.lists[pk].name_in(version.language) for pk in ordered]
             with translation.override(version.language):
-                if names:
-                    quoted = [
-                        pgettext("quotation marks around a list's name", "“%(name)s”") % {"name": n} for n in names
-                    ]
+                if ordered:
                     sentence = _("You receive this because you signed up for %(lists)s at %(site)s.") % {
-                        "lists": get_text_list(quoted, _("and")),
+                        "lists": quoted_list_names([self.lists[pk] for pk in ordered]),
                         "site": _site_name(),
                     }
                 else:

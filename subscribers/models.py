@@ -8,12 +8,15 @@ keyed by a one-way hash of the address so that they outlive GDPR erasure.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
+from django.utils.text import get_text_list
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -91,6 +94,16 @@ class MailingList(models.Model):
     @property
     def local_description(self) -> str:
         return self.description_in(translation.get_language())
+
+
+def quoted_list_names(mailing_lists: Iterable[MailingList], *, language: str | None = None) -> str:
+    """'“Peru” and “Guatemala”' in ``language`` (default: the active one), with that language's quotation marks."""
+    with translation.override(language or translation.get_language()):
+        quoted = [
+            pgettext("quotation marks around a list's name", "“%(name)s”") % {"name": mailing_list.local_name}
+            for mailing_list in mailing_lists
+        ]
+        return get_text_list(quoted, gettext("and"))
 
 
 class SubscriberQuerySet(models.QuerySet["Subscriber"]):
