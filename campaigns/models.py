@@ -464,7 +464,7 @@ class RefusedWebhook(models.Model):
     event_type = models.CharField(_("event type"), max_length=100, blank=True)
     reason = models.CharField(_("reason"), max_length=500)
     # A hash of the provider and the request body: a replayed event adds no row.
-    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True, editable=False)
     received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
 
     class Meta:
