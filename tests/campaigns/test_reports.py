@@ -143,7 +143,7 @@ def test_without_delivery_reports_delivered_is_not_reported_rather_than_zero(cli
     assert report.complaint_rate == pytest.approx(1 / 4)  # out of the emails sent
     card = page.split("Delivered</div>")[1].split('<div class="report-card">')[0]
     assert "not reported" in card and ">0<" not in card
-    assert "25 % of sent" in page.split("Spam complaints</div>")[1].split('<div class="report-card">')[0]
+    assert "25\u00a0% of sent" in page.split("Spam complaints</div>")[1].split('<div class="report-card">')[0]
     assert ("delivered", "not reported") in report.figures()
     assert "1 complaint: more than 0.1 % of the emails sent." in page
 
