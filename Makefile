@@ -22,7 +22,9 @@ messages: $(STAMP) ## Compile the translations (.po -> .mo)
 
 # No source locations in the catalogues: they change with every edit and make
 # every branch's .po conflict with every other's.
+# French spacing first: makemessages then wraps the lines as gettext does.
 translations: $(STAMP) ## Collect new strings into locale/*/LC_MESSAGES/django.po (then translate them)
+	$(PY) scripts/french_spacing.py
 	$(PY) manage.py makemessages -l es -l fr --no-location --no-obsolete -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*"
 
 migrate: $(STAMP) messages ## Apply database migrations

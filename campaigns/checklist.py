@@ -25,12 +25,12 @@ from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.formats import number_format
-from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from campaigns import operations, recipients, rendering, send_blockers
 from campaigns.models import Campaign
+from subscribers.models import quoted_list_names
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ def _tracking_warnings(campaign: Campaign, audience: int) -> list[Warning]:
     """
     if not campaign.tracking_enabled or not audience:
         return []
-    untracked_lists = list(campaign.lists.filter(tracking_enabled=False).values_list("name", flat=True))
+    untracked_lists = list(campaign.lists.filter(tracking_enabled=False))
     if untracked_lists:
         return [
             Warning(
@@ -222,7 +222,7 @@ def _tracking_warnings(campaign: Campaign, audience: int) -> list[Warning]:
                 )
                 % {
                     "total": number_format(audience, force_grouping=True),
-                    "lists": get_text_list([f"“{name}”" for name in untracked_lists], _("and")),
+                    "lists": quoted_list_names(untracked_lists),
                 },
             )
         ]

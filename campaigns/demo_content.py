@@ -15,6 +15,8 @@ class DemoList(TypedDict):
     name: str
     description: str
     tracking_enabled: bool
+    # {"es": {"name": …, "description": …}, "fr": …}, as MailingList.translations.
+    translations: dict[str, dict[str, str]]
 
 
 class DemoArticle(TypedDict, total=False):
@@ -42,6 +44,16 @@ LISTS: list[DemoList] = [
         "name": "Peru",
         "description": "Mining conflicts, states of emergency and the communities resisting them.",
         "tracking_enabled": True,
+        "translations": {
+            "es": {
+                "name": "Perú",
+                "description": "Conflictos mineros, estados de emergencia y las comunidades que los resisten.",
+            },
+            "fr": {
+                "name": "Pérou",
+                "description": "Conflits miniers, états d’urgence et les communautés qui leur résistent.",
+            },
+        },
     },
     {
         "slug": "guatemala",
@@ -49,24 +61,69 @@ LISTS: list[DemoList] = [
         "description": "Land defenders, Indigenous consultation rights and the mines that ignore them.",
         # Readers here include people at risk: no open pixel, no rewritten links.
         "tracking_enabled": False,
+        "translations": {
+            "es": {
+                "name": "Guatemala",
+                "description": "Defensores de la tierra, el derecho a la consulta indígena y las minas que lo ignoran.",
+            },
+            "fr": {
+                "name": "Guatemala",
+                "description": "Défenseurs de la terre, droit des peuples autochtones à la consultation et mines "
+                "qui l’ignorent.",
+            },
+        },
     },
     {
         "slug": "honduras",
         "name": "Honduras",
         "description": "Rivers, dams, and the criminalisation of those who defend them.",
         "tracking_enabled": False,
+        "translations": {
+            "es": {
+                "name": "Honduras",
+                "description": "Ríos, represas y la criminalización de quienes los defienden.",
+            },
+            "fr": {
+                "name": "Honduras",
+                "description": "Rivières, barrages et criminalisation de celles et ceux qui les défendent.",
+            },
+        },
     },
     {
         "slug": "canada-policy",
         "name": "Canada policy",
         "description": "What Ottawa, Canadian companies and Canadian investors do abroad, and how to push back.",
         "tracking_enabled": True,
+        "translations": {
+            "es": {
+                "name": "Política canadiense",
+                "description": "Lo que Ottawa, las empresas y los inversionistas canadienses hacen en el "
+                "extranjero, y cómo hacerles frente.",
+            },
+            "fr": {
+                "name": "Politique canadienne",
+                "description": "Ce qu’Ottawa, les entreprises et les investisseurs canadiens font à l’étranger, "
+                "et comment s’y opposer.",
+            },
+        },
     },
     {
         "slug": "urgent-actions",
         "name": "Urgent actions",
         "description": "Short alerts when someone is in danger and a letter or a call can help, today.",
         "tracking_enabled": True,
+        "translations": {
+            "es": {
+                "name": "Acciones urgentes",
+                "description": "Alertas breves cuando alguien está en peligro y una carta o una llamada puede "
+                "ayudar, hoy.",
+            },
+            "fr": {
+                "name": "Actions urgentes",
+                "description": "De courtes alertes quand une personne est en danger et qu’une lettre ou un appel "
+                "peut aider, aujourd’hui.",
+            },
+        },
     },
 ]
 

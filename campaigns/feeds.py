@@ -103,7 +103,7 @@ class ArticlesFeed(Feed):
         return item.source or None
 
     def item_categories(self, item: Article) -> list[str]:
-        return [topic.name for topic in getattr(item, "public_topics", [])]
+        return [topic.name_in(item.language) for topic in getattr(item, "public_topics", [])]
 
     def item_extra_kwargs(self, item: Article) -> dict[str, str]:
         return {"content": item.body_html, "content_language": item.language}

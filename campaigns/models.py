@@ -28,26 +28,41 @@ class Article(models.Model):
         DRAFT = "draft", _("Draft")
         PUBLISHED = "published", _("Published")
 
-    title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True)
-    summary = models.TextField(blank=True)
-    body_markdown = models.TextField(blank=True)
-    body_html = models.TextField(blank=True, editable=False, help_text=_("Sanitised HTML rendered from the body."))
-    lead_image_url = models.URLField(blank=True)
-    lead_image_alt = models.CharField(max_length=300, blank=True)
-    source = models.CharField(max_length=200, blank=True, help_text=_("Source or author line."))
-    topics = models.ManyToManyField(MailingList, blank=True, related_name="articles")
-    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
-    translation_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="translations"
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    slug = models.SlugField(max_length=200, unique=True, verbose_name=_("slug"))
+    summary = models.TextField(blank=True, verbose_name=_("summary"))
+    body_markdown = models.TextField(blank=True, verbose_name=_("text"))
+    body_html = models.TextField(
+        blank=True, editable=False, help_text=_("Sanitised HTML rendered from the body."), verbose_name=_("HTML")
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    lead_image_url = models.URLField(blank=True, verbose_name=_("lead image address"))
+    lead_image_alt = models.CharField(max_length=300, blank=True, verbose_name=_("lead image description"))
+    source = models.CharField(
+        max_length=200, blank=True, help_text=_("Source or author line."), verbose_name=_("source")
+    )
+    topics = models.ManyToManyField(MailingList, blank=True, related_name="articles", verbose_name=_("topics"))
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN, verbose_name=_("language"))
+    translation_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="translations",
+        verbose_name=_("translation of"),
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True, verbose_name=_("status")
+    )
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("published at"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("author")
+    )
 
     class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
         ordering = ["-published_at", "-id"]
 
     def __str__(self) -> str:
@@ -77,31 +92,41 @@ class Campaign(models.Model):
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled")
 
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BULLETIN)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    subject = models.CharField(max_length=200)
-    preheader = models.CharField(max_length=200, blank=True)
-    intro_markdown = models.TextField(blank=True)
-    body_markdown = models.TextField(blank=True)
-    call_to_action_text = models.CharField(max_length=100, blank=True)
-    call_to_action_url = models.URLField(blank=True)
-    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
-    from_name = models.CharField(max_length=100, blank=True)
-    from_email = models.EmailField(blank=True)
-    reply_to = models.EmailField(blank=True)
-    articles: models.ManyToManyField[Article, CampaignArticle] = models.ManyToManyField(
-        Article, through="CampaignArticle", blank=True, related_name="campaigns"
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BULLETIN, verbose_name=_("kind"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True, verbose_name=_("status")
     )
-    lists = models.ManyToManyField(MailingList, blank=True, related_name="campaigns")
-    languages = models.JSONField(default=list, blank=True, help_text=_("Only these languages; empty means all."))
-    signed_up_after = models.DateTimeField(null=True, blank=True)
-    signed_up_before = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=200, verbose_name=_("subject"))
+    preheader = models.CharField(max_length=200, blank=True, verbose_name=_("preheader"))
+    intro_markdown = models.TextField(blank=True, verbose_name=_("introduction"))
+    body_markdown = models.TextField(blank=True, verbose_name=_("text"))
+    call_to_action_text = models.CharField(max_length=100, blank=True, verbose_name=_("button text"))
+    call_to_action_url = models.URLField(blank=True, verbose_name=_("button link"))
+    language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.EN, verbose_name=_("main language")
+    )
+    from_name = models.CharField(max_length=100, blank=True, verbose_name=_("sender name"))
+    from_email = models.EmailField(blank=True, verbose_name=_("sender address"))
+    reply_to = models.EmailField(blank=True, verbose_name=_("reply-to address"))
+    articles: models.ManyToManyField[Article, CampaignArticle] = models.ManyToManyField(
+        Article, through="CampaignArticle", blank=True, related_name="campaigns", verbose_name=_("articles")
+    )
+    lists = models.ManyToManyField(MailingList, blank=True, related_name="campaigns", verbose_name=_("lists"))
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Only these languages; empty means all."),
+        verbose_name=_("only readers of"),
+    )
+    signed_up_after = models.DateTimeField(null=True, blank=True, verbose_name=_("signed up after"))
+    signed_up_before = models.DateTimeField(null=True, blank=True, verbose_name=_("signed up before"))
     engaged_within_days = models.PositiveIntegerField(
         null=True,
         blank=True,
         help_text=_("Only people who opened or clicked a campaign in the last N days (empty: everyone)."),
+        verbose_name=_("engaged within (days)"),
     )
-    exclude_donors_days = models.PositiveIntegerField(null=True, blank=True)
+    exclude_donors_days = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("days without a gift"))
     # Who an appeal goes to among donors (donations/audience.py); N is exclude_donors_days.
     donor_rule = models.CharField(
         max_length=16,
@@ -113,8 +138,9 @@ class Campaign(models.Model):
         ],
         default="all",
         help_text=_("Monthly donors are always left out of appeals."),
+        verbose_name=_("donors"),
     )
-    tracking_enabled = models.BooleanField(default=True)
+    tracking_enabled = models.BooleanField(default=True, verbose_name=_("count opens and clicks"))
     # Empty means "as the kind decides" (``in_public_archive``): an alert may
     # name a detained defender, so alerts and appeals stay out unless staff say so.
     public_archive = models.BooleanField(
@@ -124,21 +150,35 @@ class Campaign(models.Model):
         default=None,
         help_text=_("Empty: bulletins are shown once sent; alerts and appeals are not."),
     )
-    attribution_code = models.CharField(max_length=32, unique=True, default=_attribution_code)
-    scheduled_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status_reason = models.CharField(max_length=300, blank=True)
+    attribution_code = models.CharField(
+        max_length=32, unique=True, default=_attribution_code, verbose_name=_("attribution code")
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("scheduled for"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    status_reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason for the status"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-created_at"]
         # Roles (campaigns/permissions.py) are built from these.
         permissions = [
@@ -164,34 +204,41 @@ class Campaign(models.Model):
 
 
 class CampaignArticle(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE)
-    article = models.ForeignKey(Article, on_delete=models.CASCADE)
-    position = models.PositiveIntegerField(default=0)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, verbose_name=_("campaign"))
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, verbose_name=_("article"))
+    position = models.PositiveIntegerField(default=0, verbose_name=_("position"))
 
     class Meta:
+        verbose_name = _("bulletin article")
+        verbose_name_plural = _("bulletin articles")
         ordering = ["position", "id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "article"], name="campaign_article_unique")]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id}#{self.position}: {self.article_id}"
+        # The admin shows this above each article of a bulletin: the full title, which the picker cuts short.
+        return str(self.article)
 
 
 class CampaignTranslation(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="translations")
-    language = models.CharField(max_length=8, choices=Language.choices)
-    subject = models.CharField(max_length=200)
-    preheader = models.CharField(max_length=200, blank=True)
-    intro_markdown = models.TextField(blank=True)
-    body_markdown = models.TextField(blank=True)
-    call_to_action_text = models.CharField(max_length=100, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="translations", verbose_name=_("campaign")
+    )
+    language = models.CharField(max_length=8, choices=Language.choices, verbose_name=_("language"))
+    subject = models.CharField(max_length=200, verbose_name=_("subject"))
+    preheader = models.CharField(max_length=200, blank=True, verbose_name=_("preheader"))
+    intro_markdown = models.TextField(blank=True, verbose_name=_("introduction"))
+    body_markdown = models.TextField(blank=True, verbose_name=_("text"))
+    call_to_action_text = models.CharField(max_length=100, blank=True, verbose_name=_("button text"))
 
     class Meta:
+        verbose_name = _("campaign translation")
+        verbose_name_plural = _("campaign translations")
         constraints = [
             models.UniqueConstraint(fields=["campaign", "language"], name="campaign_translation_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} [{self.language}]"
+        return f"{self.get_language_display()} · {self.subject}"
 
 
 class Delivery(models.Model):
@@ -213,18 +260,31 @@ class Delivery(models.Model):
     # subscriber) doubled the snapshot's time. Deleting a campaign or a
     # subscriber still deletes their deliveries: Django cascades, not the database.
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False, db_constraint=False
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("campaign"),
     )
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    language = models.CharField(max_length=8, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    esp_message_id = models.CharField(max_length=255, blank=True)
-    error = models.CharField(max_length=500, blank=True)
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
+        verbose_name=_("subscriber"),
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status"))
+    language = models.CharField(max_length=8, blank=True, verbose_name=_("language"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    esp_message_id = models.CharField(max_length=255, blank=True, verbose_name=_("provider's message id"))
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
 
     class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [models.UniqueConstraint(fields=["campaign", "subscriber"], name="delivery_unique")]
         indexes = [
             # id last: a batch reads its queued rows in id order from one index
@@ -257,20 +317,29 @@ class DeliveryEvent(models.Model):
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
         OTHER = "other", _("Other")
 
-    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    event_id = models.CharField(
-        max_length=255, unique=True, help_text=_("Provider's id, or ours: replays are ignored.")
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.CASCADE, related_name="events", verbose_name=_("delivery")
     )
-    recipient_hash = models.CharField(max_length=64, blank=True)
-    esp_message_id = models.CharField(max_length=255, blank=True)
-    reason = models.CharField(max_length=500, blank=True)
-    url = models.URLField(max_length=2000, blank=True)
-    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
-    payload = models.JSONField(default=dict, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="events", verbose_name=_("campaign")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    event_id = models.CharField(
+        max_length=255,
+        unique=True,
+        help_text=_("Provider's id, or ours: replays are ignored."),
+        verbose_name=_("event id"),
+    )
+    recipient_hash = models.CharField(max_length=64, blank=True, verbose_name=_("recipient hash"))
+    esp_message_id = models.CharField(max_length=255, blank=True, verbose_name=_("provider's message id"))
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("reason"))
+    url = models.URLField(max_length=2000, blank=True, verbose_name=_("link"))
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("occurred at"))
+    payload = models.JSONField(default=dict, blank=True, verbose_name=_("payload"))
 
     class Meta:
+        verbose_name = _("delivery event")
+        verbose_name_plural = _("delivery events")
         indexes = [
             models.Index(fields=["campaign", "kind", "occurred_at"], name="event_campaign_kind_time"),
             # Reports count distinct deliveries per kind: an index-only scan on Postgres.
@@ -291,12 +360,14 @@ class CampaignStat(models.Model):
     over millions of events (a report over 1 million deliveries in under 1 s).
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="stats")
-    kind = models.CharField(max_length=16, choices=DeliveryEvent.Kind.choices)
-    hour = models.DateTimeField(help_text=_("Start of the hour (UTC)."))
-    count = models.PositiveIntegerField(default=0)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="stats", verbose_name=_("campaign"))
+    kind = models.CharField(max_length=16, choices=DeliveryEvent.Kind.choices, verbose_name=_("kind"))
+    hour = models.DateTimeField(help_text=_("Start of the hour (UTC)."), verbose_name=_("hour"))
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
 
     class Meta:
+        verbose_name = _("campaign statistic")
+        verbose_name_plural = _("campaign statistics")
         constraints = [models.UniqueConstraint(fields=["campaign", "kind", "hour"], name="campaign_stat_unique")]
 
     def __str__(self) -> str:
@@ -306,13 +377,19 @@ class CampaignStat(models.Model):
 class AuditLog(models.Model):
     """Who did what to which campaign (or export), and when."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    action = models.CharField(max_length=40)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
-    detail = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("staff member")
+    )
+    action = models.CharField(max_length=40, verbose_name=_("action"))
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit", verbose_name=_("campaign")
+    )
+    detail = models.TextField(blank=True, verbose_name=_("detail"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("when"))
 
     class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -326,11 +403,17 @@ class ApiToken(models.Model):
     hand out working credentials. The token itself is shown once, at creation.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, blank=True)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("staff account")
+    )
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("key hash"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
         return self.name or f"token #{self.pk}"
@@ -343,17 +426,21 @@ class SendBatch(models.Model):
     died (re-queue it) without relying on Redis's visibility timeout.
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches")
-    first_id = models.BigIntegerField()
-    last_id = models.BigIntegerField()
-    size = models.PositiveIntegerField(default=0)
-    done = models.BooleanField(default=False)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    lease_token = models.CharField(max_length=32, blank=True)
-    failures = models.PositiveSmallIntegerField(default=0, help_text=_("Consecutive transport failures."))
-    created_at = models.DateTimeField(default=timezone.now)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches", verbose_name=_("campaign"))
+    first_id = models.BigIntegerField(verbose_name=_("first delivery id"))
+    last_id = models.BigIntegerField(verbose_name=_("last delivery id"))
+    size = models.PositiveIntegerField(default=0, verbose_name=_("size"))
+    done = models.BooleanField(default=False, verbose_name=_("done"))
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("leased until"))
+    lease_token = models.CharField(max_length=32, blank=True, verbose_name=_("lease token"))
+    failures = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Consecutive transport failures."), verbose_name=_("failures")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("send batch")
+        verbose_name_plural = _("send batches")
         indexes = [models.Index(fields=["campaign", "done", "lease_until"], name="sendbatch_pending")]
 
     def __str__(self) -> str:
@@ -377,7 +464,7 @@ class RefusedWebhook(models.Model):
     event_type = models.CharField(_("event type"), max_length=100, blank=True)
     reason = models.CharField(_("reason"), max_length=500)
     # A hash of the provider and the request body: a replayed event adds no row.
-    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True, editable=False)
     received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
 
     class Meta:

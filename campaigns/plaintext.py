@@ -13,6 +13,8 @@ import re
 import textwrap
 from collections.abc import Callable
 
+from subscribers.text import squash_spaces
+
 WIDTH = 72
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -148,18 +150,18 @@ def _link(text: str, url: str) -> str:
 
 
 def _underline(title: str, char: str) -> str:
-    title = " ".join(title.split())
+    title = squash_spaces(title)
     return f"{title}\n{char * min(len(title), WIDTH)}"
 
 
 def _wrap(text: str, width: int) -> str:
     # URLs must never be broken across lines: a broken link is a dead link.
-    return textwrap.fill(" ".join(text.split()), width=width, break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(squash_spaces(text), width=width, break_long_words=False, break_on_hyphens=False)
 
 
 def _hanging(text: str, marker: str, width: int) -> str:
     return textwrap.fill(
-        " ".join(text.split()),
+        squash_spaces(text),
         width=width,
         initial_indent=marker,
         subsequent_indent=" " * len(marker),

@@ -37,7 +37,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, translation
-from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -47,7 +46,8 @@ from campaigns.models import Article, Campaign, CampaignArticle, CampaignTransla
 from campaigns.plaintext import markdown_to_text, wrap
 from donations.ask_ladder import AskLadder, ask_urls, default_ladder, ladders_for
 from subscribers import tokens
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, Subscriber, Subscription, quoted_list_names
+from subscribers.text import squash_spaces
 
 # Gmail clips messages whose HTML is larger than this ("[Message clipped]"),
 # hiding the footer -- and with it the unsubscribe link.
@@ -115,7 +115,7 @@ def absolute_url(url: str) -> str:
 
 def _one_line(value: str) -> str:
     # Names and subjects go into headers: a newline there is a header injection.
-    return " ".join(value.split())
+    return squash_spaces(value)
 
 
 class _Template:
@@ -542,11 +542,12 @@ class CampaignRenderer:
     def _reason(self, version: _Version, list_ids: frozenset[int]) -> tuple[str, str]:
         reason = version.reasons.get(list_ids)
         if reason is None:
-            names = [self.lists[pk].name for pk in sorted(list_ids, key=lambda pk: self.lists[pk].position)]
+            # The lists' own order (MailingList.Meta), whatever order the set iterates in.
+            ordered = sorted(list_ids, key=lambda pk: (self.lists[pk].position, self.lists[pk].name, pk))
             with translation.override(version.language):
-                if names:
+                if ordered:
                     sentence = _("You receive this because you signed up for %(lists)s at %(site)s.") % {
-                        "lists": get_text_list([f"“{n}”" for n in names], _("and")),
+                        "lists": quoted_list_names([self.lists[pk] for pk in ordered]),
                         "site": _site_name(),
                     }
                 else:

@@ -7,6 +7,7 @@ Each reader fails loudly on a value it cannot understand: a typo in
 from __future__ import annotations
 
 import os
+from email.utils import parseaddr
 
 
 class ImproperlyConfiguredEnv(ValueError):
@@ -58,3 +59,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def with_display_name(value: str, display_name: str) -> str:
+    """``value`` (an address, or "Name <address>") with ``display_name`` when it has none of its own.
+
+    Always a quoted string: an organisation's name often holds a comma or a
+    full stop, which would otherwise split or break the From header.
+    """
+    name, address = parseaddr(value)
+    display_name = " ".join(display_name.split())
+    if name or not address or not display_name:
+        return value
+    quoted = display_name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{address}>'

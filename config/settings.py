@@ -23,6 +23,7 @@ from config.env import (
     env_int,
     env_list,
     env_str,
+    with_display_name,
 )
 from config.installation import installation_secret, new_secret_key, new_webhook_secret
 
@@ -48,7 +49,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_site.hostname or "localhost", "local
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with Tocsin's site: the organisation's name, sections as staff work.
+    "config.apps.TocsinAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -239,14 +241,15 @@ if not WEBHOOK_SECRET:
     )
 ANYMAIL["WEBHOOK_SECRET"] = WEBHOOK_SECRET
 
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tocsin Bulletin <bulletin@tocsin.example.org>")
-SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # Where List-Unsubscribe's mailto: points; empty leaves the mailto out.
 TOCSIN_UNSUBSCRIBE_MAILTO = env_str("TOCSIN_UNSUBSCRIBE_MAILTO")
 
 # --- The organisation -----------------------------------------------------------
 TOCSIN_ORG_NAME = env_str("TOCSIN_ORG_NAME", "Tocsin Demo Network")
 TOCSIN_ORG_ADDRESS = env_str("TOCSIN_ORG_ADDRESS", "Casilla 1234, Av. Arequipa 100, Lima 15046, Peru")
+# The organisation's name is the sender's name unless DEFAULT_FROM_EMAIL gives one.
+DEFAULT_FROM_EMAIL = with_display_name(env_str("DEFAULT_FROM_EMAIL") or "bulletin@tocsin.example.org", TOCSIN_ORG_NAME)
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # On: a campaign must be approved by someone other than its author before it
 # can be scheduled or sent, so one compromised or careless account cannot mail
 # the whole list alone (campaigns/approval.py).

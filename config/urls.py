@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/2fa/", include("campaigns.staff_urls")),
     # Campaign reports live beside the campaign admin (campaigns/views/reports.py).
     path("admin/campaigns/campaign/<int:pk>/report/", admin.site.admin_view(reports.report), name="campaign_report"),

@@ -2,8 +2,9 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -65,3 +66,8 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Browsers, feed readers and the admin's pop-ups ask for /favicon.ico whatever the page links.
+    return HttpResponsePermanentRedirect(static("tocsin/favicon.svg"))

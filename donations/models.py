@@ -39,12 +39,15 @@ class Donation(models.Model):
 
     # Decimal, never float: a sum of floats loses cents, and reports must add up.
     amount = models.DecimalField(
-        max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, validators=[MinValueValidator(Decimal("0.01"))]
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        verbose_name=_("amount"),
     )
-    currency = models.CharField(max_length=3, validators=[validate_currency])
-    donated_at = models.DateTimeField(default=timezone.now, db_index=True)
-    donor_email = models.EmailField(max_length=254, blank=True, db_index=True)
-    donor_name = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3, validators=[validate_currency], verbose_name=_("currency"))
+    donated_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("donated at"))
+    donor_email = models.EmailField(max_length=254, blank=True, db_index=True, verbose_name=_("donor's email address"))
+    donor_name = models.CharField(max_length=200, blank=True, verbose_name=_("donor's name"))
     subscriber = models.ForeignKey(
         Subscriber,
         null=True,
@@ -52,9 +55,12 @@ class Donation(models.Model):
         on_delete=models.SET_NULL,
         related_name="donations",
         help_text=_("The subscriber with the donor's address, if any."),
+        verbose_name=_("subscriber"),
     )
-    recurring = models.BooleanField(default=False, help_text=_("Part of a monthly (or other regular) gift."))
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    recurring = models.BooleanField(
+        default=False, help_text=_("Part of a monthly (or other regular) gift."), verbose_name=_("recurring")
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL, verbose_name=_("source"))
     campaign = models.ForeignKey(
         Campaign,
         null=True,
@@ -62,11 +68,17 @@ class Donation(models.Model):
         on_delete=models.SET_NULL,
         related_name="donations",
         help_text=_("The appeal this gift is attributed to."),
+        verbose_name=_("appeal"),
     )
     attribution_code = models.CharField(
-        max_length=64, blank=True, help_text=_("The campaign code the gift arrived with, attributed or not.")
+        max_length=64,
+        blank=True,
+        help_text=_("The campaign code the gift arrived with, attributed or not."),
+        verbose_name=_("attribution code"),
     )
-    provider = models.CharField(max_length=32, blank=True, help_text=_("stripe, paypal, bank…"))
+    provider = models.CharField(
+        max_length=32, blank=True, help_text=_("stripe, paypal, bank…"), verbose_name=_("payment provider")
+    )
     reference = models.CharField(
         max_length=255,
         blank=True,
@@ -74,10 +86,13 @@ class Donation(models.Model):
             "The payment provider's id for this gift: never counted twice. Empty when there is none: "
             "the gift is then told apart by address, amount, currency and date."
         ),
+        verbose_name=_("reference"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("donation")
+        verbose_name_plural = _("donations")
         ordering = ["-donated_at", "-id"]
         constraints = [
             models.UniqueConstraint(

@@ -13,6 +13,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from subscribers.text import squash_spaces
+
 
 def make_message(name: str, to: str, context: dict[str, Any], *, language: str = "en") -> EmailMultiAlternatives:
     base = {
@@ -23,7 +25,7 @@ def make_message(name: str, to: str, context: dict[str, Any], *, language: str =
     context = {**base, **context}
     with translation.override(language):
         # A subject is one line: a newline there would be a header injection.
-        subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+        subject = squash_spaces(render_to_string(f"emails/{name}-subject.txt", context))
         text = render_to_string(f"emails/{name}-body.txt", context)
         html = render_to_string(f"emails/{name}-body.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[to])

@@ -8,12 +8,15 @@ keyed by a one-way hash of the address so that they outlive GDPR erasure.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import get_text_list
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -37,22 +40,70 @@ class Language(models.TextChoices):
 
 
 class MailingList(models.Model):
-    slug = models.SlugField(max_length=60, unique=True)
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
-    public = models.BooleanField(default=True, help_text=_("Offered on the sign-up form and in the preference centre."))
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        verbose_name=_("slug"),
+        help_text=_("The list's name in web addresses and in the API, e.g. peru."),
+    )
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    public = models.BooleanField(
+        default=True, help_text=_("Offered on the sign-up form and in the preference centre."), verbose_name=_("public")
+    )
     tracking_enabled = models.BooleanField(
         default=True,
         help_text=_("Off: no open pixel and no click tracking for anyone who gets a campaign through this list."),
+        verbose_name=_("count opens and clicks"),
     )
-    position = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
+    position = models.PositiveIntegerField(default=0, verbose_name=_("position"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    # {"es": {"name": "…", "description": "…"}, "fr": {…}}: what readers of
+    # those languages see instead of ``name`` and ``description``.
+    translations = models.JSONField(default=dict, blank=True, verbose_name=_("translations"))
 
     class Meta:
+        verbose_name = _("mailing list")
+        verbose_name_plural = _("mailing lists")
         ordering = ["position", "name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.local_name
+
+    def _translated(self, field: str, language: str | None) -> str:
+        translations = self.translations if isinstance(self.translations, dict) else {}
+        for code in (language or "", (language or "").split("-")[0]):
+            entry = translations.get(code.lower())
+            text = entry.get(field) if isinstance(entry, dict) else None
+            if isinstance(text, str) and text.strip():
+                return text
+        return str(getattr(self, field))
+
+    def name_in(self, language: str | None) -> str:
+        """The list's name for readers of ``language``: its translation, else the main name."""
+        return self._translated("name", language)
+
+    def description_in(self, language: str | None) -> str:
+        return self._translated("description", language)
+
+    @property
+    def local_name(self) -> str:
+        """The name in the language being shown now (a page's, or an email's recipient's)."""
+        return self.name_in(translation.get_language())
+
+    @property
+    def local_description(self) -> str:
+        return self.description_in(translation.get_language())
+
+
+def quoted_list_names(mailing_lists: Iterable[MailingList], *, language: str | None = None) -> str:
+    """'“Peru” and “Guatemala”' in ``language`` (default: the active one), with that language's quotation marks."""
+    with translation.override(language or translation.get_language()):
+        quoted = [
+            pgettext("quotation marks around a list's name", "“%(name)s”") % {"name": mailing_list.local_name}
+            for mailing_list in mailing_lists
+        ]
+        return get_text_list(quoted, gettext("and"))
 
 
 class SubscriberQuerySet(models.QuerySet["Subscriber"]):
@@ -95,30 +146,41 @@ class Subscriber(models.Model):
         COMPLAINED = "complained", _("Complained")
         ERASED = "erased", _("Erased (GDPR)")
 
-    email = models.EmailField(max_length=254, unique=True)
+    email = models.EmailField(max_length=254, unique=True, verbose_name=_("email address"))
     # ``email_hash(email)``, stored so that audience SQL joins Suppression on an
     # index instead of hashing every address per count. Kept by save() and by
     # SubscriberQuerySet; raw SQL writers (subscribers/importing.py) set it too.
-    email_hash = models.CharField(max_length=64, db_index=True, editable=False, blank=True, default="")
-    name = models.CharField(max_length=100, blank=True)
-    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    email_hash = models.CharField(
+        max_length=64, db_index=True, editable=False, blank=True, default="", verbose_name=_("address hash")
+    )
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN, verbose_name=_("language"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True, verbose_name=_("status")
+    )
     tracking_allowed = models.BooleanField(
         default=True,
         help_text=_("Off: this person's emails carry no open pixel and no tracked links."),
+        verbose_name=_("count opens and clicks"),
     )
-    paused_until = models.DateField(null=True, blank=True, help_text=_("No campaigns until this date."))
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
-    last_confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateField(
+        null=True, blank=True, help_text=_("No campaigns until this date."), verbose_name=_("paused until")
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("created at"))
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
+    unsubscribed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("unsubscribed at"))
+    last_confirmation_sent_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("last confirmation email sent at")
+    )
     lists: models.ManyToManyField[MailingList, Subscription] = models.ManyToManyField(
-        MailingList, through="Subscription", related_name="subscribers"
+        MailingList, through="Subscription", related_name="subscribers", verbose_name=_("lists")
     )
 
     objects = SubscriberQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
         indexes = [
             models.Index(Lower("email"), name="subscriber_email_lower"),
             models.Index(fields=["status", "language"], name="subscriber_status_lang"),
@@ -149,13 +211,19 @@ class Subscription(models.Model):
         ACTIVE = "active", _("Subscribed")
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
 
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="subscriptions")
-    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="subscriptions")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("subscriber")
+    )
+    mailing_list = models.ForeignKey(
+        MailingList, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("mailing list")
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "mailing_list"], name="subscription_unique"),
         ]
@@ -163,7 +231,8 @@ class Subscription(models.Model):
         indexes = [models.Index(fields=["mailing_list", "status", "subscriber"], name="subscription_audience")]
 
     def __str__(self) -> str:
-        return f"{self.subscriber_id} on {self.mailing_list_id} ({self.status})"
+        # The admin shows this above each of a person's lists.
+        return f"{self.mailing_list} ({self.get_status_display()})"
 
 
 class AppendOnlyError(Exception):
@@ -221,15 +290,25 @@ class Consent(models.Model):
         BOUNCE = "bounce", _("Bounce")
         NONE = "", _("Not applicable")
 
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="consents")
-    email = models.CharField(max_length=254, help_text=_("The address as it was at the time."))
-    action = models.CharField(max_length=16, choices=Action.choices)
-    basis = models.CharField(max_length=16, choices=Basis.choices, blank=True, default="")
-    implied_since = models.DateField(null=True, blank=True, help_text=_("Start of an implied-consent period."))
-    lists = models.JSONField(default=list, blank=True, help_text=_("Slugs of the lists this event is about."))
-    wording = models.TextField(blank=True, help_text=_("The exact text the person was shown."))
-    wording_version = models.CharField(max_length=40, blank=True)
-    language = models.CharField(max_length=8, blank=True)
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.PROTECT, related_name="consents", verbose_name=_("subscriber")
+    )
+    email = models.CharField(
+        max_length=254, help_text=_("The address as it was at the time."), verbose_name=_("email address")
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, verbose_name=_("event"))
+    basis = models.CharField(max_length=16, choices=Basis.choices, blank=True, default="", verbose_name=_("basis"))
+    implied_since = models.DateField(
+        null=True, blank=True, help_text=_("Start of an implied-consent period."), verbose_name=_("implied since")
+    )
+    lists = models.JSONField(
+        default=list, blank=True, help_text=_("Slugs of the lists this event is about."), verbose_name=_("lists")
+    )
+    wording = models.TextField(
+        blank=True, help_text=_("The exact text the person was shown."), verbose_name=_("wording shown")
+    )
+    wording_version = models.CharField(max_length=40, blank=True, verbose_name=_("wording version"))
+    language = models.CharField(max_length=8, blank=True, verbose_name=_("language"))
     # A sign-up request changes nothing about the person until it is
     # confirmed (a stranger can type anyone's address): what it asks for
     # waits here, in the row the confirmation link names, and is applied then.
@@ -245,17 +324,29 @@ class Consent(models.Model):
         blank=True,
         help_text=_("The language chosen for emails with a sign-up: it becomes the person's when they confirm."),
     )
-    source = models.CharField(max_length=16, choices=Source.choices)
-    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True, default="")
-    detail = models.CharField(max_length=255, blank=True, help_text=_("Import file, API token owner, bounce reason…"))
-    page_url = models.CharField(max_length=500, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=500, blank=True)
-    requested_at = models.DateTimeField(default=timezone.now)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=16, choices=Source.choices, verbose_name=_("source"))
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, blank=True, default="", verbose_name=_("channel")
+    )
+    detail = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_("Import file, API token owner, bounce reason…"),
+        verbose_name=_("detail"),
+    )
+    page_url = models.CharField(max_length=500, blank=True, verbose_name=_("page"))
+    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
+    user_agent = models.CharField(max_length=500, blank=True, verbose_name=_("browser (user agent)"))
+    requested_at = models.DateTimeField(default=timezone.now, verbose_name=_("requested at"))
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("recorded at"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
     )
 
     objects = ConsentQuerySet.as_manager()
@@ -284,6 +375,8 @@ class Consent(models.Model):
     )
 
     class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -309,10 +402,14 @@ class Suppression(models.Model):
         ERASED = "erased", _("Erased (GDPR)")
         STAFF = "staff", _("Suppressed by staff")
 
-    email_hash = models.CharField(max_length=64, unique=True)
-    reason = models.CharField(max_length=16, choices=Reason.choices)
-    detail = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    email_hash = models.CharField(max_length=64, unique=True, verbose_name=_("address hash"))
+    reason = models.CharField(max_length=16, choices=Reason.choices, verbose_name=_("reason"))
+    detail = models.CharField(max_length=255, blank=True, verbose_name=_("detail"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} ({self.email_hash[:12]}…)"

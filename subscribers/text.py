@@ -206,3 +206,13 @@ class SafeTextValidator:
 
     def __hash__(self) -> int:
         return hash((type(self), self.single_line))
+
+
+# Every whitespace character but the non-breaking ones (U+00A0, U+202F), which
+# French typography puts before ? ! : ; and inside « »: a line must not break there.
+_BREAKABLE_SPACE = re.compile(r"[^\S\u00a0\u202f]+")
+
+
+def squash_spaces(value: str) -> str:
+    """``value`` on one line: each run of ordinary whitespace (line breaks included) becomes one space."""
+    return _BREAKABLE_SPACE.sub(" ", value).strip()

@@ -16,7 +16,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils.translation.reloader import translation_file_changed
 
-from scripts import compile_messages
+from scripts import compile_messages, french_spacing
 from subscribers.models import MailingList, Subscriber
 from subscribers.services import send_confirmation, subscribe
 from subscribers.tokens import make_unsubscribe_token
@@ -137,3 +137,86 @@ def test_a_spanish_subscriber_sees_the_unsubscribe_page_in_spanish(client, topic
     assert "Darme de baja" in page
     assert "centro de preferencias" in page
     assert "Unsubscribe me" not in page
+
+
+# --- French typography --------------------------------------------------------------------
+
+NBSP = "\u00a0"
+# What is not prose: placeholders and tags (above), URLs, a Markdown image's "![".
+NOT_PROSE = re.compile(PLACEHOLDER.pattern + r"|[a-z][a-z0-9+.-]*://\S+|!\[")
+
+
+def french_prose(entry: polib.POEntry, text: str) -> str:
+    # Code quoted from the English source ("Content-Type: application/json")
+    # keeps its own colon.
+    for fragment in re.findall(r"[\w-]+: \S+", entry.msgid + " " + entry.msgid_plural):
+        text = text.replace(fragment, "·")
+    return NOT_PROSE.sub("·", text)
+
+
+def test_french_has_a_non_breaking_space_before_double_marks_and_inside_guillemets():
+    wrong = []
+    for entry in po_file("fr"):
+        if entry.obsolete:
+            continue
+        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+            prose = french_prose(entry, text)
+            before_mark = re.findall(r".{0,20}(?<![\u00a0\u202f?!])[?!:;](?=\s|$|[)»])", prose)
+            guillemets = re.findall(r".{0,20}(?:«(?!\u00a0)|(?<!\u00a0)»).{0,20}", prose)
+            doubled = re.findall(r".{0,20}(?:[\u00a0\u202f][ \u00a0\u202f]|[ ][\u00a0\u202f]).{0,20}", prose)
+            wrong.extend(before_mark + guillemets + doubled)
+
+    assert wrong == [], "run `make translations`: scripts/french_spacing.py fixes these"
+
+
+def test_the_french_signup_page_keeps_the_colon_with_its_word(client, topic):
+    page = client.get(reverse("subscribers:signup"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    # The consent sentence a person agrees to: no line may start with its colon.
+    assert f"ci-dessus{NBSP}: bulletins" in page
+    assert "ci-dessus : bulletins" not in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "fixed"),
+    [
+        ("Vraiment ? Oui !", f"Vraiment{NBSP}? Oui{NBSP}!"),
+        ("Colonnes: %(columns)s; rien", f"Colonnes{NBSP}: %(columns)s{NBSP}; rien"),
+        ("%(version)s : vide", f"%(version)s{NBSP}: vide"),
+        ("Envoyer « %(subject)s »", f"Envoyer «{NBSP}%(subject)s{NBSP}»"),
+        ("Envoyer «%(subject)s»", f"Envoyer «{NBSP}%(subject)s{NBSP}»"),
+        ("Quoi ?!", f"Quoi{NBSP}?!"),
+        (f"File « {NBSP}{NBSP}%(name)s{NBSP} »", f"File «{NBSP}%(name)s{NBSP}»"),
+        # Not prose: a URL, a template variable, a Markdown image, an HTML attribute.
+        ("Voir https://example.org/a:b", "Voir https://example.org/a:b"),
+        ('{{ name|default:"ami" }}', '{{ name|default:"ami" }}'),
+        ("[lien](https://…), ![image](x.jpg)", "[lien](https://…), ![image](x.jpg)"),
+        ('<a style="color:red">ici</a> !', f'<a style="color:red">ici</a>{NBSP}!'),
+    ],
+)
+def test_the_french_spacing_script_fixes_what_translators_type(typed, fixed):
+    assert french_spacing.fix(typed) == fixed
+    # `make translations` runs it every time: a second run changes nothing.
+    assert french_spacing.fix(fixed) == fixed
+
+
+def test_the_french_spacing_script_leaves_code_copied_from_the_source_alone():
+    source = "Send 'Authorization: Bearer <token>'."
+
+    assert french_spacing.fix("Envoyez 'Authorization: Bearer <token>'.", source=source) == (
+        "Envoyez 'Authorization: Bearer <token>'."
+    )
+
+
+def test_only_the_link_in_the_confirmation_email_may_break_anywhere(topic, django_capture_on_commit_callbacks):
+    # "break-all" on the whole paragraph cut French words in two on a phone ("v / otre navigateur").
+    with django_capture_on_commit_callbacks(execute=False):
+        result = subscribe(email="claire@example.org", name="Claire", language="fr", lists=[topic], source="form")
+    mail.outbox.clear()
+    send_confirmation(subscriber_id=result.subscriber.pk, consent_id=result.consent.pk)
+
+    html = mail.outbox[0].alternatives[0][0]
+    breakable = re.findall(r'<[a-z]+ style="[^"]*word-break:\s*break-all[^"]*">(.*?)</[a-z]+>', html, re.S)
+    assert len(breakable) == 1
+    assert re.fullmatch(r"\s*https?://\S+/confirm/\S+/\s*", breakable[0])
+    assert "copiez ce lien dans votre navigateur" in html

@@ -219,6 +219,10 @@ class CampaignArticleInline(_FrozenOnceSending, admin.TabularInline):
     verbose_name_plural = gettext_lazy("Articles in this bulletin (in order)")
     classes = _kind_classes(K.BULLETIN)
 
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[CampaignArticle]:
+        # Each row is labelled with its article's title.
+        return super().get_queryset(request).select_related("article")
+
 
 class CampaignTranslationInline(_FrozenOnceSending, admin.StackedInline):
     model = CampaignTranslation

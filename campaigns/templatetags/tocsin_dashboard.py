@@ -39,4 +39,5 @@ def percent(value: float | None) -> str:
     decimals = 0 if pct >= 10 else 1 if pct >= 1 else 2
     # Rounded half up here: number_format alone cuts the extra digits off (12.96 -> "12").
     rounded = pct.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return f"{number_format(rounded, decimals)} %"
+    # A non-breaking space: "0,00" at the end of a line and "%" alone on the next one read as two figures.
+    return f"{number_format(rounded, decimals)}\u00a0%"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns.checklist import link_is_broken, run_checklist
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
 from tests.campaigns.staff_helpers import campaign, mailing_list
+from tests.test_translations import compiled_catalogs  # noqa: F401  (builds the .mo files)
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +179,21 @@ def test_the_checklist_warns_when_a_list_turns_tracking_off_for_everyone():
         "Opens and clicks will not be counted for any of the 3 readers: “Defenders” has tracking off, "
         "and one list without tracking turns it off for the whole campaign."
     ]
+
+
+def test_a_french_staff_member_reads_the_untracked_list_in_french_with_guillemets():
+    mailing = mailing_list(people=1)
+    defenders = mailing_list("defenders", people=1)
+    defenders.tracking_enabled = False
+    defenders.translations = {"fr": {"name": "Défenseurs"}}
+    defenders.save()
+    made = campaign(lists=[mailing, defenders])
+
+    with translation.override("fr"):
+        [message] = [warning.message for warning in run_checklist(made) if warning.code == "untracked"]
+
+    assert "«\u00a0Défenseurs\u00a0»" in message
+    assert "Defenders" not in message
 
 
 def test_the_checklist_counts_readers_who_said_no_to_tracking():

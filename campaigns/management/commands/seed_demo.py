@@ -98,8 +98,13 @@ class Command(TocsinCommand):
                     "public": True,
                     "tracking_enabled": data["tracking_enabled"],
                     "position": position,
+                    "translations": data["translations"],
                 },
             )
+            if not mailing_list.translations:
+                # Lists seeded before they had translations; staff's own edits are kept.
+                mailing_list.translations = data["translations"]
+                mailing_list.save(update_fields=["translations"])
             lists[mailing_list.slug] = mailing_list
         return lists
 
