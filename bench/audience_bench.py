@@ -120,9 +120,9 @@ def seed(subscribers: int) -> list[Any]:
 def explain(campaign: Any) -> None:
     from django.db import connection
 
-    from campaigns import recipients
+    from campaigns.sending import audience
 
-    where, params = recipients._audience_where(campaign)
+    where, params = audience._audience_where(campaign)
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) SELECT COUNT(*)" + where, params)
         print("\n".join("    " + row[0] for row in cursor.fetchall()))
@@ -137,7 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     prepare_environment(name="audience")
 
-    from campaigns.recipients import count_audience, snapshot
+    from campaigns.sending.audience import count_audience, snapshot
 
     campaigns = seed(args.subscribers)
     worst = 0.0

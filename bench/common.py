@@ -121,7 +121,7 @@ def seed(subscribers: int) -> Any:
     """N confirmed subscribers on one list and a ~10 KB bulletin of five articles; returns the campaign."""
     from django.utils import timezone
 
-    from campaigns.content import save_article
+    from campaigns.content.articles import save_article
     from campaigns.models import Article, Campaign, CampaignArticle
     from subscribers.models import MailingList, Subscriber, Subscription
 
@@ -347,8 +347,8 @@ def run_send(campaign: Any, *, timeout: float = 3600) -> dict[str, float]:
     """Start the send the way a worker would (snapshot here, timed), wait for the last delivery."""
     from django.db import transaction
 
-    from campaigns import control
     from campaigns.models import Campaign, Delivery
+    from campaigns.sending import control
     from campaigns.workflow import transition
 
     started = time.perf_counter()

@@ -66,7 +66,7 @@ def build_campaign():  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    from campaigns.rendering import CampaignRenderer
+    from campaigns.sending.rendering import CampaignRenderer
     from subscribers.models import Subscriber
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000

@@ -94,8 +94,8 @@ def build(count: int) -> int:
         events("bounced", "n % 100 = 7", "n % 60", reason="'550 5.1.1 user unknown'")
         events("soft_bounced", "n % 250 = 11", "n % 60", reason="'452 mailbox full'")
         events("complained", "n % 1500 = 3", "(n * 13) % 4320")
-    # Live, campaigns.events keeps these summary rows as events arrive.
-    from campaigns.events import rebuild_campaign_stats
+    # Live, campaigns.events.recording keeps these summary rows as events arrive.
+    from campaigns.events.recording import rebuild_campaign_stats
 
     rebuild_campaign_stats(cid)
     if _POSTGRES:

@@ -115,7 +115,7 @@ def sink_ceiling(port: int, message: bytes, seconds: float = 2.0) -> float:
 
 def per_message_costs(campaign, sample: int = 300) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Render and MIME-serialisation cost per message, measured in this process."""
-    from campaigns.rendering import CampaignRenderer
+    from campaigns.sending.rendering import CampaignRenderer
     from subscribers.models import Subscriber
 
     renderer = CampaignRenderer(campaign)

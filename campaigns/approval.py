@@ -15,9 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from campaigns import audit
 from campaigns.models import AuditLog, Campaign
-from campaigns.permissions import can_approve
+from campaigns.staff import audit
+from campaigns.staff.roles import can_approve
 from campaigns.workflow import transition
 
 S = Campaign.Status

@@ -9,12 +9,12 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from campaigns.permissions import ensure_roles_after_migrate
+        from campaigns.staff.roles import ensure_roles_after_migrate
 
         post_migrate.connect(ensure_roles_after_migrate, sender=self, dispatch_uid="campaigns.ensure_roles")
 
         from anymail.signals import tracking
 
-        from campaigns.events import on_tracking
+        from campaigns.events.recording import on_tracking
 
-        tracking.connect(on_tracking, dispatch_uid="campaigns.events.on_tracking")
+        tracking.connect(on_tracking, dispatch_uid="campaigns.events.recording.on_tracking")

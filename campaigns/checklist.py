@@ -28,8 +28,9 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from campaigns import operations, recipients, rendering, send_blockers
+from campaigns import operations, send_blockers
 from campaigns.models import Campaign
+from campaigns.sending import audience, rendering
 from subscribers.models import quoted_list_names
 
 logger = logging.getLogger(__name__)
@@ -154,9 +155,9 @@ class LanguageShare:
 def language_shares(campaign: Campaign) -> list[LanguageShare]:
     """The audience by reading language, biggest first, as the snapshot will assign versions."""
     names = dict(settings.LANGUAGES)
-    versions = set(recipients.campaign_languages(campaign))
+    versions = set(audience.campaign_languages(campaign))
     shares = []
-    for language, count in recipients.count_audience_by_language(campaign).items():
+    for language, count in audience.count_audience_by_language(campaign).items():
         version = language if language in versions else campaign.language
         shares.append(
             LanguageShare(
@@ -203,13 +204,13 @@ def _language_warnings(campaign: Campaign, versions: list[str]) -> list[Warning]
     return found
 
 
-def _tracking_warnings(campaign: Campaign, audience: int) -> list[Warning]:
+def _tracking_warnings(campaign: Campaign, audience_size: int) -> list[Warning]:
     """Before sending, say how many readers the open and click figures will leave out.
 
     Staff who switched tracking off for the campaign know it; a list's or a
     reader's privacy switch is the surprise (reports that look like 0 %).
     """
-    if not campaign.tracking_enabled or not audience:
+    if not campaign.tracking_enabled or not audience_size:
         return []
     untracked_lists = list(campaign.lists.filter(tracking_enabled=False))
     if untracked_lists:
@@ -221,12 +222,12 @@ def _tracking_warnings(campaign: Campaign, audience: int) -> list[Warning]:
                     "off, and one list without tracking turns it off for the whole campaign."
                 )
                 % {
-                    "total": number_format(audience, force_grouping=True),
+                    "total": number_format(audience_size, force_grouping=True),
                     "lists": quoted_list_names(untracked_lists),
                 },
             )
         ]
-    untracked = recipients.count_untracked_by_choice(campaign)
+    untracked = audience.count_untracked_by_choice(campaign)
     if not untracked:
         return []
     return [
@@ -241,8 +242,8 @@ def _tracking_warnings(campaign: Campaign, audience: int) -> list[Warning]:
             )
             % {
                 "count": number_format(untracked, force_grouping=True),
-                "total": number_format(audience, force_grouping=True),
-                "rest": number_format(audience - untracked, force_grouping=True),
+                "total": number_format(audience_size, force_grouping=True),
+                "rest": number_format(audience_size - untracked, force_grouping=True),
             },
         )
     ]
@@ -275,9 +276,9 @@ def run_checklist(campaign: Campaign) -> list[Warning]:
     if not campaign.lists.exists():
         found.append(Warning("no-lists", _("No list is chosen: nobody would receive this campaign.")))
     else:
-        audience = operations.count_audience(campaign)
-        if audience == 0:
+        audience_size = operations.count_audience(campaign)
+        if audience_size == 0:
             found.append(Warning("empty-audience", _("The audience is empty: nobody matches these lists and filters.")))
-        found.extend(_tracking_warnings(campaign, audience))
+        found.extend(_tracking_warnings(campaign, audience_size))
     # One warning per problem, however many versions share it; what blocks comes first.
     return sorted(dict.fromkeys(found), key=lambda warning: not warning.blocks)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns import merge_fields
+from campaigns.sending import merge_fields
 from subscribers.models import Language, MailingList, Subscriber
 
 
@@ -180,7 +180,7 @@ class Campaign(models.Model):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-created_at"]
-        # Roles (campaigns/permissions.py) are built from these.
+        # Roles (campaigns/staff/roles.py) are built from these.
         permissions = [
             ("send_campaign", _("Can schedule, send, pause, resume and cancel campaigns")),
             ("approve_campaign", _("Can approve campaigns written by someone else")),
@@ -288,7 +288,7 @@ class Delivery(models.Model):
         constraints = [models.UniqueConstraint(fields=["campaign", "subscriber"], name="delivery_unique")]
         indexes = [
             # id last: a batch reads its queued rows in id order from one index
-            # range (campaigns/batching.py: queued_rows), never by walking every
+            # range (campaigns/sending/batching.py: queued_rows), never by walking every
             # queued row of the campaign and sorting them.
             models.Index(fields=["campaign", "status", "id"], name="delivery_campaign_status_id"),
             # Webhook events are matched by exact id; a Meta index skips the
@@ -355,7 +355,7 @@ class DeliveryEvent(models.Model):
 class CampaignStat(models.Model):
     """How many deliveries of a campaign had their first event of a kind in a given hour.
 
-    Written by ``campaigns.events`` when a delivery gets its first event of a
+    Written by ``campaigns.events.recording`` when a delivery gets its first event of a
     kind; reports sum these few rows instead of counting distinct deliveries
     over millions of events (a report over 1 million deliveries in under 1 s).
     """

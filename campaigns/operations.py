@@ -2,7 +2,7 @@
 
 Every send, schedule, pause, resume and cancel passes the approval gate
 (``campaigns.approval``) here and then goes to the sending engine
-(``campaigns.control``). The engine is looked up at call time: until it is
+(``campaigns.sending.control``). The engine is looked up at call time: until it is
 installed these steps are refused with a clear message instead of failing.
 """
 
@@ -18,9 +18,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns import approval, audit, send_blockers
+from campaigns import approval, send_blockers
 from campaigns.models import Campaign, Delivery
-from campaigns.rendering import CampaignRenderer
+from campaigns.sending.rendering import CampaignRenderer
+from campaigns.staff import audit
 from campaigns.workflow import TransitionNotAllowed
 from subscribers.models import Subscriber, Subscription
 
@@ -45,13 +46,13 @@ def _module(name: str) -> ModuleType | None:
 # Where the engine's functions live: control steps only in control.py; the
 # read-side helpers wherever the engine put them.
 _ENGINE_MODULES = {
-    "count_audience": ("campaigns.control", "campaigns.recipients"),
-    "campaign_counts": ("campaigns.control", "campaigns.sending"),
+    "count_audience": ("campaigns.sending.control", "campaigns.sending.audience"),
+    "campaign_counts": ("campaigns.sending.control", "campaigns.sending.engine"),
 }
 
 
 def _engine_function(name: str) -> Any:
-    for module_name in _ENGINE_MODULES.get(name, ("campaigns.control",)):
+    for module_name in _ENGINE_MODULES.get(name, ("campaigns.sending.control",)):
         module = _module(module_name)
         if module is not None and callable(getattr(module, name, None)):
             return getattr(module, name)
@@ -60,7 +61,7 @@ def _engine_function(name: str) -> Any:
 
 def _engine_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [TransitionNotAllowed]
-    control = _module("campaigns.control")
+    control = _module("campaigns.sending.control")
     if control is not None:
         for attr in dir(control):
             value = getattr(control, attr)

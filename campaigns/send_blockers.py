@@ -3,12 +3,12 @@
 The pre-send checklist (``campaigns.checklist``) only warns; the problems
 here block: every path that sends or schedules (the admin's buttons, the
 API's ``/send``, ``manage.py send_campaign``, beat starting a scheduled
-campaign) passes ``campaigns.operations.start`` or ``campaigns.control.start_due``,
+campaign) passes ``campaigns.operations.start`` or ``campaigns.sending.control.start_due``,
 which ask ``blocked_reason`` first.
 
 A malformed or unknown merge tag blocks because readers would get it wrong:
 ``{{ name }`` and ``*|FNAME|*`` arrive as typed, ``{{ nmae }}`` silently
-disappears. What counts as a merge field is ``campaigns.merge_fields``, the
+disappears. What counts as a merge field is ``campaigns.sending.merge_fields``, the
 syntax the renderer itself fills in.
 """
 
@@ -20,8 +20,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns import merge_fields
 from campaigns.models import Campaign, CampaignTranslation
+from campaigns.sending import merge_fields
 
 # The renderer personalises these fields; the button text is shown as typed.
 _FIELDS = [

@@ -13,8 +13,8 @@ import logging
 
 from celery import shared_task
 
-from campaigns import control, sending
-from campaigns.batching import BatchRef
+from campaigns.sending import control, engine
+from campaigns.sending.batching import BatchRef
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,9 @@ def prepare_campaign(campaign_id: int) -> int:
 
 @shared_task(**_SEND_OPTIONS)
 def send_batch(campaign_id: int, first_id: int, last_id: int, lease: str | None = None) -> dict[str, int | str]:
-    result = sending.run_batch(campaign_id, first_id, last_id, lease=lease)
+    result = engine.run_batch(campaign_id, first_id, last_id, lease=lease)
     if result.retry_error:
-        retry = sending.after_transient(result, campaign_id=campaign_id)
+        retry = engine.after_transient(result, campaign_id=campaign_id)
         if retry is not None:
             delay, token = retry
             from campaigns.models import Campaign
@@ -52,13 +52,13 @@ def send_batch(campaign_id: int, first_id: int, last_id: int, lease: str | None 
             # than Redis's visibility timeout; if it is lost, the lease lapses and
             # the sweeper re-queues the batch.
             enqueue_batch(BatchRef(campaign_id, first_id, last_id, token), queue=queue, countdown=delay)
-    elif result.stopped == sending.YIELD:
-        token = sending.step_aside(result)
+    elif result.stopped == engine.YIELD:
+        token = engine.step_aside(result)
         if token:
             from campaigns.models import Campaign
 
             queue = control.queue_for(Campaign.objects.get(pk=campaign_id))
-            enqueue_batch(BatchRef(campaign_id, first_id, last_id, token), queue=queue, countdown=sending.YIELD_SECONDS)
+            enqueue_batch(BatchRef(campaign_id, first_id, last_id, token), queue=queue, countdown=engine.YIELD_SECONDS)
     elif result.ran:
         control.after_batch(campaign_id)
     return {"sent": result.sent, "failed": result.failed, "skipped": result.skipped, "stopped": result.stopped}

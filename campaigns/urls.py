@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.feeds import ArticlesFeed
+from campaigns.content.feeds import ArticlesFeed
 from campaigns.views import public
 from campaigns.views import tracking as tracking_views
 from campaigns.views import web_version as web_version_views

@@ -89,8 +89,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    # Staff who can send, approve or export must pass a second factor (campaigns/staff.py).
-    "campaigns.staff.RequireTwoFactorMiddleware",
+    # Staff who can send, approve or export must pass a second factor (campaigns/staff/two_factor.py).
+    "campaigns.staff.two_factor.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into a response.
@@ -317,7 +317,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 TOCSIN_OUTBOX_RELAY_SECONDS = env_float("TOCSIN_OUTBOX_RELAY_SECONDS", 5.0)
 TOCSIN_OUTBOX_KEEP_DAYS = env_int("TOCSIN_OUTBOX_KEEP_DAYS", 7)
 
-# --- Sending engine (campaigns/batching.py, sending.py, throttle.py) ---------------
+# --- Sending engine (campaigns/sending/batching.py, sending.py, throttle.py) ---------------
 # Messages per second across every worker; 0 = unlimited. SMTP defaults to
 # unlimited; providers to what a fresh account may send (the operator raises it).
 _ESP_DEFAULT_RATES = {"amazon_ses": 14.0}
@@ -331,7 +331,7 @@ TOCSIN_SEND_WINDOW = env_int("TOCSIN_SEND_WINDOW", 8)
 # many calls must be in flight; one SMTP connection is CPU-bound already.
 TOCSIN_SEND_THREADS = env_int("TOCSIN_SEND_THREADS", 32 if ESP else 1)
 # Providers with a batch API (Postmark's /email/batch, up to 500): messages per
-# HTTP call (campaigns/esp_batch.py); 1 sends one message per call instead.
+# HTTP call (campaigns/sending/provider_batch.py); 1 sends one message per call instead.
 TOCSIN_SEND_ESP_BATCH = env_int("TOCSIN_SEND_ESP_BATCH", 100)
 TOCSIN_SEND_LEASE_SECONDS = env_int("TOCSIN_SEND_LEASE_SECONDS", 60)
 TOCSIN_SEND_QUEUE_LEASE_SECONDS = env_int("TOCSIN_SEND_QUEUE_LEASE_SECONDS", 600)
@@ -344,7 +344,7 @@ TOCSIN_SEND_SWEEP_SECONDS = env_float("TOCSIN_SEND_SWEEP_SECONDS", 15.0)
 TOCSIN_SEND_STATS = env_bool("TOCSIN_SEND_STATS", default=False)
 # Off (the default): per-message ledger commits skip the WAL flush on Postgres;
 # safe against killed workers, a crashed Postgres may forget the last ~0.6 s
-# (campaigns/sending.py explains). On: every claim waits for the disk.
+# (campaigns/sending/engine.py explains). On: every claim waits for the disk.
 TOCSIN_SEND_SYNC_COMMIT = env_bool("TOCSIN_SEND_SYNC_COMMIT", default=False)
 
 # --- Security (the production settings `check --deploy` looks at) ---------------

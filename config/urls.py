@@ -13,7 +13,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),
-    path("admin/2fa/", include("campaigns.staff_urls")),
+    path("admin/2fa/", include("campaigns.staff.urls")),
     # Campaign reports live beside the campaign admin (campaigns/views/reports.py).
     path("admin/campaigns/campaign/<int:pk>/report/", admin.site.admin_view(reports.report), name="campaign_report"),
     path(
@@ -23,8 +23,8 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("campaigns.api.urls")),
-    # Anymail's webhooks, wrapped so a malformed body is a 400 (campaigns/webhooks.py).
-    path("anymail/", include("campaigns.webhooks")),
+    # Anymail's webhooks, wrapped so a malformed body is a 400 (campaigns/events/webhooks.py).
+    path("anymail/", include("campaigns.events.webhooks")),
     # Payment-provider webhooks (Stripe: /donations/stripe/webhook/).
     path("donations/", include("donations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -4,7 +4,7 @@ Each rule is an ``EXISTS`` over the donations table keyed on the subscriber
 (index ``donation_subscriber_time``), so counting an audience stays one
 ``SELECT COUNT(*)`` however many donors there are. The same rules come in two
 shapes: queryset filters (``apply_donor_rules``) for ORM code, and a raw SQL
-fragment (``donor_rules_sql``) for ``campaigns/recipients.py``, which builds
+fragment (``donor_rules_sql``) for ``campaigns/sending/audience.py``, which builds
 its audience in plain SQL; the tests check both give the same counts.
 
 Rules (``Campaign.donor_rule``, with ``exclude_donors_days`` as N):
@@ -112,7 +112,7 @@ def apply_donor_rules(subscriber_queryset: QuerySet[Any], campaign: Campaign) ->
     return subscriber_queryset.filter(donor_rules_q(campaign))
 
 
-# --- raw SQL (campaigns/recipients.py) ----------------------------------------------
+# --- raw SQL (campaigns/sending/audience.py) ----------------------------------------------
 
 
 def donor_rules_sql(campaign: Campaign, *, alias: str = "s") -> tuple[str, list[Any]]:

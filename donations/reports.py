@@ -8,7 +8,7 @@ Gifts from recipients (people the appeal was sent to) are kept apart from
 gifts by others (a forwarded email, a new donor, an address we do not know):
 the money of both counts, but conversion is among recipients only: recipients
 who gave / recipients it was delivered to. "Delivered" is the campaign
-report's (campaigns/reports.py): accepted by the receiving mail server, as the
+report's (campaigns/reports/figures.py): accepted by the receiving mail server, as the
 provider reports it; when it reports none (SMTP), conversion is out of the
 emails sent, and the report says so. A donor on two of the appeal's lists
 counts in both lists' rows.
@@ -26,7 +26,7 @@ from django.db.models.functions import Cast, Round
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, Delivery
-from campaigns.reports import delivered_deliveries
+from campaigns.reports.figures import delivered_deliveries
 from donations.models import DECIMAL_PLACES, Donation
 from subscribers.models import Language, MailingList
 

@@ -23,7 +23,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from campaigns.events import refuse_webhook
+from campaigns.events.recording import refuse_webhook
 from donations.models import Donation
 from donations.providers import PaymentProvider, UnusableEvent, WebhookRejected, get_provider
 from donations.services import InvalidDonation, record_donation

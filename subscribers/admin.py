@@ -32,8 +32,8 @@ from django.utils.text import capfirst, format_lazy
 from django.utils.translation import get_language_info, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns import audit
-from campaigns.permissions import EXPORT_PERMISSION
+from campaigns.staff import audit
+from campaigns.staff.roles import EXPORT_PERMISSION
 from subscribers.dates import check_form_dates
 from subscribers.importing import COLUMNS, ImportFailed, import_csv
 from subscribers.models import Consent, MailingList, Subscriber, Subscription

@@ -23,7 +23,7 @@ from django.test import Client
 from django.utils import timezone
 
 from campaigns.models import Article, Campaign, Delivery
-from campaigns.staff import issue_backup_code
+from campaigns.staff.two_factor import issue_backup_code
 from subscribers.models import MailingList, Subscriber
 from subscribers.tokens import make_preferences_token, make_unsubscribe_token
 from tests.campaigns.staff_helpers import verified

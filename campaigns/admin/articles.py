@@ -1,6 +1,6 @@
 """Article admin: Markdown with a live preview, a publish action, translations and topics.
 
-The body is rendered and sanitised by ``campaigns.content.save_article``,
+The body is rendered and sanitised by ``campaigns.content.articles.save_article``,
 called from ``save_model`` (not ``Model.save``), so the admin, the demo seed
 and any import all go through the same service.
 """
@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from campaigns.content import (
+from campaigns.content.articles import (
     article_alt_text_warnings,
     markdown_to_html,
     publish_article,

@@ -28,10 +28,12 @@ from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns import approval, audit, checklist, operations, rendering
+from campaigns import approval, checklist, operations
 from campaigns.api.auth import hash_token, new_secret
 from campaigns.models import ApiToken, AuditLog, Campaign, CampaignArticle, CampaignTranslation
-from campaigns.permissions import can_approve, can_send
+from campaigns.sending import rendering
+from campaigns.staff import audit
+from campaigns.staff.roles import can_approve, can_send
 from campaigns.workflow import TransitionNotAllowed
 from subscribers.dates import check_form_dates, date_problem
 from subscribers.text import address_problem, has_control_characters

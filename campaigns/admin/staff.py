@@ -1,7 +1,7 @@
 """Staff accounts in the admin: Django's user admin, plus issuing a colleague a backup code.
 
 A person with no second factor yet (a new sender, or one who lost their
-phone) cannot set one up with their password alone (campaigns/staff.py):
+phone) cannot set one up with their password alone (campaigns/staff/two_factor.py):
 someone who manages staff accounts gives them a single-use backup code,
 shown once here and written to the audit log.
 """
@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns.staff import give_backup_code, is_verified
+from campaigns.staff.two_factor import give_backup_code, is_verified
 
 User = get_user_model()
 

@@ -18,13 +18,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from campaigns import approval, audit, operations
+from campaigns import approval, operations
 from campaigns.api import validation as v
 from campaigns.api.auth import authenticate
 from campaigns.api.schema import openapi_schema
 from campaigns.models import Campaign, CampaignTranslation
-from campaigns.permissions import APPROVE_PERMISSION, SEND_PERMISSION
-from campaigns.reports import delivered_count
+from campaigns.reports.figures import delivered_count
+from campaigns.staff import audit
+from campaigns.staff.roles import APPROVE_PERMISSION, SEND_PERMISSION
 from campaigns.workflow import TransitionNotAllowed
 from subscribers.models import Consent, MailingList
 from subscribers.services.signup import InvalidSignup, subscribe
@@ -96,7 +97,7 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
             "signed_up_after": campaign.signed_up_after.isoformat() if campaign.signed_up_after else None,
             "signed_up_before": campaign.signed_up_before.isoformat() if campaign.signed_up_before else None,
         },
-        # "delivered" as in every report (campaigns/reports.py): null when the provider reports no deliveries.
+        # "delivered" as in every report (campaigns/reports/figures.py): null when the provider reports no deliveries.
         "counts": {**operations.campaign_counts(campaign), "delivered": delivered_count(campaign)},
     }
 
@@ -189,7 +190,7 @@ def _validate_campaign(data: v.Body) -> dict[str, Any]:
         ),
         "exclude_donors_days": v.integer(data, "exclude_donors_days", errors, minimum=1, maximum=3650),
         "donor_rule": v.choice(data, "donor_rule", errors, choices=DONOR_RULES, default="all"),
-        # Audience filters, as in the admin (campaigns/recipients.py).
+        # Audience filters, as in the admin (campaigns/sending/audience.py).
         "engaged_within_days": v.integer(data, "engaged_within_days", errors, minimum=1, maximum=3650),
         "signed_up_after": v.moment(data, "signed_up_after", errors),
         "signed_up_before": v.moment(data, "signed_up_before", errors),

@@ -12,7 +12,7 @@ from typing import Any
 from django import template
 from django.utils.formats import number_format
 
-from campaigns import dashboard
+from campaigns.reports import dashboard
 
 register = template.Library()
 

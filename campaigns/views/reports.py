@@ -22,11 +22,11 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns import audit
-from campaigns.charts import Series, line_chart
 from campaigns.models import Campaign, DeliveryEvent
-from campaigns.permissions import EXPORT_PERMISSION
-from campaigns.reports import TIMELINE_HOURS, CampaignReport, campaign_report, problem_deliveries
+from campaigns.reports.charts import Series, line_chart
+from campaigns.reports.figures import TIMELINE_HOURS, CampaignReport, campaign_report, problem_deliveries
+from campaigns.staff import audit
+from campaigns.staff.roles import EXPORT_PERMISSION
 
 PROBLEMS_ON_PAGE = 200
 # What a spreadsheet would run as a formula when the file is opened (CSV injection).

@@ -15,9 +15,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from campaigns.events import record_first_party_event
+from campaigns.events.recording import record_first_party_event
+from campaigns.events.tracking import InvalidTrackingToken, read_click_token, read_open_token
 from campaigns.models import DeliveryEvent
-from campaigns.tracking import InvalidTrackingToken, read_click_token, read_open_token
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from campaigns.models import Campaign
-from campaigns.rendering import CampaignRenderer
+from campaigns.sending.rendering import CampaignRenderer
 from config.csp import allow_inline_styles
 
 PUBLIC_STATUSES = (Campaign.Status.SENDING, Campaign.Status.SENT)

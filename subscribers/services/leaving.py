@@ -152,7 +152,7 @@ def unsubscribe(
             if lists is None and channel in _COUNTED_IN_REPORTS:
                 # Credit the campaign that prompted it, so its report counts
                 # one-click and page unsubscribes, not only provider events.
-                from campaigns.events import record_unsubscribe
+                from campaigns.events.recording import record_unsubscribe
 
                 record_unsubscribe(subscriber_id=locked.pk, when=now)
     subscriber.refresh_from_db()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from campaigns.content import save_article
+from campaigns.content.articles import save_article
 from campaigns.models import Article, Campaign, CampaignTranslation
 from subscribers.models import MailingList
 

@@ -11,7 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from campaigns.api.auth import create_token
 from campaigns.models import Campaign
-from campaigns.permissions import ensure_roles
+from campaigns.staff.roles import ensure_roles
 from subscribers.models import MailingList, Subscriber, Subscription
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from campaigns import operations
 from campaigns.models import ApiToken, AuditLog, Campaign
-from campaigns.permissions import ADMIN, SENDER, WRITER
+from campaigns.staff.roles import ADMIN, SENDER, WRITER
 from subscribers.models import Consent, Subscriber, Subscription
 from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for
 
@@ -39,7 +39,7 @@ def admin_token():  # type: ignore[no-untyped-def]
 
 
 class FakeEngine:
-    """Stands in for campaigns.control so the API's wiring is tested on its own."""
+    """Stands in for campaigns.sending.control so the API's wiring is tested on its own."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, dict]] = []
@@ -408,7 +408,7 @@ def test_pause_resume_cancel_reach_the_engine(client, sender_token, engine):
     assert [call[0] for call in engine.calls] == ["pause", "resume", "cancel"]
 
 
-# --- With the real sending engine (campaigns.control) ------------------------------------
+# --- With the real sending engine (campaigns.sending.control) ------------------------------------
 
 
 def test_the_sending_engine_is_installed():

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from campaigns.api.schema import openapi_schema
-from campaigns.permissions import ADMIN
+from campaigns.staff.roles import ADMIN
 from config.wsgi import application
 from tests.campaigns.staff_helpers import campaign, mailing_list, staff, token_for
 

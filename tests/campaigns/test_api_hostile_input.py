@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from campaigns.models import Campaign
-from campaigns.permissions import ADMIN, WRITER
+from campaigns.staff.roles import ADMIN, WRITER
 from subscribers.models import Subscriber
 from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for
 

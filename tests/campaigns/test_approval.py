@@ -6,7 +6,7 @@ import pytest
 
 from campaigns import approval, operations
 from campaigns.models import AuditLog, Campaign
-from campaigns.permissions import SENDER, WRITER
+from campaigns.staff.roles import SENDER, WRITER
 from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
 from tests.campaigns.test_api import FakeEngine
 

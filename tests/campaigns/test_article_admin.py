@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from campaigns.models import Article
-from campaigns.permissions import WRITER
+from campaigns.staff.roles import WRITER
 from tests.campaigns.article_helpers import make_article, make_topic
 from tests.campaigns.staff_helpers import staff, verified
 

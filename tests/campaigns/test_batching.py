@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import batching
 from campaigns.models import Campaign, Delivery, SendBatch
-from campaigns.recipients import snapshot
+from campaigns.sending import batching
+from campaigns.sending.audience import snapshot
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db

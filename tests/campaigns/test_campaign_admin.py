@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from campaigns import operations
 from campaigns.models import AuditLog, Campaign, CampaignTranslation
-from campaigns.permissions import SENDER, WRITER
+from campaigns.staff.roles import SENDER, WRITER
 from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
 from tests.campaigns.test_api import FakeEngine
 

@@ -145,7 +145,7 @@ def test_readers_without_a_translation_are_counted_by_language():
 
 
 def test_staff_restrict_the_send_to_languages_with_a_version(client):
-    from campaigns.permissions import SENDER
+    from campaigns.staff.roles import SENDER
     from tests.campaigns.staff_helpers import staff, verified
 
     user = staff("sam", SENDER)

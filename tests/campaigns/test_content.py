@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.content import images_missing_alt, markdown_to_html, publish_article, save_article
+from campaigns.content.articles import images_missing_alt, markdown_to_html, publish_article, save_article
 from campaigns.models import Article
 
 

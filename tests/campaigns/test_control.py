@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from campaigns import control, sending
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
-from campaigns.throttle import Throttle
+from campaigns.sending import control, engine
+from campaigns.sending.throttle import Throttle
 from campaigns.workflow import TransitionNotAllowed
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 
@@ -73,7 +73,7 @@ def run_every_batch(campaign, enqueued, capture_on_commit):  # type: ignore[no-u
     """Play the worker: run each enqueued batch, then what a finished batch triggers, until none is left."""
     while enqueued:
         ref, _queue = enqueued.pop(0)
-        sending.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
+        engine.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
         with capture_on_commit(execute=True):
             control.after_batch(campaign.pk)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from campaigns import operations
 from campaigns.api.schema import openapi_schema
 from campaigns.models import Campaign
-from campaigns.permissions import ADMIN, SENDER, WRITER
+from campaigns.staff.roles import ADMIN, SENDER, WRITER
 from donations.models import Donation
 from subscribers.models import MailingList, Subscriber, Subscription
 from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified

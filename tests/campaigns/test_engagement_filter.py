@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import control, recipients
 from campaigns.models import Campaign, Delivery, DeliveryEvent
+from campaigns.sending import audience, control
 from tests.campaigns.engine_helpers import make_list, make_people
 
 
@@ -36,7 +36,7 @@ def test_only_people_who_opened_or_clicked_within_the_window_are_counted_and_sna
     campaign = Campaign.objects.create(subject="Re-engagement", engaged_within_days=90)
     campaign.lists.add(peru)
 
-    assert recipients.count_audience(campaign) == 2
+    assert audience.count_audience(campaign) == 2
 
     campaign.status = Campaign.Status.SENDING
     campaign.save(update_fields=["status"])
@@ -52,4 +52,4 @@ def test_without_the_filter_everyone_on_the_list_is_counted():
     campaign = Campaign.objects.create(subject="Bulletin")
     campaign.lists.add(peru)
 
-    assert recipients.count_audience(campaign) == 4
+    assert audience.count_audience(campaign) == 4

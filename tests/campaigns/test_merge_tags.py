@@ -9,11 +9,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from campaigns import control, merge_fields, operations
+from campaigns import operations
 from campaigns.checklist import run_checklist
 from campaigns.models import Campaign, CampaignTranslation
-from campaigns.permissions import SENDER
-from campaigns.rendering import render_preview
+from campaigns.sending import control, merge_fields
+from campaigns.sending.rendering import render_preview
+from campaigns.staff.roles import SENDER
 from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
 from tests.campaigns.test_api import FakeEngine
 

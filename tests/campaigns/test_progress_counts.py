@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns import control
 from campaigns.models import Campaign
+from campaigns.sending import control
 from campaigns.workflow import transition
 from tests.campaigns.engine_helpers import make_list, make_people
 

@@ -17,8 +17,9 @@ import pytest
 from anymail.exceptions import AnymailUnsupportedFeature
 from django.core.mail import get_connection
 
-from campaigns import operations, sending
-from campaigns.rendering import CampaignRenderer
+from campaigns import operations
+from campaigns.sending import engine
+from campaigns.sending.rendering import CampaignRenderer
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
@@ -95,18 +96,20 @@ def test_a_tracked_campaign_message_is_accepted_by_every_provider(provider):
 
 
 def test_a_whole_batch_goes_through_every_provider_backend(provider, settings):
-    settings.TOCSIN_SEND_ESP_BATCH = 1  # Postmark's batch call is campaigns/esp_batch.py's own (test_esp_batch.py)
+    settings.TOCSIN_SEND_ESP_BATCH = (
+        1  # Postmark's batch call is campaigns/sending/provider_batch.py's own (test_esp_batch.py)
+    )
     people = make_list()
     make_people(3, people)
     campaign = make_campaign([people], status="sending")
-    from campaigns.batching import cut_batches
     from campaigns.models import Delivery, SendBatch
-    from campaigns.recipients import snapshot
+    from campaigns.sending.audience import snapshot
+    from campaigns.sending.batching import cut_batches
 
     snapshot(campaign)
     cut_batches(campaign, size=1000)
     batch = SendBatch.objects.get(campaign=campaign)
-    result = sending.run_batch(campaign.pk, batch.first_id, batch.last_id, threads=1)
+    result = engine.run_batch(campaign.pk, batch.first_id, batch.last_id, threads=1)
     assert (result.sent, result.failed) == (3, 0), list(Delivery.objects.values_list("error", flat=True))
     assert [esp for esp, _payload in built] == [provider] * 3
 

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import AuditLog, Campaign
-from campaigns.permissions import SENDER, WRITER
+from campaigns.staff.roles import SENDER, WRITER
 from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import CampaignTranslation, Delivery
-from campaigns.recipients import count_audience, snapshot
+from campaigns.sending.audience import count_audience, snapshot
 from subscribers.models import Subscriber, Subscription, Suppression, email_hash
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 

@@ -13,8 +13,8 @@ import redis
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import control
 from campaigns.models import Campaign, SendBatch
+from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.outage import celery_broker_at, own_redis
 

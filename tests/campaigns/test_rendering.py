@@ -11,15 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core import mail
 
-from campaigns import merge_fields
+from campaigns.events.tracking import read_click_token, read_open_token
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
-from campaigns.rendering import (
+from campaigns.sending import merge_fields
+from campaigns.sending.rendering import (
     GMAIL_CLIP_BYTES,
     CampaignRenderer,
     message_size_warning,
     render_preview,
 )
-from campaigns.tracking import read_click_token, read_open_token
 from subscribers.models import MailingList, Subscriber, Subscription
 from subscribers.tokens import list_unsubscribe_headers, read_preferences_token, read_unsubscribe_token
 
@@ -438,7 +438,7 @@ def test_an_article_written_in_the_rich_text_editor_still_has_a_text_version(min
 
 
 def test_the_text_converter_underlines_headings_keeps_links_and_reflows():
-    from campaigns.plaintext import markdown_to_text
+    from campaigns.content.plaintext import markdown_to_text
 
     source = (
         "# Emergency in Puno\n\nSee [the statement][1] and <https://example.net/live>.\n\n"

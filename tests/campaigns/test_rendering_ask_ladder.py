@@ -13,12 +13,12 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns import sending
-from campaigns.batching import cut_batches
+from campaigns.events.tracking import read_click_token
 from campaigns.models import Campaign, SendBatch
-from campaigns.recipients import snapshot
-from campaigns.rendering import CampaignRenderer, render_preview, render_web_version
-from campaigns.tracking import read_click_token
+from campaigns.sending import engine
+from campaigns.sending.audience import snapshot
+from campaigns.sending.batching import cut_batches
+from campaigns.sending.rendering import CampaignRenderer, render_preview, render_web_version
 from donations.models import Donation
 from subscribers.models import MailingList, Subscriber, Subscription
 from tests.campaigns.engine_helpers import make_list, make_people
@@ -198,7 +198,7 @@ def test_the_sending_engine_gives_each_recipient_their_own_ladder(settings):
     snapshot(campaign)
     cut_batches(campaign, size=1000)
     batch = SendBatch.objects.get(campaign=campaign)
-    result = sending.run_batch(campaign.pk, batch.first_id, batch.last_id)
+    result = engine.run_batch(campaign.pk, batch.first_id, batch.last_id)
     assert result.sent == 2
     by_address = {message.to[0]: message for message in mail.outbox}
     assert "Give $35" in by_address[donor.email].body and "Give $70" in by_address[donor.email].body
@@ -216,7 +216,7 @@ def test_the_sending_engine_looks_up_gifts_once_per_chunk_not_per_recipient(sett
     cut_batches(campaign, size=1000)
     batch = SendBatch.objects.get(campaign=campaign)
     with CaptureQueriesContext(connection) as queries:
-        result = sending.run_batch(campaign.pk, batch.first_id, batch.last_id, threads=1)
+        result = engine.run_batch(campaign.pk, batch.first_id, batch.last_id, threads=1)
     assert result.sent == 6
     gift_lookups = [q["sql"] for q in queries.captured_queries if Donation._meta.db_table in q["sql"]]
     assert len(gift_lookups) == 1

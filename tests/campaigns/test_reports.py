@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.events import rebuild_campaign_stats
+from campaigns.events.recording import rebuild_campaign_stats
 from campaigns.models import AuditLog, Campaign, Delivery, DeliveryEvent
-from campaigns.reports import campaign_report
+from campaigns.reports.figures import campaign_report
 from subscribers.models import MailingList, Subscriber
 from tests.campaigns.event_helpers import make_delivery
 from tests.campaigns.staff_helpers import staff, verified

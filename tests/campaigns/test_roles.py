@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.test import RequestFactory
 
 from campaigns.api.auth import authenticate
-from campaigns.permissions import ADMIN, SENDER, WRITER, can_export, can_send, ensure_roles, needs_two_factor
+from campaigns.staff.roles import ADMIN, SENDER, WRITER, can_export, can_send, ensure_roles, needs_two_factor
 from tests.campaigns.staff_helpers import staff
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,10 @@ from anymail.exceptions import AnymailAPIError
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
-from campaigns import sending
-from campaigns.batching import cut_batches
 from campaigns.models import Campaign, Delivery, SendBatch
-from campaigns.recipients import snapshot
+from campaigns.sending import engine
+from campaigns.sending.audience import snapshot
+from campaigns.sending.batching import cut_batches
 from subscribers.models import Subscriber, Suppression, email_hash
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 
@@ -31,8 +31,8 @@ def sending_campaign(count: int = 5, **fields: Any) -> tuple[Campaign, SendBatch
     return campaign, SendBatch.objects.get(campaign=campaign)
 
 
-def run(campaign: Campaign, batch: SendBatch, **kwargs: Any) -> sending.BatchResult:
-    return sending.run_batch(campaign.pk, batch.first_id, batch.last_id, **kwargs)
+def run(campaign: Campaign, batch: SendBatch, **kwargs: Any) -> engine.BatchResult:
+    return engine.run_batch(campaign.pk, batch.first_id, batch.last_id, **kwargs)
 
 
 class FailingBackend(LocmemBackend):
@@ -93,11 +93,11 @@ def test_someone_who_unsubscribes_mid_send_is_skipped(failing_backend):
             Subscriber.objects.filter(pk=last.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
 
     failing_backend.hook = unsubscribe_the_last_one
-    sending.CHUNK, old_chunk = 1, sending.CHUNK
+    engine.CHUNK, old_chunk = 1, engine.CHUNK
     try:
         result = run(campaign, batch)
     finally:
-        sending.CHUNK = old_chunk
+        engine.CHUNK = old_chunk
     assert result.sent == 3 and result.skipped == 1
     assert last.email not in [m.to[0] for m in mail.outbox]
     assert Delivery.objects.get(campaign=campaign, subscriber=last).status == DS.SKIPPED
@@ -158,7 +158,7 @@ def test_consecutive_transport_failures_pause_the_campaign_with_a_reason(failing
     for _ in range(3):
         SendBatch.objects.filter(pk=batch.pk).update(lease_until=None, lease_token="")
         result = run(campaign, batch)
-        delays.append(sending.after_transient(result, campaign_id=campaign.pk))
+        delays.append(engine.after_transient(result, campaign_id=campaign.pk))
 
     assert all(d is not None and 0 < d[0] <= settings.TOCSIN_SEND_RETRY_MAX for d in delays[:2])
     assert delays[2] is None
@@ -177,12 +177,12 @@ def test_a_paused_campaign_stops_between_messages(failing_backend):
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
 
     failing_backend.hook = pause_after_the_second
-    old = sending.CONTROL_INTERVAL
-    sending.CONTROL_INTERVAL = 0
+    old = engine.CONTROL_INTERVAL
+    engine.CONTROL_INTERVAL = 0
     try:
         result = run(campaign, batch)
     finally:
-        sending.CONTROL_INTERVAL = old
+        engine.CONTROL_INTERVAL = old
     assert result.stopped == Campaign.Status.PAUSED
     assert len(mail.outbox) == 2
     assert Delivery.objects.filter(campaign=campaign, status=DS.QUEUED).count() == 3
@@ -208,20 +208,20 @@ def test_provider_metadata_carries_campaign_and_delivery_ids():
 def test_errors_are_sorted_into_retry_failed_and_unknown():
     import requests
 
-    assert sending.classify(smtplib.SMTPRecipientsRefused({"a@x": (450, b"busy")})).outcome == "retry"
-    assert sending.classify(smtplib.SMTPDataError(554, b"rejected")).outcome == "failed"
-    assert sending.classify(AnymailAPIError("bad request", status_code=422)).outcome == "failed"
+    assert engine.classify(smtplib.SMTPRecipientsRefused({"a@x": (450, b"busy")})).outcome == "retry"
+    assert engine.classify(smtplib.SMTPDataError(554, b"rejected")).outcome == "failed"
+    assert engine.classify(AnymailAPIError("bad request", status_code=422)).outcome == "failed"
     timeout = AnymailAPIError("read timed out")
     timeout.__cause__ = requests.ReadTimeout()
-    assert sending.classify(timeout).outcome == "unknown"
-    assert sending.classify(ValueError("template bug")).outcome == "failed"
+    assert engine.classify(timeout).outcome == "unknown"
+    assert engine.classify(ValueError("template bug")).outcome == "failed"
 
 
 def test_one_ledger_step_records_the_outcome_and_claims_the_next_row():
     campaign, _batch = sending_campaign(2)
     first, second = Delivery.objects.filter(campaign=campaign).order_by("id")
-    assert sending.advance(None, first.pk)
-    assert sending.advance(sending.Done(first.pk, sending.Outcome.SENT, esp_message_id="<m1@example.org>"), second.pk)
+    assert engine.advance(None, first.pk)
+    assert engine.advance(engine.Done(first.pk, engine.Outcome.SENT, esp_message_id="<m1@example.org>"), second.pk)
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, first.esp_message_id, first.attempts) == (DS.SENT, "<m1@example.org>", 1)
@@ -229,11 +229,11 @@ def test_one_ledger_step_records_the_outcome_and_claims_the_next_row():
     assert (second.status, second.attempts, second.sent_at) == (DS.SENDING, 1, None)
     assert second.claimed_at is not None
     # A transient failure puts the row back in the queue, unclaimed, with the reason.
-    assert not sending.advance(sending.Done(second.pk, sending.Outcome.RETRY, error="421 try later"), None)
+    assert not engine.advance(engine.Done(second.pk, engine.Outcome.RETRY, error="421 try later"), None)
     second.refresh_from_db()
     assert (second.status, second.claimed_at, second.error) == (DS.QUEUED, None, "421 try later")
     # Claiming a row that is not queued any more wins nothing.
-    assert not sending.advance(None, first.pk)
+    assert not engine.advance(None, first.pk)
 
 
 @pytest.mark.postgres
@@ -243,9 +243,9 @@ def test_the_prepared_ledger_statement_survives_a_new_database_connection():
 
     campaign, _batch = sending_campaign(2)
     first, second = Delivery.objects.filter(campaign=campaign).order_by("id")
-    assert sending.advance(None, first.pk)
+    assert engine.advance(None, first.pk)
     connection.close()  # a new server session knows no prepared statement: prepared again
-    assert sending.advance(sending.Done(first.pk, sending.Outcome.SENT), second.pk)
+    assert engine.advance(engine.Done(first.pk, engine.Outcome.SENT), second.pk)
     assert Delivery.objects.get(pk=first.pk).status == DS.SENT
 
 
@@ -257,11 +257,11 @@ def test_a_ledger_step_inside_a_transaction_is_rolled_back_with_it():
     campaign, _batch = sending_campaign(1)
     delivery = Delivery.objects.get(campaign=campaign)
     with pytest.raises(RuntimeError), transaction.atomic():
-        assert sending.advance(None, delivery.pk)  # the transaction's first statement
+        assert engine.advance(None, delivery.pk)  # the transaction's first statement
         raise RuntimeError("roll back")
     assert Delivery.objects.get(pk=delivery.pk).status == DS.QUEUED
     with transaction.atomic():
-        assert sending.advance(None, delivery.pk)
+        assert engine.advance(None, delivery.pk)
     assert Delivery.objects.get(pk=delivery.pk).status == DS.SENDING
 
 
@@ -269,9 +269,9 @@ def test_a_ledger_step_inside_a_transaction_is_rolled_back_with_it():
 def test_a_database_error_in_the_prepared_statement_raises_and_names_the_problem():
     import psycopg
 
-    broken = sending._Prepared("tocsin_test_broken", "SELECT 1 / %(zero)s::int")
+    broken = engine._Prepared("tocsin_test_broken", "SELECT 1 / %(zero)s::int")
     with pytest.raises(psycopg.errors.DivisionByZero, match="division by zero"):
-        sending._execute_prepared(broken, {"zero": 0})
+        engine._execute_prepared(broken, {"zero": 0})
 
 
 @pytest.mark.postgres
@@ -288,7 +288,7 @@ def test_two_claimers_never_get_the_same_delivery():
         barrier.wait()
         try:
             for delivery_id in ids:
-                if sending.advance(None, delivery_id):
+                if engine.advance(None, delivery_id):
                     won[name].append(delivery_id)
         finally:
             connection.close()
@@ -308,7 +308,7 @@ def test_the_fast_smtp_serialisation_is_rfc_5322_and_matches_what_django_would_s
 
     from django.core.mail import EmailMultiAlternatives
 
-    from campaigns.mime import envelope_and_bytes
+    from campaigns.sending.mime import envelope_and_bytes
 
     html = "<p style='color:#c00'>Défenseurs de l\u2019eau détenus à Cajamarca " * 60 + "</p>"
     message = EmailMultiAlternatives(
@@ -349,7 +349,7 @@ def test_the_fast_smtp_serialisation_is_rfc_5322_and_matches_what_django_would_s
 def test_header_injection_is_refused_on_the_fast_path():
     from django.core.mail import BadHeaderError, EmailMultiAlternatives
 
-    from campaigns.mime import envelope_and_bytes
+    from campaigns.sending.mime import envelope_and_bytes
 
     message = EmailMultiAlternatives("Hi\nBcc: victim@example.org", "body", to=["a@example.org"])
     message.attach_alternative("<p>body</p>", "text/html")

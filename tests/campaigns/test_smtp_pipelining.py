@@ -1,4 +1,4 @@
-"""campaigns/smtp.py: one mail transaction in two round trips, with sendmail's errors."""
+"""campaigns/sending/smtp.py: one mail transaction in two round trips, with sendmail's errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from campaigns import sending, smtp
+from campaigns.sending import engine, smtp
 
 MESSAGE = (
     b"From: bulletin@example.org\r\nTo: ana@example.org\r\nSubject: Hello\r\nMIME-Version: 1.0\r\n"
@@ -93,8 +93,8 @@ def test_messages_arrive_intact_one_after_another_on_one_connection(server, clie
 def test_a_refused_recipient_raises_like_sendmail_and_the_connection_goes_on(server, client):
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
         smtp.send(client, "bulletin@example.org", ["nobody@example.org"], MESSAGE)
-    verdict = sending.classify(refused.value)
-    assert verdict.outcome == sending.Outcome.FAILED and verdict.suppress
+    verdict = engine.classify(refused.value)
+    assert verdict.outcome == engine.Outcome.FAILED and verdict.suppress
 
     smtp.send(client, "bulletin@example.org", ["ana@example.org"], MESSAGE)
     assert len(server.messages) == 1
@@ -103,7 +103,7 @@ def test_a_refused_recipient_raises_like_sendmail_and_the_connection_goes_on(ser
 def test_a_deferred_recipient_is_retried_later(server, client):
     with pytest.raises(smtplib.SMTPRecipientsRefused) as deferred:
         smtp.send(client, "bulletin@example.org", ["busy@example.org"], MESSAGE)
-    assert sending.classify(deferred.value).outcome == sending.Outcome.RETRY
+    assert engine.classify(deferred.value).outcome == engine.Outcome.RETRY
 
 
 def test_a_rejected_message_raises_a_data_error_and_nothing_is_delivered(server, client):

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from campaigns.models import Campaign, DeliveryEvent
-from campaigns.tracking import (
+from campaigns.events.tracking import (
     add_open_pixel,
     click_url,
     open_pixel_url,
@@ -15,6 +14,7 @@ from campaigns.tracking import (
     rewrite_links,
     tracking_allowed,
 )
+from campaigns.models import Campaign, DeliveryEvent
 from subscribers.models import MailingList, Subscriber
 from tests.campaigns.event_helpers import make_delivery
 
@@ -135,7 +135,7 @@ def test_tracking_is_off_when_the_campaign_a_list_or_the_person_says_so():
 
 
 def test_a_link_in_a_rendered_campaign_leads_through_the_redirect_and_is_counted(client):
-    from campaigns.rendering import CampaignRenderer
+    from campaigns.sending.rendering import CampaignRenderer
 
     delivery = make_delivery()
     campaign = delivery.campaign

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignTranslation
-from campaigns.rendering import render_preview
+from campaigns.sending.rendering import render_preview
 from subscribers.models import MailingList
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Campaign
-from campaigns.recipients import count_audience, snapshot
+from campaigns.sending.audience import count_audience, snapshot
 from donations.audience import apply_donor_rules
 from subscribers.models import Subscriber
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people

@@ -11,11 +11,11 @@ from anymail.signals import AnymailTrackingEvent, EventType
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.dashboard import last_campaigns
-from campaigns.events import record_first_party_event, record_provider_event
+from campaigns.events.recording import record_first_party_event, record_provider_event
 from campaigns.models import Campaign, Delivery, DeliveryEvent
-from campaigns.permissions import WRITER
-from campaigns.reports import campaign_report
+from campaigns.reports.dashboard import last_campaigns
+from campaigns.reports.figures import campaign_report
+from campaigns.staff.roles import WRITER
 from donations.reports import appeal_report, csv_rows
 from subscribers.models import MailingList, Subscriber, Subscription
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people

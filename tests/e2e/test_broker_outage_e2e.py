@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from campaigns.models import Campaign
-from campaigns.permissions import ADMIN
+from campaigns.staff.roles import ADMIN
 from outbox.models import OutboxMessage
 from subscribers.models import MailingList, Subscriber, Subscription
 from tests.campaigns.staff_helpers import bearer, campaign, staff, token_for

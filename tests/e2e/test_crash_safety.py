@@ -17,8 +17,8 @@ from collections import Counter
 import pytest
 import redis
 
-from campaigns import control
 from campaigns.models import Campaign, Delivery
+from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import wait_until
 from tests.e2e.engine_helpers import CONCURRENCY, FAST_RECOVERY, CountingHandler, smtp_on_localhost, start_worker

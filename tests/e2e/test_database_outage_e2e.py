@@ -20,7 +20,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.permissions import ADMIN
+from campaigns.staff.roles import ADMIN
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.tokens import unsubscribe_url
 from tests.campaigns.staff_helpers import staff, token_for

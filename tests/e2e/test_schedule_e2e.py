@@ -16,8 +16,8 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import control
 from campaigns.models import AuditLog, Campaign
+from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import ROOT, _test_database_url, wait_until
 from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker

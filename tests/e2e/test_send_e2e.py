@@ -1,6 +1,6 @@
 """Sending campaigns through a real Celery worker, real Redis and a real SMTP server.
 
-Each test drives the engine the way staff do (``campaigns.control``) and
+Each test drives the engine the way staff do (``campaigns.sending.control``) and
 looks at what the SMTP server received.
 """
 
@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 import redis
 
-from campaigns import control
 from campaigns.models import Campaign, Delivery
+from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import wait_until
 from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker

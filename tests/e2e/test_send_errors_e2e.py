@@ -20,8 +20,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from campaigns import control
 from campaigns.models import Campaign, Delivery
+from campaigns.sending import control
 from subscribers.models import Subscriber, Suppression, email_hash
 from subscribers.services import unsubscribe
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from campaigns.models import Delivery
-from campaigns.recipients import count_audience, snapshot
+from campaigns.sending.audience import count_audience, snapshot
 from subscribers.models import MailingList, Subscriber, Suppression, email_hash
 from subscribers.services import leaving
 from tests.campaigns.engine_helpers import make_campaign

@@ -18,8 +18,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from campaigns.models import Campaign
-from campaigns.permissions import WRITER
-from campaigns.rendering import CampaignRenderer
+from campaigns.sending.rendering import CampaignRenderer
+from campaigns.staff.roles import WRITER
 from subscribers.models import MailingList
 from subscribers.services import send_confirmation, subscribe
 from subscribers.tokens import make_preferences_token

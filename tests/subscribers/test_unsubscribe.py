@@ -262,7 +262,7 @@ def test_a_one_click_unsubscribe_counts_in_the_report_of_the_campaign_that_promp
     from django.utils import timezone
 
     from campaigns.models import Campaign, Delivery, DeliveryEvent
-    from campaigns.reports import campaign_report
+    from campaigns.reports.figures import campaign_report
     from subscribers.models import Subscriber
     from subscribers.tokens import make_unsubscribe_token
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
-from campaigns import audit
 from campaigns.api.auth import create_token
+from campaigns.staff import audit
 from subscribers.management.base import TocsinCommand
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
-from campaigns.staff import give_backup_code
+from campaigns.staff.two_factor import give_backup_code
 from subscribers.management.base import TocsinCommand
 
 

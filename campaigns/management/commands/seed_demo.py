@@ -19,10 +19,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import demo_content
+from campaigns.content import demo
 from campaigns.models import Article
-from campaigns.permissions import ensure_roles
-from campaigns.staff import issue_backup_code
+from campaigns.staff.roles import ensure_roles
+from campaigns.staff.two_factor import issue_backup_code
 from subscribers.management.base import TocsinCommand
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 
@@ -52,7 +52,7 @@ def demo_password() -> str:
 
 def _save_article(article: Article) -> None:
     try:
-        from campaigns.content import save_article
+        from campaigns.content.articles import save_article
     except ImportError:
         article.save()
         return
@@ -70,7 +70,7 @@ class Command(TocsinCommand):
             articles = self._articles(lists, author=user)
             supporters = self._subscribers(lists)
             # The demo login is a superuser, so the admin asks for a second factor
-            # (campaigns/staff.py): a fresh single-use backup code lets a newcomer in,
+            # (campaigns/staff/two_factor.py): a fresh single-use backup code lets a newcomer in,
             # after which they can set up an authenticator app at /admin/2fa/setup/.
             backup_code = issue_backup_code(user)
         code_file = Path(settings.VAR_DIR) / "demo-2fa-code.txt"
@@ -89,7 +89,7 @@ class Command(TocsinCommand):
 
     def _lists(self) -> dict[str, MailingList]:
         lists = {}
-        for position, data in enumerate(demo_content.LISTS):
+        for position, data in enumerate(demo.LISTS):
             mailing_list, _ = MailingList.objects.get_or_create(
                 slug=data["slug"],
                 defaults={
@@ -129,7 +129,7 @@ class Command(TocsinCommand):
         now = timezone.now()
         by_slug: dict[str, Article] = {}
         # Originals first, so translations can point at them.
-        ordered = sorted(demo_content.ARTICLES, key=lambda data: "translation_of" in data)
+        ordered = sorted(demo.ARTICLES, key=lambda data: "translation_of" in data)
         for data in ordered:
             article = Article.objects.filter(slug=data["slug"]).first()
             if article is None:
@@ -157,7 +157,7 @@ class Command(TocsinCommand):
     def _subscribers(self, lists: dict[str, MailingList]) -> int:
         created = 0
         now = timezone.now()
-        for index, data in enumerate(demo_content.SUBSCRIBERS):
+        for index, data in enumerate(demo.SUBSCRIBERS):
             if Subscriber.objects.filter(email=data["email"]).exists():
                 continue
             signed_up = now - timedelta(days=30 + 7 * index, minutes=5)
@@ -179,8 +179,8 @@ class Command(TocsinCommand):
                 "email": subscriber.email,
                 "basis": Consent.Basis.EXPRESS,
                 "lists": data["lists"],
-                "wording": demo_content.CONSENT_WORDING,
-                "wording_version": demo_content.CONSENT_WORDING_VERSION,
+                "wording": demo.CONSENT_WORDING,
+                "wording_version": demo.CONSENT_WORDING_VERSION,
                 "language": data["language"],
                 "source": Consent.Source.FORM,
                 "page_url": f"{settings.SITE_URL}/signup/",

@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from campaigns import control
 from campaigns.models import Campaign
+from campaigns.sending import control
 from subscribers.management.base import TocsinCommand
 
 S = Campaign.Status

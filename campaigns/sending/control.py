@@ -25,8 +25,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns import batching, recipients, send_blockers
+from campaigns import send_blockers
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
+from campaigns.sending import audience, batching
 from campaigns.workflow import TransitionNotAllowed, reopen_for_resend, transition
 from outbox.relay import BROKER_ERRORS
 
@@ -44,7 +45,7 @@ class NothingToResend(Exception):
     """No delivery of this campaign is in the unknown state."""
 
 
-count_audience = recipients.count_audience
+count_audience = audience.count_audience
 
 
 def campaign_counts(campaign: Campaign) -> dict[str, int]:
@@ -187,7 +188,7 @@ def prepare(campaign_id: int) -> int:
         if campaign.status != S.SENDING or SendBatch.objects.filter(campaign=campaign).exists():
             added = 0
         else:
-            added = recipients.snapshot(campaign)
+            added = audience.snapshot(campaign)
             batching.cut_batches(campaign)
     after_batch(campaign_id)
     return added

@@ -40,8 +40,8 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from campaigns import audit
-from campaigns.permissions import needs_two_factor
+from campaigns.staff import audit
+from campaigns.staff.roles import needs_two_factor
 
 SETUP_DEVICE_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"

@@ -44,7 +44,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern
 
-from campaigns.events import refuse_webhook
+from campaigns.events.recording import refuse_webhook
 from subscribers.text import has_control_characters
 
 logger = logging.getLogger(__name__)

@@ -52,11 +52,11 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection, connections
 from django.utils import timezone
 
-from campaigns import batching, esp_batch, smtp
-from campaigns.mime import envelope_and_bytes
 from campaigns.models import Campaign, Delivery
-from campaigns.rendering import CampaignRenderer
-from campaigns.throttle import Throttle
+from campaigns.sending import batching, provider_batch, smtp
+from campaigns.sending.mime import envelope_and_bytes
+from campaigns.sending.rendering import CampaignRenderer
+from campaigns.sending.throttle import Throttle
 from subscribers.models import Subscriber, Suppression
 
 logger = logging.getLogger(__name__)
@@ -521,8 +521,8 @@ def _sender(state: _Batch, connection_factory: Callable[[], Any]) -> None:
                 t2 = clock()
                 built = envelope_and_bytes(message) if isinstance(email_connection, SMTPBackend) else None
                 if built is not None:
-                    # Django's SMTP backend, minus its slow serialiser (campaigns/mime.py)
-                    # and smtplib's four round trips per message (campaigns/smtp.py).
+                    # Django's SMTP backend, minus its slow serialiser (campaigns/sending/mime.py)
+                    # and smtplib's four round trips per message (campaigns/sending/smtp.py).
                     if email_connection.connection is None:
                         email_connection.open()
                     smtp.send(email_connection.connection, *built)
@@ -618,9 +618,9 @@ def run_batch(
     factory = connection_factory or (lambda: get_connection(fail_silently=False))
     threads = threads or settings.TOCSIN_SEND_THREADS
     sender: Callable[..., None] = _sender
-    if connection_factory is None and esp_batch.enabled():
-        # A provider with a batch API: many rendered messages per HTTP call (campaigns/esp_batch.py).
-        sender, factory, threads = esp_batch.sender, esp_batch.transport, esp_batch.threads(threads)
+    if connection_factory is None and provider_batch.enabled():
+        # A provider with a batch API: many rendered messages per HTTP call (campaigns/sending/provider_batch.py).
+        sender, factory, threads = provider_batch.sender, provider_batch.transport, provider_batch.threads(threads)
     try:
         if threads <= 1:
             sender(state, factory)
@@ -641,7 +641,7 @@ def run_batch(
 
 def _publish_stats(campaign_id: int, stats: dict[str, float]) -> None:
     """Per-stage seconds, summed in Redis across workers (the benchmark reads them)."""
-    from campaigns.throttle import _client
+    from campaigns.sending.throttle import _client
 
     client = _client(settings.REDIS_URL)
     key = f"tocsin:send-stats:{campaign_id}"

@@ -1,6 +1,6 @@
 """The merge-field syntax, defined once.
 
-The renderer (``campaigns.rendering``) fills what ``FIELD`` matches when
+The renderer (``campaigns.sending.rendering``) fills what ``FIELD`` matches when
 ``parse`` knows it; the pre-send check (``campaigns.send_blockers``) refuses
 everything else that looks like a tag, and admin titles show fields
 readably. All three read the expressions below, so they cannot disagree about

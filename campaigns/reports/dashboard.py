@@ -20,9 +20,9 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.charts import Series, bar_chart
 from campaigns.models import Campaign, Delivery, DeliveryEvent
-from campaigns.reports import delivered_or_none, rate_base
+from campaigns.reports.charts import Series, bar_chart
+from campaigns.reports.figures import delivered_or_none, rate_base
 from subscribers.models import Subscriber, Suppression
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ therefore identical to what ``send_messages`` would post to ``/email``) and
 posts the list itself.
 
 The ledger discipline is the same as the one-message path in
-``campaigns/sending.py``, per call instead of per message:
+``campaigns/sending/engine.py``, per call instead of per message:
 
 - the group's deliveries are claimed (``queued → sending``) by one
   conditional UPDATE that is committed BEFORE the call;
@@ -65,7 +65,7 @@ from campaigns.models import Delivery
 from subscribers.models import Subscriber
 
 if TYPE_CHECKING:
-    from campaigns.sending import _Batch
+    from campaigns.sending.engine import _Batch
 
 logger = logging.getLogger(__name__)
 
@@ -324,7 +324,7 @@ def record(outcomes: Sequence[tuple[int, Verdict]]) -> None:
 
 def _take(state: _Batch, limit: int) -> list[tuple]:
     """Up to ``limit`` rows of people still subscribed; the others are skipped on the spot."""
-    from campaigns.sending import skip
+    from campaigns.sending.engine import skip
 
     rows: list[tuple] = []
     while len(rows) < limit:
@@ -345,7 +345,7 @@ def sender(state: _Batch, transport_factory: Callable[[], Any]) -> None:
 
     Has the signature of ``sending._sender`` so that ``sending._threaded`` runs it.
     """
-    from campaigns.sending import Classified, _fast_commits, _normal_commits, _suppress, classify
+    from campaigns.sending.engine import Classified, _fast_commits, _normal_commits, _suppress, classify
 
     stats = state.result.stats if settings.TOCSIN_SEND_STATS else None
     clock = time.perf_counter

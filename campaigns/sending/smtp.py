@@ -7,13 +7,13 @@ parser (``quoteaddr``) twice and a regular expression over the whole message
 for dot-stuffing. Measured in one worker, those were a third of the time per
 message. Servers that advertise PIPELINING (RFC 2920: Postfix, Exim, every
 provider's relay) take MAIL, RCPT and DATA in one write; the message then
-follows the 354 reply. The bytes come from ``campaigns.mime`` (CRLF line ends,
+follows the 354 reply. The bytes come from ``campaigns.sending.mime`` (CRLF line ends,
 base64 bodies, folded headers start with a space), so no line begins with a
 dot; we check rather than trust.
 
 Anything unusual (no PIPELINING, an address that is not plain ASCII) goes
 through ``sendmail`` unchanged, and errors raise the exceptions ``sendmail``
-raises, so ``campaigns.sending.classify`` treats both paths alike.
+raises, so ``campaigns.sending.engine.classify`` treats both paths alike.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import smtplib
 
-# The same shape campaigns.mime accepts as needing no sanitising: no spaces, brackets or line breaks.
+# The same shape campaigns.sending.mime accepts as needing no sanitising: no spaces, brackets or line breaks.
 _PLAIN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 
 

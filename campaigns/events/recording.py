@@ -22,7 +22,7 @@ lose it (and have it retried for hours), so each field is made storable
 instead: text loses what ``subscribers/text.py`` refuses, a recipient that
 cannot be an address is left out, a timestamp outside any plausible range
 becomes the time the event arrived. What still cannot be used is recorded by
-``refuse_webhook`` (``campaigns/webhooks.py`` answers 2xx).
+``refuse_webhook`` (``campaigns/events/webhooks.py`` answers 2xx).
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def _find_delivery(event: AnymailTrackingEvent) -> Delivery | None:
 
 def _unwrap_click_url(url: str) -> str:
     """A provider that also tracks clicks reports our own redirect: report its target."""
-    from campaigns.tracking import read_click_url
+    from campaigns.events.tracking import read_click_url
 
     try:
         target = read_click_url(url)

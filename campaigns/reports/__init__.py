@@ -1,0 +1,1 @@
+"""Figures staff read: the campaign report, its charts, the dashboard."""

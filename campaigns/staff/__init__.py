@@ -1,0 +1,1 @@
+"""Staff concerns: roles, two-factor login, the audit log."""
