@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "campaigns",
     "import_export",
     "donations",
+    "actions",
 ]
 
 MIDDLEWARE = [
