@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +10,21 @@ class ActionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "actions"
     verbose_name = _("Actions")
+
+    def ready(self) -> None:
+        # Apps below actions hear from it through their registries and signals,
+        # never by importing it.
+        from actions import gdpr
+        from actions.api.schema import openapi_additions
+        from campaigns.api.schema import register_extension
+        from subscribers.signals import person_erased, personal_data_requested
+
+        register_extension(openapi_additions)
+        personal_data_requested.connect(gdpr.export_signatures, dispatch_uid="actions.gdpr.export")
+        person_erased.connect(gdpr.erase_signatures, dispatch_uid="actions.gdpr.erase")
+
+    def seed_demo(self, **options: Any) -> str:
+        """Called by ``manage.py seed_demo`` (campaigns) for every app that has it: fictional targets and actions."""
+        from actions.demo import seed
+
+        return seed(**options)

@@ -360,7 +360,7 @@ def import_targets(handle: Iterable[str], *, dry_run: bool = False) -> TargetImp
         for start in range(0, len(emails), _CHUNK):
             chunk = emails[start : start + _CHUNK]
             existing.update((row.email, row) for row in Target.objects.select_for_update().filter(email__in=chunk))
-        memberships = []
+        memberships: list[Any] = []
         for parsed in targets:
             row = existing.get(parsed.email)
             if row is None:

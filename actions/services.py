@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -527,8 +528,6 @@ def signature_count(action: Action, *, cached: bool = False) -> int:
 
 def letter_counts(action: Action) -> dict[str, int]:
     """sent, failed, pending (waiting or being sent), unknown, by_hand."""
-    from django.db.models import Count, Q
-
     L = Letter.Status
     counts = Letter.objects.filter(action=action).aggregate(
         sent=Count("id", filter=Q(status=L.SENT)),
@@ -543,12 +542,18 @@ def letter_counts(action: Action) -> dict[str, int]:
 # --- GDPR ----------------------------------------------------------------------------------
 
 
-def signatures_of(email: str) -> list[dict[str, Any]]:
-    """Every signature by ``email`` with its letters, JSON-ready (the access export)."""
-    address = normalize_email(email)
+def _signatures_by(email: str, subscriber_id: int | None) -> QuerySet[Signature]:
+    query = Q(email=normalize_email(email))
+    if subscriber_id is not None:
+        query |= Q(subscriber_id=subscriber_id)
+    return Signature.objects.filter(query)
+
+
+def signatures_of(email: str, *, subscriber_id: int | None = None) -> list[dict[str, Any]]:
+    """Every signature by ``email`` (or linked to the subscriber) with its letters, JSON-ready (the access export)."""
     rows = []
     for signature in (
-        Signature.objects.filter(email=address)
+        _signatures_by(email, subscriber_id)
         .select_related("action", "district")
         .prefetch_related("letters__target")
         .order_by("created_at", "pk")
@@ -582,16 +587,15 @@ def signatures_of(email: str) -> list[dict[str, Any]]:
     return rows
 
 
-def erase_signatures(*, email: str, replacement_email: str) -> int:
+def erase_signatures(*, email: str, replacement_email: str, subscriber_id: int | None = None) -> int:
     """Drop the person from their signatures and letters; the signatures still count.
 
     Unsent letters are skipped: their text named the person, and once
     erased there is nothing left to send.
     """
-    address = normalize_email(email)
     now = timezone.now()
     with transaction.atomic():
-        ids = list(Signature.objects.select_for_update().filter(email=address).values_list("pk", flat=True))
+        ids = list(_signatures_by(email, subscriber_id).select_for_update().values_list("pk", flat=True))
         if not ids:
             return 0
         Letter.objects.filter(signature_id__in=ids, status__in=[Letter.Status.PENDING, Letter.Status.BY_HAND]).update(

@@ -22,6 +22,8 @@ urlpatterns = [
         name="campaign_report_csv",
     ),
     path("admin/", admin.site.urls),
+    # Actions' endpoints first: campaigns' API answers any other path with a JSON 404.
+    path("api/v1/", include("actions.api.urls")),
     path("api/v1/", include("campaigns.api.urls")),
     # Anymail's webhooks, wrapped so a malformed body is a 400 (campaigns/events/webhooks.py).
     path("anymail/", include("campaigns.events.webhooks")),
@@ -30,6 +32,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("subscribers.urls")),
     path("", include("campaigns.urls")),
+    # Petitions and letters: /act/<slug>/ (actions/views.py).
+    path("", include("actions.urls")),
 ]
 
 if settings.DEBUG:

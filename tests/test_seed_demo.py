@@ -97,3 +97,25 @@ def test_demo_supporters_are_confirmed_with_their_consent_evidence():
         assert actions == [Consent.Action.SIGNUP, Consent.Action.CONFIRM]
         confirm = subscriber.consents.get(action=Consent.Action.CONFIRM)
         assert confirm.wording and confirm.basis == Consent.Basis.EXPRESS and confirm.lists
+
+
+def test_demo_actions_are_fictional_open_and_signable_by_postal_code(client):
+    from actions.models import Action, District, Target
+
+    seed()
+    seed()  # idempotent
+    assert set(Action.objects.values_list("slug", "status")) == {
+        ("demo-mining-accountability-letter", "open"),
+        ("demo-free-the-water-defenders", "open"),
+    }
+    # Clearly invented: demo names, example.org addresses, district codes no real riding uses.
+    assert all(target.email.endswith("example.org") for target in Target.objects.all())
+    assert all(district.code.startswith("99") for district in District.objects.all())
+    assert client.get("/act/demo-free-the-water-defenders/").status_code == 200
+    response = client.post(
+        "/act/demo-mining-accountability-letter/",
+        {"name": "Test Person", "email": "test@example.net", "postal_code": "M5V 2T6"},
+    )
+    assert response.status_code == 303
+    letter_targets = {letter.target.name for letter in Action.objects.get(kind="letter").letters.all()}
+    assert "Harjit Sandhu" in letter_targets  # the demo MP for M5V

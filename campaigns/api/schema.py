@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -88,7 +89,7 @@ def _campaign_step(summary: str, description: str, body: dict[str, Any] | None =
 
 def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
     server = f"{settings.SITE_URL}/api/v1"
-    return {
+    schema: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {
             "title": "Tocsin API",
@@ -365,3 +366,25 @@ def openapi_schema(request: HttpRequest | None = None) -> dict[str, Any]:
             },
         },
     }
+    return _with_extensions(schema)
+
+
+# --- Endpoints of apps above campaigns ------------------------------------------------
+# Apps that campaigns must not import (actions) describe their endpoints
+# themselves and register the description in their AppConfig.ready().
+_EXTENSIONS: list[Callable[[], dict[str, Any]]] = []
+
+
+def register_extension(build: Callable[[], dict[str, Any]]) -> None:
+    """``build()`` returns ``{"paths": {...}, "components": {"schemas": {...}, ...}}`` to merge in."""
+    if build not in _EXTENSIONS:
+        _EXTENSIONS.append(build)
+
+
+def _with_extensions(schema: dict[str, Any]) -> dict[str, Any]:
+    for build in _EXTENSIONS:
+        extra = build()
+        schema["paths"].update(extra.get("paths", {}))
+        for section, items in extra.get("components", {}).items():
+            schema["components"].setdefault(section, {}).update(items)
+    return schema

@@ -25,6 +25,7 @@ from subscribers.models import (
     email_hash,
     normalize_email,
 )
+from subscribers.signals import person_erased, personal_data_requested
 
 # Statuses that mean "never mail this person", each with its own reason.
 _LEFT = {
@@ -392,6 +393,7 @@ def erase(*, subscriber: Subscriber, actor: Any) -> Subscriber:
         if donations is not None:
             # The gift stays (amounts, dates and attribution must still add up); the donor goes.
             donations.update(donor_email=replacement, donor_name="")
+        person_erased.send(sender=Subscriber, subscriber=locked, email=locked.email, replacement_email=replacement)
         _skip_queued_deliveries(locked.pk)
         locked.subscriptions.update(status=Subscription.Status.UNSUBSCRIBED, updated_at=timezone.now())
         now = timezone.now()
@@ -487,10 +489,14 @@ def export_personal_data(subscriber: Subscriber) -> dict[str, Any]:
         }
         for gift in (donations.order_by("donated_at", "pk") if donations is not None else [])
     ]
-    return {
+    export: dict[str, Any] = {
         "profile": profile,
         "subscriptions": subscriptions,
         "consents": consents,
         "deliveries": deliveries,
         "donations": gifts,
     }
+    for _receiver, sections in personal_data_requested.send(sender=Subscriber, subscriber=subscriber):
+        if isinstance(sections, dict):
+            export.update(sections)
+    return export

@@ -233,7 +233,10 @@ def test_the_admin_import_previews_the_values_then_commits(admin_client_2fa, tmp
 def test_the_admin_import_reports_bad_rows_and_offers_no_commit(admin_client_2fa):
     response = _upload(
         admin_client_2fa,
-        "name,email,group,language\nAna,ana@parl.example,mps,fr\nBen,nope,mps,en\n\"=cmd|' /C calc'!A0\",c@p.example,,xx\n",
+        "name,email,group,language\n"
+        "Ana,ana@parl.example,mps,fr\n"
+        "Ben,nope,mps,en\n"
+        "\"=cmd|' /C calc'!A0\",c@p.example,,xx\n",
     )
     assert response.status_code == 200
     assert response.context.get("confirm_form") is None

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -69,6 +70,7 @@ class Command(TocsinCommand):
             user, password = self._staff()
             articles = self._articles(lists, author=user)
             supporters = self._subscribers(lists)
+            more = self._apps_above(author=user)
             # The demo login is a superuser, so the admin asks for a second factor
             # (campaigns/staff/two_factor.py): a fresh single-use backup code lets a newcomer in,
             # after which they can set up an authenticator app at /admin/2fa/setup/.
@@ -81,11 +83,22 @@ class Command(TocsinCommand):
         self.stdout.write(
             f"Demo content: {len(lists)} lists, {articles} new article(s), {supporters} new supporter(s)."
         )
+        for line in more:
+            self.stdout.write(line)
         if password:
             self.stdout.write(f"Demo staff login: {DEMO_USERNAME} / {password}")
         else:
             self.stdout.write(f"Demo staff login: {DEMO_USERNAME} (already existed; password unchanged)")
         self.stdout.write(f"Demo 8-digit backup code (single use; a new one at each seed_demo): {backup_code}")
+
+    def _apps_above(self, *, author: Any) -> list[str]:
+        """Demo content of apps campaigns must not import (actions): each AppConfig with a ``seed_demo`` method."""
+        lines = []
+        for config in django_apps.get_app_configs():
+            seed = getattr(config, "seed_demo", None)
+            if callable(seed):
+                lines.append(seed(author=author))
+        return lines
 
     def _lists(self) -> dict[str, MailingList]:
         lists = {}

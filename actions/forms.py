@@ -1,0 +1,139 @@
+"""The public form of an action page (and of its embedded snippet): same fields as the API.
+
+The form checks shape (required, lengths, no control characters in
+one-line fields); ``actions.services.sign`` has the last word, and its
+errors are put back on the form's fields by the view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from actions.models import Action
+from actions.services import COMMENT_LIMIT
+
+# The sign-up form's fields, which refuse control characters before Django
+# strips the value (a CR/LF is header injection, not whitespace to tidy):
+# the same rules as sign-up, not a copy of them.
+from subscribers.forms import HONEYPOT_FIELD, _EmailField
+from subscribers.forms import _CharField as _LineField
+from subscribers.models import MailingList
+from subscribers.text import has_control_characters, text_problem
+
+
+class _OptInField(forms.ModelMultipleChoiceField):
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple) and any(isinstance(v, str) and has_control_characters(v) for v in value):
+            raise forms.ValidationError(_("Choose from the lists offered."), code="invalid_choice")
+        return super().clean(value)
+
+
+def _multi_line(value: str) -> None:
+    problem = text_problem(value)
+    if problem:
+        raise forms.ValidationError(problem)
+
+
+class SignatureForm(forms.Form):
+    name = _LineField(
+        label=_("Your name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "name", "required": True}),
+    )
+    email = _EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "required": True}),
+    )
+    postal_code = _LineField(
+        label=_("Postal code"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "size": 8, "placeholder": "K1A 0A6"}),
+    )
+    letter_subject = _LineField(label=_("Subject"), max_length=200, required=False)
+    letter_body = forms.CharField(
+        label=_("Your letter"), required=False, widget=forms.Textarea(attrs={"rows": 14}), validators=[_multi_line]
+    )
+    message = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[_multi_line],
+    )
+    opt_in_lists = _OptInField(
+        label=_("Keep me informed"),
+        queryset=MailingList.objects.none(),
+        to_field_name="slug",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": _("Choose from the lists offered."),
+            "invalid_pk_value": _("Choose from the lists offered."),
+        },
+    )
+    website = forms.CharField(
+        required=False,
+        label=_("Leave this field empty"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args: Any, action: Action, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.action = action
+        # Unticked, always: consent is a box the person ticked themselves.
+        self.fields["opt_in_lists"].queryset = action.lists.all()  # type: ignore[attr-defined]
+        if not action.lists.exists():
+            del self.fields["opt_in_lists"]
+        if action.is_letter:
+            self.fields["postal_code"].required = True
+            self.fields["postal_code"].widget.attrs["required"] = True
+            policy = action.edit_policy
+            if policy == Action.EditPolicy.FULL:
+                self.fields["letter_subject"].initial = action.letter_subject
+                self.fields["letter_body"].initial = action.letter_body
+                self.fields["letter_body"].widget.attrs["maxlength"] = action.edit_limit
+                del self.fields["message"]
+            else:
+                del self.fields["letter_subject"]
+                del self.fields["letter_body"]
+            if policy == Action.EditPolicy.PARAGRAPH:
+                self.fields["message"].label = _("Your own paragraph (optional)")
+                self.fields["message"].widget.attrs["maxlength"] = action.edit_limit
+                self.fields["message"].help_text = _(
+                    "Up to %(limit)d characters, added to the letter above your name."
+                ) % {"limit": action.edit_limit}
+            elif policy == Action.EditPolicy.FIXED:
+                del self.fields["message"]
+        else:
+            del self.fields["letter_subject"]
+            del self.fields["letter_body"]
+            self.fields["message"].widget.attrs["maxlength"] = COMMENT_LIMIT
+
+    @property
+    def is_bot(self) -> bool:
+        """The honeypot was filled in: answer as if all went well, write nothing."""
+        return bool(self.data.get(HONEYPOT_FIELD, "").strip())
+
+    def signing_data(self) -> dict[str, Any]:
+        """The cleaned fields as ``services.sign`` takes them (JSON-ready, for the district step)."""
+        data = self.cleaned_data
+        return {
+            "name": data.get("name") or "",
+            "email": data.get("email") or "",
+            "postal_code": data.get("postal_code") or "",
+            "message": data.get("message") or "",
+            "letter_subject": data.get("letter_subject") if "letter_subject" in self.fields else None,
+            "letter_body": data.get("letter_body") if "letter_body" in self.fields else None,
+            "opt_in_lists": [mailing_list.slug for mailing_list in data.get("opt_in_lists") or []],
+        }
+
+
+class EmbedSignatureForm(SignatureForm):
+    """The embedded snippet also says which consent wording it showed and on which page."""
+
+    wording_version = forms.CharField(required=False, max_length=40)
+    page_url = forms.CharField(required=False, max_length=2000)
