@@ -147,7 +147,10 @@ class Action(models.Model):
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PETITION)
     slug = models.SlugField(
-        _("address"), max_length=100, unique=True, help_text=_("The public page is /act/<address>/.")
+        _("address"),
+        max_length=100,
+        unique=True,
+        help_text=_("The end of the public page's address, as in /act/stop-the-mine/."),
     )
     title = models.CharField(_("title"), max_length=200, validators=_ONE_LINE)
     body_markdown = models.TextField(

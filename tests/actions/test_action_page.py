@@ -66,6 +66,14 @@ def test_a_fully_editable_letter_is_in_the_form_itself(client):
     assert action.letter_body in html
 
 
+def test_the_page_speaks_spanish_and_french(client):
+    petition()
+    spanish = text_of(client.get("/act/stop-the-mine/", HTTP_ACCEPT_LANGUAGE="es"))
+    french = text_of(client.get("/act/stop-the-mine/", HTTP_ACCEPT_LANGUAGE="fr"))
+    assert "Firmar la petición" in spanish
+    assert "Signer la pétition" in french
+
+
 def test_a_draft_is_not_found_except_by_staff_who_see_a_preview(client):
     petition(status=Action.Status.DRAFT)
     assert client.get("/act/stop-the-mine/").status_code == 404
