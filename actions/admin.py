@@ -229,6 +229,12 @@ class ActionAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Action]:
         return super().get_queryset(request).annotate(signature_count=Count("signatures"))
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("title", "letter_subject") and field is not None:
+            field.widget.attrs["size"] = 80  # a title is read whole, not in a 20-character window
+        return field
+
     @admin.display(description=_("signatures"), ordering="signature_count")
     def signature_total(self, action: Any) -> int:
         return int(action.signature_count)

@@ -36,7 +36,7 @@ def test_the_petition_page_shows_the_count_the_form_and_a_share_card(client):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "1 signature" in text_of(response) and "of 1,000" in text_of(response)
+    assert "1 signature" in text_of(response) and "goal: 1,000" in text_of(response)
     for name in ("name", "email", "postal_code", "message", "opt_in_lists"):
         assert f'name="{name}"' in html
     # Opt-in boxes are never ticked for the person.
