@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from actions import services
 from actions.models import Action, Letter, Signature
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
-from tests.actions.helpers import letter, petition, riding_map, target
+from tests.actions.helpers import group, letter, petition, riding_map, target
 
 pytestmark = pytest.mark.django_db
 
@@ -330,3 +330,22 @@ def test_letter_counts_by_status():
     sign(action, email="b@example.org")
     Letter.objects.filter(signature__email="a@example.org").update(status=Letter.Status.SENT)
     assert services.letter_counts(action) == {"sent": 1, "failed": 0, "pending": 1, "unknown": 0, "by_hand": 0}
+
+
+def test_a_letter_to_a_whole_group_goes_to_every_active_member_wherever_the_supporter_lives():
+    ridings = riding_map()
+    minister = target("Dana Whitfield", "minister@gov.example", groups=("ministers",))
+    target("Former Minister", "former@gov.example", groups=("ministers",), active=False)
+    action = letter(slug="to-the-cabinet", target_group=group("ministers"), by_district=False)
+    result = sign(action, postal_code="V6B 1A1")  # no district known: not needed here
+    assert [item.target for item in result.letters] == [minister]
+    assert result.signature.district is None
+    assert ridings["mp_north"] not in {item.target for item in result.letters}
+
+
+def test_by_district_without_a_group_writes_to_everyone_of_that_district():
+    ridings = riding_map()
+    senator = target("Sen. Ivy Long", "ivy.long@sen.example", in_district=ridings["north"], groups=("senators",))
+    action = letter(slug="everyone-here", target_group=None, by_district=True)
+    result = sign(action, postal_code="K1A 0B1")
+    assert {item.target for item in result.letters} == {ridings["mp_north"], senator}
