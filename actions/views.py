@@ -31,6 +31,7 @@ from actions.districts import find_district
 from actions.forms import EmbedSignatureForm, SignatureForm
 from actions.models import Action, District, Signature, Target
 from campaigns.content import markdown_to_html
+from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text
 from subscribers.ratelimit import RateLimited, check_signup_rate, client_ip
 
@@ -439,7 +440,7 @@ def embed_snippet(request: HttpRequest, slug: str) -> HttpResponse:
         "turnstile_site_key": settings.TURNSTILE_SITE_KEY if captcha.captcha_enabled() else "",
     }
     snippet = render_to_string("actions/embed_snippet.html", snippet_context, request=request)
-    return render(
+    response = render(
         request,
         "actions/embed.html",
         {
@@ -449,3 +450,6 @@ def embed_snippet(request: HttpRequest, slug: str) -> HttpResponse:
             "allowed_origins": settings.TOCSIN_EMBED_ALLOWED_ORIGINS,
         },
     )
+    # The preview shows the snippet as other sites will, with its one inline
+    # style (the honeypot's): allowed by hash, that one only.
+    return allow_style_attributes(response, snippet)
