@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -480,7 +481,9 @@ def sign(
             signature.consent = opt_in.consent
             signature.subscriber = opt_in.subscriber
             signature.save(update_fields=["consent", "subscriber"])
-    cache.delete(count_cache_key(action))
+    # The signature is committed: a cache outage must not turn it into an error page.
+    with contextlib.suppress(redis.RedisError):
+        cache.delete(count_cache_key(action))
     return SignResult(signature=signature, created=True, letters=letters, opt_in=opt_in)
 
 
@@ -517,11 +520,11 @@ def signature_count(action: Action, *, cached: bool = False) -> int:
     key = count_cache_key(action)
     try:
         value = cache.get(key)
-    except Exception:  # a cache outage must not take the counter down
+    except redis.RedisError:  # a cache outage must not take the counter down
         value = None
     if value is None:
         value = action.signatures.count()
-        with contextlib.suppress(Exception):  # the count is right, only not cached
+        with contextlib.suppress(redis.RedisError):  # the count is right, only not cached
             cache.set(key, value, timeout=60)
     return int(value)
 

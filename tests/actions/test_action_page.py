@@ -333,3 +333,15 @@ def test_the_thank_you_link_carries_only_a_signed_token(client):
     location = client.post("/act/stop-the-mine/", fields())["Location"]
     token = parse_qs(urlsplit(location).query)["s"][0]
     assert "lucia" not in token.lower()
+
+
+def test_signing_and_the_counter_work_while_redis_is_down(client, settings):
+    # Nothing listens on port 9: the cache (rate limits, the cached count) is unreachable.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    }
+    petition()
+    response = client.post("/act/stop-the-mine/", fields())
+    assert response.status_code == 303
+    assert Signature.objects.count() == 1
+    assert client.get("/act/stop-the-mine/count.json").json()["count"] == 1
