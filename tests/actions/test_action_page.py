@@ -127,8 +127,6 @@ def test_signing_again_says_so_kindly_and_changes_nothing(client):
     [
         ({"postal_code": "90210"}, "postal_code"),
         ({"email": "lucia@example.org\r\nBcc: x@example.org"}, "email"),
-        ({"name": "Lucía\x00"}, "name"),
-        ({"message": "a\x00b"}, "message"),
         ({"name": "Go to evil.example/win"}, "name"),
         ({"name": ""}, "name"),
         ({"message": "x" * 1001}, "message"),
@@ -144,6 +142,15 @@ def test_bad_input_is_a_form_error_and_nothing_is_stored(client, extra, field):
     assert response.status_code == 400
     assert response.context["form"].errors.get(field), response.context["form"].errors
     assert 'class="error"' in response.content.decode()
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize("extra", [{"name": "Lucía\x00"}, {"message": "a\x00b"}, {"postal_code": "K1A\x000B1"}])
+def test_a_nul_byte_is_refused_with_a_400_and_nothing_is_stored(client, extra):
+    # config/middleware.py answers before the form sees it (PostgreSQL refuses NUL in text).
+    petition()
+    response = client.post("/act/stop-the-mine/", fields(**extra))
+    assert response.status_code == 400
     assert not Signature.objects.exists()
 
 

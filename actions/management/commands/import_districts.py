@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from actions.importing import DISTRICT_COLUMNS, DISTRICT_REQUIRED, ImportFailed, import_districts
+from subscribers.management.base import TocsinCommand
 
 
-class Command(BaseCommand):
+class Command(TocsinCommand):
     help = (
         "Import postal prefix → district rows from a CSV file. Columns: "
         + ", ".join(DISTRICT_COLUMNS)

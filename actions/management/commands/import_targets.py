@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from actions.importing import TARGET_COLUMNS, TARGET_REQUIRED, ImportFailed, import_targets
+from subscribers.management.base import TocsinCommand
 
 
-class Command(BaseCommand):
+class Command(TocsinCommand):
     help = (
         "Import decision-makers (targets) from a CSV file. Columns: "
         + ", ".join(TARGET_COLUMNS)
