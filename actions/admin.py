@@ -36,8 +36,8 @@ from actions.importing import (
     parse_target_row,
 )
 from actions.models import Action, District, Letter, PostalPrefix, Signature, Target, TargetGroup
-from campaigns import audit
-from campaigns.content import markdown_to_html
+from campaigns.content.articles import markdown_to_html
+from campaigns.staff import audit
 from subscribers.models import normalize_email
 from subscribers.services.leaving import erased_email
 from subscribers.text import text_problem

@@ -30,7 +30,7 @@ from actions import services
 from actions.districts import find_district
 from actions.forms import EmbedSignatureForm, SignatureForm
 from actions.models import Action, District, Signature, Target
-from campaigns.content import markdown_to_html
+from campaigns.content.articles import markdown_to_html
 from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text
 from subscribers.ratelimit import RateLimited, check_signup_rate, client_ip

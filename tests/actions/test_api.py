@@ -7,7 +7,7 @@ import json
 import pytest
 
 from actions.models import Action, Letter, Signature
-from campaigns.permissions import ADMIN, WRITER
+from campaigns.staff.roles import ADMIN, WRITER
 from subscribers.models import Consent, MailingList, Subscriber
 from tests.actions.helpers import group, letter, petition, riding_map
 from tests.campaigns.staff_helpers import bearer, staff, token_for

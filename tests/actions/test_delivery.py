@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from actions import services
 from campaigns.models import AuditLog
-from campaigns.permissions import WRITER
+from campaigns.staff.roles import WRITER
 from tests.actions.helpers import letter, petition, riding_map, target
 from tests.campaigns.staff_helpers import staff, verified
 
