@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lint-ci format bench messages translations migrate seed clean
+.PHONY: help run worker test lint lint-ci format bench messages translations migrate seed clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,11 @@ seed: migrate ## Load the demo content (idempotent)
 # itself, so that tests/test_run.py exercises the same path as `make run`.
 run: $(STAMP) messages ## Set up, then start web, workers, beat (and Redis and a mail catcher when needed)
 	exec $(PY) scripts/run.py
+
+# Another machine's workers: the same split as `make run` (urgent alone), no
+# web, beat, migrations, Redis or mail catcher (scripts/worker.py).
+worker: $(STAMP) messages ## Start only Celery workers (all queues, or QUEUES=...) for a machine sharing DATABASE_URL and REDIS_URL
+	exec $(PY) scripts/worker.py
 
 test: $(STAMP) messages ## Run the whole test suite
 	CACHE_URL=$${CACHE_URL:-locmem://} $(BIN)/pytest

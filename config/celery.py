@@ -7,15 +7,21 @@ queues in turn, not by priority: `make run` starts one worker that serves only
 Work queued from a web request must survive a broker outage: through the
 outbox (outbox/relay.py) or a database row the sweeper reads; the README's
 "when Redis or PostgreSQL is down" table lists every such place.
+
+Beat runs once across every machine: config/beat.py's scheduler dispatches
+only while it holds a lock in Redis. Workers write a heartbeat for /readyz,
+and each send batch's duration goes to the metrics (config/metrics.py).
 """
 
 from __future__ import annotations
 
+import logging.config
 import os
+import time
 from functools import partial
 from typing import Any
 
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, signals
 from django.conf import settings
 from kombu import Queue
 
@@ -29,6 +35,10 @@ app.conf.task_queues = (
     Queue("bulk"),
 )
 app.conf.task_default_queue = "default"
+# Only the beat holding the lock in Redis dispatches (config/beat.py); it ticks
+# at least every 5 s, so that its lock never lapses between two ticks.
+app.conf.beat_scheduler = "config.beat:SingleBeatScheduler"
+app.conf.beat_max_loop_interval = 5
 _SWEEP = max(float(getattr(settings, "TOCSIN_SEND_SWEEP_SECONDS", 15.0)), 2.0)
 _RELAY = max(float(getattr(settings, "TOCSIN_OUTBOX_RELAY_SECONDS", 5.0)), 1.0)
 app.conf.beat_schedule = {
@@ -97,3 +107,33 @@ class Heartbeat(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(Heartbeat)
+
+
+if settings.LOG_FORMAT == "json":
+
+    @signals.setup_logging.connect
+    def _django_logging(**kwargs: Any) -> None:
+        """A receiver here stops Celery from installing its own plain-text handlers: Django's JSON ones stay."""
+        logging.config.dictConfig(settings.LOGGING)
+
+
+# --- metrics: how long each send batch takes, per queue (config/metrics.py) ----------
+_BATCH_TASK = "campaigns.tasks.send_batch"
+_batch_started: dict[str, float] = {}
+
+
+@signals.task_prerun.connect
+def _batch_starts(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
+    if getattr(task, "name", "") == _BATCH_TASK:
+        _batch_started[task_id] = time.monotonic()
+
+
+@signals.task_postrun.connect
+def _batch_ends(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
+    started = _batch_started.pop(task_id, None)
+    if started is None:
+        return
+    from config import metrics
+
+    queue = (getattr(task.request, "delivery_info", None) or {}).get("routing_key") or "unknown"
+    metrics.BATCH_SECONDS.observe(time.monotonic() - started, queue=str(queue))

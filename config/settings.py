@@ -16,6 +16,7 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
+from config import observability
 from config.env import (
     ImproperlyConfiguredEnv,
     env_bool,
@@ -396,11 +397,12 @@ DEFAULT_EXCEPTION_REPORTER = "config.error_reports.RedactingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.RedactingExceptionReporterFilter"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Plain log lines, or one JSON object per line (LOG_FORMAT=json); error reports
+# to Sentry when SENTRY_DSN is set, nothing otherwise (config/observability.py).
+LOG_FORMAT = observability.log_format(env_str("LOG_FORMAT", "plain"))
+LOGGING = observability.logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+SENTRY_ENABLED = observability.init_sentry(
+    dsn=env_str("SENTRY_DSN"), environment=env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+)
+# Bearer token Prometheus sends to GET /metrics (config/metrics.py); empty: no metrics endpoint (404).
+TOCSIN_METRICS_TOKEN = env_str("TOCSIN_METRICS_TOKEN")

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from campaigns.views import reports
-from config import views
+from config import metrics, views
 
 # A database that cannot be reached gets a translated 503 page (JSON under /api/).
 handler500 = "config.views.server_error"
@@ -12,6 +12,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    # Prometheus, behind TOCSIN_METRICS_TOKEN (config/metrics.py).
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("admin/2fa/", include("campaigns.staff.urls")),
     # Campaign reports live beside the campaign admin (campaigns/views/reports.py).

@@ -1,0 +1,259 @@
+"""``GET /metrics``: Prometheus metrics for the whole installation, behind a bearer token.
+
+Why not prometheus-client's usual per-process registry (or its multiprocess
+mode)? Tocsin's work happens in gunicorn workers, Celery prefork children
+(recycled at will, killed with -9 by the crash tests) and on several
+machines. A per-process counter dies with its process; multiprocess mode
+sums the files of the processes of *one* machine, so the web's endpoint
+would never see a send made by a worker on another machine, and each worker
+machine would need an HTTP exporter of its own. So every figure here is read
+at scrape time from what all processes share, and any gunicorn worker of any
+web machine answers the same numbers:
+
+- ``tocsin_sends_total{outcome}``: the delivery ledger itself (sent, failed,
+  unknown, skipped), exact after any crash. Campaigns finished days ago are
+  counted once and cached (their rows no longer change); the others are
+  counted on each scrape through the (campaign, status, id) index.
+- ``tocsin_deliveries_pending``: queued or in flight, in campaigns not finished.
+- ``tocsin_queue_depth{queue}``: the broker's lists, one LLEN each.
+- ``tocsin_workers``: workers whose heartbeat is under a minute old (config/health.py).
+- ``tocsin_batch_duration_seconds{queue}`` and ``tocsin_webhook_lag_seconds{esp}``:
+  histograms whose buckets live in Redis hashes. The process that observes
+  (a worker after a batch, config/celery.py; the web on a provider's
+  tracking event, config/apps.py) adds 1 to a bucket with HINCRBY, so the
+  sum over every process and machine is one HGETALL away.
+- ``tocsin_up{component}``: 1 when the database or the broker answered this scrape.
+
+A scrape costs one small query per unfinished campaign, one cache read and
+a handful of Redis commands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+from config import health
+
+logger = logging.getLogger(__name__)
+
+QUEUES = ("urgent", "default", "bulk")
+# kombu's Redis transport keeps a message with priority N in "<queue>\x06\x16N".
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+OUTCOMES = ("sent", "failed", "unknown", "skipped")
+# A campaign finished this long ago changes no more (the sweeper marks a
+# cancelled campaign's stray rows unknown for two days): count it once.
+SETTLED_AFTER = timedelta(days=3)
+_CACHE_SECONDS = 30 * 86_400
+# After Redis failed once, observations are dropped for this long instead of
+# each waiting for a timeout: metrics must never slow a send or a webhook.
+_QUIET_SECONDS = 10.0
+_SEP = "\x1f"
+
+
+class RedisHistogram:
+    """A Prometheus histogram whose counts every process adds to in one Redis hash."""
+
+    _quiet_until = 0.0
+
+    def __init__(self, name: str, documentation: str, *, label: str, buckets: Iterable[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.label = label
+        self.buckets = tuple(sorted(buckets))
+        self.key = f"tocsin:metrics:{name}"
+
+    def observe(self, value: float, **labels: str) -> None:
+        """Best effort: with Redis away the observation is lost, the caller never waits or fails."""
+        if time.monotonic() < RedisHistogram._quiet_until:
+            return
+        label = labels[self.label].replace(_SEP, " ")
+        index = next((i for i, bound in enumerate(self.buckets) if value <= bound), len(self.buckets))
+        try:
+            pipe = health.broker().pipeline(transaction=False)
+            pipe.hincrby(self.key, f"{label}{_SEP}{index}", 1)
+            pipe.hincrbyfloat(self.key, f"{label}{_SEP}sum", value)
+            pipe.execute()
+        except (redis.RedisError, OSError) as error:
+            RedisHistogram._quiet_until = time.monotonic() + _QUIET_SECONDS
+            logger.info("metric %s not recorded: %s", self.name, error)
+
+    def family(self, client: redis.Redis) -> HistogramMetricFamily:
+        counts: dict[str, list[int]] = {}
+        sums: dict[str, float] = {}
+        for raw_field, raw_value in client.hgetall(self.key).items():
+            field = raw_field.decode() if isinstance(raw_field, bytes) else raw_field
+            label, _, slot = field.rpartition(_SEP)
+            if slot == "sum":
+                sums[label] = float(raw_value)
+            elif slot.isdigit() and int(slot) <= len(self.buckets):
+                counts.setdefault(label, [0] * (len(self.buckets) + 1))[int(slot)] += int(raw_value)
+        family = HistogramMetricFamily(self.name, self.documentation, labels=[self.label])
+        for label in sorted(counts):
+            cumulative, buckets = 0, []
+            for bound, count in zip((*self.buckets, float("inf")), counts[label], strict=True):
+                cumulative += count
+                buckets.append((floatToGoString(bound), cumulative))
+            family.add_metric([label], buckets, sums.get(label, 0.0))
+        return family
+
+
+BATCH_SECONDS = RedisHistogram(
+    "tocsin_batch_duration_seconds",
+    "Wall time of one send batch task, from start to end, by queue.",
+    label="queue",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+WEBHOOK_LAG = RedisHistogram(
+    "tocsin_webhook_lag_seconds",
+    "Seconds between a delivery event at the provider and its webhook reaching Tocsin, by provider.",
+    label="esp",
+    buckets=(1, 5, 15, 60, 300, 900, 3600, 21600, 86400),
+)
+
+
+def observe_webhook_lag(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
+    """Receiver for ``anymail.signals.tracking``: how late the provider's event reached us."""
+    if isinstance(getattr(event, "timestamp", None), datetime):
+        lag = (timezone.now() - event.timestamp).total_seconds()
+        WEBHOOK_LAG.observe(max(lag, 0.0), esp=str(esp_name))
+
+
+def _ledger_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    from campaigns.models import Delivery
+
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in campaign_ids}
+    rows = (
+        Delivery.objects.filter(campaign_id__in=campaign_ids)
+        .values_list("campaign_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for campaign_id, status, n in rows:
+        counts[campaign_id][status] = n
+    return counts
+
+
+def _settled_key(pk: int, finished_at: datetime, updated_at: datetime) -> str:
+    return f"tocsin:metrics:ledger:{pk}:{finished_at.timestamp():.0f}:{updated_at.timestamp():.0f}"
+
+
+def _cached(keys: list[str]) -> dict[str, Any]:
+    try:
+        return cache.get_many(keys)
+    except (redis.RedisError, OSError):
+        return {}
+
+
+def ledger_totals() -> tuple[dict[str, int], int]:
+    """Deliveries by status over every campaign, and how many are still pending."""
+    from campaigns.models import Campaign
+
+    settled_before = timezone.now() - SETTLED_AFTER
+    final = (Campaign.Status.SENT, Campaign.Status.CANCELLED)
+    settled: dict[str, int] = {}
+    live: list[int] = []
+    for pk, status, finished_at, updated_at in Campaign.objects.values_list(
+        "pk", "status", "finished_at", "updated_at"
+    ):
+        if status in final and finished_at and finished_at < settled_before and updated_at < settled_before:
+            settled[_settled_key(pk, finished_at, updated_at)] = pk
+        else:
+            live.append(pk)
+    found = _cached(list(settled))
+    missing = {key: pk for key, pk in settled.items() if key not in found}
+    if missing:
+        fresh = _ledger_counts(list(missing.values()))
+        found.update({key: fresh[pk] for key, pk in missing.items()})
+        with contextlib.suppress(redis.RedisError, OSError):  # else counted again at the next scrape
+            cache.set_many({key: fresh[pk] for key, pk in missing.items()}, timeout=_CACHE_SECONDS)
+    totals = dict.fromkeys((*OUTCOMES, "queued", "sending"), 0)
+    for per_status in [*found.values(), *_ledger_counts(live).values()]:
+        for status, n in per_status.items():
+            totals[status] = totals.get(status, 0) + n
+    return {outcome: totals[outcome] for outcome in OUTCOMES}, totals["queued"] + totals["sending"]
+
+
+class TocsinCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("tocsin_up", "1 when this component answered the scrape.", labels=["component"])
+        try:
+            outcomes, pending = ledger_totals()
+        except DatabaseError as error:
+            logger.warning("metrics: the database does not answer: %s", error)
+            up.add_metric(["database"], 0)
+        else:
+            up.add_metric(["database"], 1)
+            sends = CounterMetricFamily("tocsin_sends", "Deliveries by outcome, from the ledger.", labels=["outcome"])
+            for outcome, n in outcomes.items():
+                sends.add_metric([outcome], n)
+            yield sends
+            yield GaugeMetricFamily("tocsin_deliveries_pending", "Deliveries queued or in flight.", value=pending)
+        try:
+            yield from self._from_redis(health.broker())
+        except (redis.RedisError, OSError) as error:
+            logger.warning("metrics: the broker does not answer: %s", error)
+            up.add_metric(["broker"], 0)
+        else:
+            up.add_metric(["broker"], 1)
+        yield up
+
+    def _from_redis(self, client: redis.Redis) -> Iterator[Metric]:
+        pipe = client.pipeline(transaction=False)
+        for queue in QUEUES:
+            for suffix in _PRIORITY_SUFFIXES:
+                pipe.llen(queue + suffix)
+        lengths = pipe.execute()
+        depth = GaugeMetricFamily("tocsin_queue_depth", "Tasks waiting in each broker queue.", labels=["queue"])
+        for position, queue in enumerate(QUEUES):
+            step = len(_PRIORITY_SUFFIXES)
+            depth.add_metric([queue], sum(lengths[position * step : (position + 1) * step]))
+        families: list[Metric] = [
+            depth,
+            GaugeMetricFamily(
+                "tocsin_workers", "Workers with a heartbeat under a minute old.", value=health.live_workers() or 0
+            ),
+            BATCH_SECONDS.family(client),
+            WEBHOOK_LAG.family(client),
+        ]
+        yield from families
+
+
+_REGISTRY = CollectorRegistry(auto_describe=False)
+_REGISTRY.register(TocsinCollector())
+
+
+def authorized(request: HttpRequest) -> bool:
+    expected = settings.TOCSIN_METRICS_TOKEN
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+@never_cache
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; 404 when no token is configured, 401 without the right one."""
+    if not settings.TOCSIN_METRICS_TOKEN:
+        return HttpResponse("Not found\n", status=404, content_type="text/plain")
+    if not authorized(request):
+        response = HttpResponse("A bearer token is required\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(generate_latest(_REGISTRY), content_type=CONTENT_TYPE_LATEST)
