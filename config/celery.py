@@ -25,6 +25,8 @@ from celery import Celery, bootsteps, signals
 from django.conf import settings
 from kombu import Queue
 
+from config import observability
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("tocsin")
@@ -109,7 +111,8 @@ class Heartbeat(bootsteps.StartStopStep):
 app.steps["worker"].add(Heartbeat)
 
 
-if settings.LOG_FORMAT == "json":
+# The environment, not settings: this module is imported while settings load (config/__init__.py).
+if observability.log_format(os.environ.get("LOG_FORMAT", "")) == "json":
 
     @signals.setup_logging.connect
     def _django_logging(**kwargs: Any) -> None:

@@ -167,19 +167,20 @@ class WorkerRunner(Supervisor):
             [python, str(ROOT / "manage.py"), "migrate", "--check", "--no-input"],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
             check=False,
         )
         if result.returncode == 0 or self.stopping:
             return True
-        last = (result.stderr.strip().splitlines() or [""])[-1]
+        said = [line for line in (result.stdout + result.stderr).splitlines() if line.strip() and " INFO " not in line]
         say(
             "not starting: the database does not answer, or lacks migrations this code needs "
-            f"(run `manage.py migrate` where the web runs): {redact(last)}",
+            "(run `manage.py migrate` where the web runs)",
             name=self.name,
         )
+        for line in said[-3:]:
+            say(redact(line), name=self.name)
         return False
 
     def _wait_ready(self) -> bool:

@@ -1,0 +1,93 @@
+"""Other machines, as `make worker` starts them: scripts/worker.py under a host name of its own.
+
+Each "machine" is scripts/worker.py in a UTS namespace of its own
+(``unshare --uts``, then ``sethostname``): Celery's ``%h``, the node names and
+the heartbeats see ``machine-a`` or ``machine-b`` exactly as on separate hosts.
+It shares only DATABASE_URL and REDIS_URL with the test (the web machine)
+and sends through its own EMAIL_URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from tests.e2e.conftest import ROOT, WORKER_START_TIMEOUT, WorkerProcess, _test_database_url
+
+# Runs inside the new UTS namespace: name the "machine", then become worker.py.
+_AS_HOST = "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execv(sys.argv[2], sys.argv[2:])"
+BANNER = "Tocsin workers are running on"
+
+
+def record_migrations_as_applied() -> None:
+    """pytest-django builds the test database from the models (--nomigrations); a real one records
+    its migrations, and `make worker` refuses a database that lacks any."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "--fake", "--no-input", "-v", "0"],
+        cwd=ROOT, env=machine_env("smtp://127.0.0.1:1"), check=True,
+    )  # fmt: skip
+
+
+def machine_env(email_url: str, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("ESP", "CELERY_BROKER_URL", "QUEUES")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=_test_database_url(),
+        REDIS_URL=settings.REDIS_URL,
+        EMAIL_URL=email_url,
+        SITE_URL=settings.SITE_URL,
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env
+
+
+def start_machine(hostname: str, email_url: str, **extra_env: str) -> WorkerProcess:
+    """`make worker` on ``hostname``; returns once its banner says every worker is ready."""
+    process = subprocess.Popen(
+        ["unshare", "--uts", sys.executable, "-c", _AS_HOST, hostname,
+         sys.executable, str(ROOT / "scripts" / "worker.py")],
+        cwd=ROOT, env=machine_env(email_url, **extra_env), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    machine = WorkerProcess(process)
+    deadline = time.monotonic() + WORKER_START_TIMEOUT
+    while not any(BANNER in line for line in machine.output):
+        if process.poll() is not None or time.monotonic() > deadline:
+            machine.stop()
+            raise RuntimeError(f"{hostname} did not start:\n{machine.log}")
+        time.sleep(0.2)
+    return machine
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every live process below it (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, stack = [root], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def pull_the_plug(machine: WorkerProcess) -> None:
+    """SIGKILL to every process of the machine at once, as a power cut would: no warm shutdown, no goodbye."""
+    for pid in reversed(process_tree(machine.process.pid)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    machine.process.wait()
