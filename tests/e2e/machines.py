@@ -22,7 +22,7 @@ from django.conf import settings
 from tests.e2e.conftest import ROOT, WORKER_START_TIMEOUT, WorkerProcess, _test_database_url
 
 # Runs inside the new UTS namespace: name the "machine", then become worker.py.
-_AS_HOST = "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execv(sys.argv[2], sys.argv[2:])"
+AS_HOST = "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execv(sys.argv[2], sys.argv[2:])"
 BANNER = "Tocsin workers are running on"
 
 
@@ -52,7 +52,7 @@ def machine_env(email_url: str, **extra: str) -> dict[str, str]:
 def start_machine(hostname: str, email_url: str, **extra_env: str) -> WorkerProcess:
     """`make worker` on ``hostname``; returns once its banner says every worker is ready."""
     process = subprocess.Popen(
-        ["unshare", "--uts", sys.executable, "-c", _AS_HOST, hostname,
+        ["unshare", "--uts", sys.executable, "-c", AS_HOST, hostname,
          sys.executable, str(ROOT / "scripts" / "worker.py")],
         cwd=ROOT, env=machine_env(email_url, **extra_env), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,

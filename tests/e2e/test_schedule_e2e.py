@@ -1,4 +1,8 @@
-"""A scheduled campaign starts by itself, once, even when two beat processes run by mistake."""
+"""A scheduled campaign starts by itself, once, with a beat on each of two machines.
+
+Only the beat holding the lock in Redis dispatches (config/beat.py); the
+other stands by, and leads once the first is gone, even killed with -9.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +25,15 @@ from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import ROOT, _test_database_url, wait_until
 from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
+from tests.e2e.machines import AS_HOST
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def start_beat(email_url: str, schedule: Path, **extra_env: str) -> subprocess.Popen[bytes]:
+def start_beat(
+    email_url: str, schedule: Path, *, hostname: str = "", log: Path | None = None, **extra_env: str
+) -> subprocess.Popen[bytes]:
+    """A real ``celery beat``; with ``hostname``, on a "machine" of that name (tests/e2e/machines.py)."""
     env = {key: value for key, value in os.environ.items() if key not in ("ESP", "CELERY_BROKER_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -35,11 +43,14 @@ def start_beat(email_url: str, schedule: Path, **extra_env: str) -> subprocess.P
         PYTHONUNBUFFERED="1",
     )
     env.update(extra_env)
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "beat", "--schedule", str(schedule), "--loglevel", "INFO"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "celery", "-A", "config", "beat", "--schedule", str(schedule), "--loglevel", "INFO"]
+    if hostname:
+        argv = ["unshare", "--uts", sys.executable, "-c", AS_HOST, hostname, *argv]
+    with log.open("wb") if log else open(os.devnull, "wb") as out:
+        return subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -52,27 +63,50 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def test_a_scheduled_campaign_is_sent_once_by_the_beat_even_with_two_beats(tmp_path):
+def dispatches(log: Path) -> int:
+    return log.read_text().count("Sending due task")
+
+
+def schedule_and_wait(campaign: Campaign) -> None:
+    control.start(campaign, at=timezone.now() + timedelta(seconds=2))
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SCHEDULED
+    wait_until(
+        lambda: Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk) == Campaign.Status.SENT,
+        timeout=90,
+        message=f"campaign {campaign.pk} being sent",
+    )
+
+
+def test_one_beat_leads_across_machines_and_a_standby_takes_over_when_it_dies(tmp_path):
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     peru = make_list()
     people = make_people(20, peru)
-    campaign = make_campaign([peru])
-    control.start(campaign, at=timezone.now() + timedelta(seconds=3))
-    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SCHEDULED
+    first, second = make_campaign([peru]), make_campaign([peru], subject="Second alert")
     handler = CountingHandler(delay=0)
+    logs = {name: tmp_path / f"{name}.log" for name in ("machine-a", "machine-b")}
     with smtp_on_localhost(handler) as url:
         worker = start_worker(url, "scheduled")
-        beats = [start_beat(url, tmp_path / f"beat-{n}") for n in (1, 2)]
+        beats = {
+            name: start_beat(url, tmp_path / name, hostname=name, log=log, TOCSIN_BEAT_LOCK_SECONDS="4")
+            for name, log in logs.items()
+        }
         try:
-            wait_until(
-                lambda: Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk) == Campaign.Status.SENT,
-                timeout=90,
-                message="the scheduled campaign being sent",
-            )
+            wait_until(lambda: all("beat: " in log.read_text() for log in logs.values()), message="both beats")
+            schedule_and_wait(first)
+            leader = next(name for name, log in logs.items() if dispatches(log))
+            standby = next(name for name in logs if name != leader)
+            assert dispatches(logs[standby]) == 0, "the standby beat dispatched too"
+            assert f"the leader is {leader}:" in logs[standby].read_text()
+
+            os.killpg(beats[leader].pid, signal.SIGKILL)  # no goodbye: its lock must expire
+            beats[leader].wait()
+            schedule_and_wait(second)
+            assert dispatches(logs[standby]) > 0
+            assert "leads" in logs[standby].read_text()
         finally:
-            for beat in beats:
+            for beat in beats.values():
                 stop(beat)
             worker.stop()
-    assert handler.received == Counter({p.email: 1 for p in people})
-    starts = AuditLog.objects.filter(campaign=campaign, action=Campaign.Status.SENDING)
-    assert starts.count() == 1
+    assert handler.received == Counter({p.email: 2 for p in people})
+    for campaign in (first, second):
+        assert AuditLog.objects.filter(campaign=campaign, action=Campaign.Status.SENDING).count() == 1
