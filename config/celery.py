@@ -118,6 +118,8 @@ if observability.log_format(os.environ.get("LOG_FORMAT", "")) == "json":
     def _django_logging(**kwargs: Any) -> None:
         """A receiver here stops Celery from installing its own plain-text handlers: Django's JSON ones stay."""
         logging.config.dictConfig(settings.LOGGING)
+        # Celery's warnings (e.g. running as root) would be plain text on stderr otherwise.
+        logging.captureWarnings(True)
 
 
 # --- metrics: how long each send batch takes, per queue (config/metrics.py) ----------
