@@ -113,13 +113,17 @@ app.steps["worker"].add(Heartbeat)
 
 # The environment, not settings: this module is imported while settings load (config/__init__.py).
 if observability.log_format(os.environ.get("LOG_FORMAT", "")) == "json":
+    # At once, before Celery warns about anything (running as root, say):
+    # warnings become log records, and every record a JSON line.
+    logging.config.dictConfig(
+        observability.logging_config(log_format="json", level=os.environ.get("LOG_LEVEL", "INFO"))
+    )
+    logging.captureWarnings(True)
 
     @signals.setup_logging.connect
     def _django_logging(**kwargs: Any) -> None:
         """A receiver here stops Celery from installing its own plain-text handlers: Django's JSON ones stay."""
         logging.config.dictConfig(settings.LOGGING)
-        # Celery's warnings (e.g. running as root) would be plain text on stderr otherwise.
-        logging.captureWarnings(True)
 
 
 # --- metrics: how long each send batch takes, per queue (config/metrics.py) ----------

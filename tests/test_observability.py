@@ -10,9 +10,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -137,3 +140,39 @@ def test_with_log_format_json_every_django_log_line_is_a_json_object(tmp_path):
     assert mine["message"] == 'line with "quotes"'
     assert mine["level"] == "WARNING"
     assert "time" in mine
+
+
+def test_with_log_format_json_gunicorn_writes_its_access_and_error_logs_as_json(tmp_path):
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("SENTRY_", "LOG_FORMAT"))}
+    environment.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        TOCSIN_VAR_DIR=str(tmp_path / "var"),
+        LOG_FORMAT="json",
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "config/gunicorn.py",
+            "--bind", f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", "-"]  # fmt: skip
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert any(line["logger"] == "gunicorn.error" and "Listening at" in line["message"] for line in lines)
+    assert any(
+        line["logger"] == "gunicorn.access" and '"GET /healthz HTTP/1.1" 200' in line["message"] for line in lines
+    )
