@@ -90,14 +90,9 @@ class Runner(Supervisor):
         if self.stopping:
             return 0
 
-        for command in (["migrate", "--no-input"], ["seed_demo"], ["collectstatic", "--no-input", "--verbosity", "0"]):
-            if not manage(python, env, *command):
-                if self.stopping:  # a Ctrl-C reached it too
-                    return 0
-                say(f"manage.py {command[0]} failed; see its output above")
-                return 1
-        if self.stopping:
-            return 0
+        prepared = self._prepare(python, env)
+        if prepared is not None:
+            return prepared
 
         specs = self._start_children(python, env, bind=f"{host}:{port}", var_dir=var_dir)
         if not self._wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=90):
@@ -129,6 +124,16 @@ class Runner(Supervisor):
             Child("beat", [*beat, "--loglevel", "INFO"], env),
         ]
         return specs
+
+    def _prepare(self, python: str, env: dict[str, str]) -> int | None:
+        """Migrate, load the demo, collect static files; an exit status if that went wrong or was stopped."""
+        for command in (["migrate", "--no-input"], ["seed_demo"], ["collectstatic", "--no-input", "--verbosity", "0"]):
+            if not manage(python, env, *command):
+                if self.stopping:  # a Ctrl-C reached it too
+                    return 0
+                say(f"manage.py {command[0]} failed; see its output above")
+                return 1
+        return 0 if self.stopping else None
 
     def _wait_for_http(self, url: str, *, timeout: float) -> bool:
         return wait_for_http(url, timeout=timeout, children=self.children, stopping=lambda: self.stopping)
