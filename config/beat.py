@@ -61,12 +61,13 @@ class SingleBeatScheduler(PersistentScheduler):
     def _hold(self) -> bool:
         lock = self._redis_lock()
         try:
-            if self._leading:
-                try:
-                    lock.reacquire()  # push the expiry back by lock_seconds, if the key is still ours
-                    return True
-                except LockError:
-                    pass  # expired while we were frozen, or taken: try again like a standby
+            try:
+                # Push the expiry back if the key is still ours: after a tick, or after
+                # an outage of a Redis that kept the key on disk.
+                lock.reacquire()
+                return True
+            except LockError:
+                pass  # never ours, expired while we were frozen, or taken: try like a standby
             return bool(lock.acquire(blocking=False, token=self.holder))
         except (redis.RedisError, OSError) as error:
             logger.warning("beat: Redis does not answer, so nothing is dispatched: %s", error)

@@ -26,6 +26,7 @@ from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import ROOT, _test_database_url, wait_until
 from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
 from tests.e2e.machines import AS_HOST
+from tests.outage import own_redis
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -110,3 +111,19 @@ def test_one_beat_leads_across_machines_and_a_standby_takes_over_when_it_dies(tm
     assert handler.received == Counter({p.email: 2 for p in people})
     for campaign in (first, second):
         assert AuditLog.objects.filter(campaign=campaign, action=Campaign.Status.SENDING).count() == 1
+
+
+def test_a_beat_outlives_a_redis_outage_and_dispatches_again_when_it_is_back(tmp_path):
+    with own_redis(tmp_path / "redis") as server:
+        log = tmp_path / "beat.log"
+        beat = start_beat("smtp://127.0.0.1:1", tmp_path / "beat", log=log, REDIS_URL=server.url)
+        try:
+            wait_until(lambda: dispatches(log) > 0, message="the beat dispatching")
+            server.stop()
+            wait_until(lambda: "Redis does not answer" in log.read_text(), message="the beat noticing")
+            before = dispatches(log)
+            server.start()
+            wait_until(lambda: dispatches(log) > before, timeout=60, message="the beat dispatching again")
+            assert beat.poll() is None, log.read_text()
+        finally:
+            stop(beat)
