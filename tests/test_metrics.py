@@ -45,7 +45,7 @@ def test_with_the_broker_down_metrics_answer_and_name_it(client, stopped_broker)
 
 
 def test_with_the_broker_down_provider_webhooks_still_answer_200(client, stopped_broker, settings):
-    """The lag metric cannot be written to Redis: the event is handled all the same (a 5xx would make Postmark retry)."""
+    """The lag metric cannot reach Redis: the event is handled all the same (a 5xx would make Postmark retry)."""
     credentials = base64.b64encode(settings.WEBHOOK_SECRET.encode()).decode()
     body = {"RecordType": "Delivery", "MessageID": "not-ours", "Recipient": "a@example.org",
             "DeliveredAt": timezone.now().isoformat(), "Details": "ok", "ServerID": 1, "Tag": ""}  # fmt: skip
