@@ -347,13 +347,13 @@ def run_send(campaign: Any, *, timeout: float = 3600) -> dict[str, float]:
     """Start the send the way a worker would (snapshot here, timed), wait for the last delivery."""
     from django.db import transaction
 
+    from campaigns import lifecycle
     from campaigns.models import Campaign, Delivery
     from campaigns.sending import control
-    from campaigns.workflow import transition
 
     started = time.perf_counter()
     with transaction.atomic():
-        transition(campaign, Campaign.Status.SENDING)
+        lifecycle.transition(campaign, Campaign.Status.SENDING)
     control.prepare(campaign.pk)  # snapshot + batches, then the workers take over
     snapshot = time.perf_counter() - started
     total = Delivery.objects.filter(campaign=campaign).count()
@@ -363,12 +363,12 @@ def run_send(campaign: Any, *, timeout: float = 3600) -> dict[str, float]:
         if time.monotonic() > deadline:
             raise RuntimeError("the send did not finish in time")
         if time.monotonic() - last_report > 5:
-            counts = control.campaign_counts(campaign)
+            counts = lifecycle.campaign_counts(campaign)
             print(f"    … {counts['sent']:,}/{total:,} sent")
             last_report = time.monotonic()
         time.sleep(0.2)  # the finish time is read to within 0.2 s; polling faster costs the send CPU
     elapsed = time.perf_counter() - started
-    counts = control.campaign_counts(campaign)
+    counts = lifecycle.campaign_counts(campaign)
     return {"elapsed": elapsed, "snapshot": snapshot, "recipients": total, **counts}
 
 

@@ -1,7 +1,7 @@
 """Pre-send checklist: what a careful colleague would point out before sending.
 
 Most checks only warn: staff decide. Malformed or unknown merge tags block
-(``campaigns.send_blockers``): every way of sending refuses them. The email is
+(``campaigns.lifecycle.content_problems``): every way of sending refuses them. The email is
 rendered the way a sample reader would get it, once per language version,
 and the checks read that output — what is checked is what will be sent.
 
@@ -28,7 +28,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from campaigns import operations, send_blockers
+from campaigns import lifecycle
 from campaigns.models import Campaign
 from campaigns.sending import audience, rendering
 from subscribers.models import quoted_list_names
@@ -46,7 +46,7 @@ _FETCHED_NAMESPACES = {"campaigns"}
 class Warning:
     code: str
     message: str
-    # True: sending and scheduling are refused until it is fixed (campaigns/send_blockers.py).
+    # True: sending and scheduling are refused until it is fixed (campaigns/lifecycle.py).
     blocks: bool = False
 
 
@@ -269,14 +269,14 @@ def run_checklist(campaign: Campaign) -> list[Warning]:
                     % {"version": label, "error": str(error)[:300]},
                 )
             )
-    found.extend(Warning(problem.code, problem.message, blocks=True) for problem in send_blockers.problems(campaign))
+    found.extend(Warning("merge-tag", problem, blocks=True) for problem in lifecycle.content_problems(campaign))
     if campaign.kind == Campaign.Kind.APPEAL and not campaign.call_to_action_url:
         found.append(Warning("no-donate-link", _("This appeal has no donate link (call-to-action URL).")))
     found.extend(_language_warnings(campaign, versions))
     if not campaign.lists.exists():
         found.append(Warning("no-lists", _("No list is chosen: nobody would receive this campaign.")))
     else:
-        audience_size = operations.count_audience(campaign)
+        audience_size = audience.count_audience(campaign)
         if audience_size == 0:
             found.append(Warning("empty-audience", _("The audience is empty: nobody matches these lists and filters.")))
         found.extend(_tracking_warnings(campaign, audience_size))

@@ -254,7 +254,7 @@ DEFAULT_FROM_EMAIL = with_display_name(env_str("DEFAULT_FROM_EMAIL") or "bulleti
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # On: a campaign must be approved by someone other than its author before it
 # can be scheduled or sent, so one compromised or careless account cannot mail
-# the whole list alone (campaigns/approval.py).
+# the whole list alone (campaigns/lifecycle.py).
 TOCSIN_REQUIRE_APPROVAL = env_bool("TOCSIN_REQUIRE_APPROVAL", default=False)
 # The name authenticator apps show next to staff accounts' codes.
 OTP_TOTP_ISSUER = TOCSIN_ORG_NAME

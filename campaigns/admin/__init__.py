@@ -1,8 +1,10 @@
-"""Admin for articles, campaigns, staff accounts and refused webhook events (one module each)."""
+"""Admin for articles, campaigns, the audit log, API tokens, staff accounts and refused webhook events."""
 
 from campaigns.admin import (
+    api_tokens,  # noqa: F401  (registers ApiTokenAdmin)
     articles,  # noqa: F401  (registers ArticleAdmin)
-    campaigns,  # noqa: F401  (registers CampaignAdmin, AuditLogAdmin, ApiTokenAdmin)
+    audit_log,  # noqa: F401  (registers AuditLogAdmin)
+    campaigns,  # noqa: F401  (registers CampaignAdmin)
     staff,  # noqa: F401  (registers the user admin with its backup-code action)
     webhooks,  # noqa: F401  (registers RefusedWebhookAdmin)
 )

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from campaigns import approval, operations
+from campaigns import lifecycle
 from campaigns.api import validation as v
 from campaigns.api.auth import authenticate
 from campaigns.api.schema import openapi_schema
@@ -26,7 +26,6 @@ from campaigns.models import Campaign, CampaignTranslation
 from campaigns.reports.figures import delivered_count
 from campaigns.staff import audit
 from campaigns.staff.roles import APPROVE_PERMISSION, SEND_PERMISSION
-from campaigns.workflow import TransitionNotAllowed
 from subscribers.models import Consent, MailingList
 from subscribers.services.signup import InvalidSignup, subscribe
 
@@ -66,9 +65,9 @@ def endpoint(*, methods: list[str], permission: str | None = None) -> Callable[.
                 return view(request, *args, **kwargs)
             except v.Invalid as problem:
                 return invalid(problem.errors)
-            except operations.ScheduleInPast as problem:
+            except lifecycle.ScheduleInPast as problem:
                 return invalid({"at": [str(problem)]})
-            except (approval.ApprovalError, operations.OperationRefused) as problem:
+            except lifecycle.Refused as problem:
                 return error(409, str(problem))
 
         return wrapper
@@ -98,7 +97,10 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
             "signed_up_before": campaign.signed_up_before.isoformat() if campaign.signed_up_before else None,
         },
         # "delivered" as in every report (campaigns/reports/figures.py): null when the provider reports no deliveries.
-        "counts": {**operations.campaign_counts(campaign), "delivered": delivered_count(campaign)},
+        "counts": {
+            **{key: value for key, value in lifecycle.campaign_counts(campaign).items() if key != "skipped"},
+            "delivered": delivered_count(campaign),
+        },
     }
 
 
@@ -287,7 +289,7 @@ def campaign_send(request: HttpRequest, pk: int) -> JsonResponse:
     at = v.moment(data, "at", errors)
     v.refuse_unknown(data, errors)
     errors.raise_if_any()
-    campaign = operations.start(campaign, actor=request.user, at=at)
+    campaign = lifecycle.start(campaign=campaign, actor=request.user, at=at)
     return JsonResponse(campaign_json(campaign), status=202)
 
 
@@ -297,15 +299,15 @@ def _control_view(step: Callable[..., Campaign]) -> Callable[..., HttpResponse]:
         campaign = _campaign_or_404(pk)
         if campaign is None:
             return error(404, _("No such campaign."))
-        campaign = step(campaign, actor=request.user)
+        campaign = step(campaign=campaign, actor=request.user)
         return JsonResponse(campaign_json(campaign), status=202)
 
     return view
 
 
-campaign_pause = _control_view(operations.pause)
-campaign_resume = _control_view(operations.resume)
-campaign_cancel = _control_view(operations.cancel)
+campaign_pause = _control_view(lifecycle.pause)
+campaign_resume = _control_view(lifecycle.resume)
+campaign_cancel = _control_view(lifecycle.cancel)
 
 
 @endpoint(methods=["POST"], permission="campaigns.change_campaign")
@@ -313,10 +315,7 @@ def campaign_submit(request: HttpRequest, pk: int) -> JsonResponse:
     campaign = _campaign_or_404(pk)
     if campaign is None:
         return error(404, _("No such campaign."))
-    try:
-        campaign = approval.submit_for_review(campaign, actor=request.user)
-    except TransitionNotAllowed as problem:
-        return error(409, str(problem))
+    campaign = lifecycle.submit_for_review(campaign=campaign, actor=request.user)
     return JsonResponse(campaign_json(campaign), status=202)
 
 
@@ -325,5 +324,5 @@ def campaign_approve(request: HttpRequest, pk: int) -> JsonResponse:
     campaign = _campaign_or_404(pk)
     if campaign is None:
         return error(404, _("No such campaign."))
-    campaign = approval.approve(campaign, actor=request.user)
+    campaign = lifecycle.approve(campaign=campaign, actor=request.user)
     return JsonResponse(campaign_json(campaign), status=202)

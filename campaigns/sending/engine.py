@@ -29,7 +29,6 @@ senders, each with its own connection (and its own database connection).
 # ruff: noqa: S608
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import re
@@ -666,11 +665,10 @@ def after_transient(result: BatchResult, *, campaign_id: int) -> tuple[float, st
     failures = batching.record_failure(result.batch_id)
     if failures >= settings.TOCSIN_SEND_MAX_FAILURES:
         batching.release(result.batch_id, result.token, done=False, failed=True)
-        from campaigns.workflow import TransitionNotAllowed, transition
+        from campaigns import lifecycle
 
         reason = f"Paused after {failures} failed attempts in a row: {result.retry_error}"[:300]
-        with contextlib.suppress(TransitionNotAllowed):  # staff paused or cancelled it meanwhile
-            transition(Campaign(pk=campaign_id), Campaign.Status.PAUSED, reason=reason)
+        lifecycle.pause_after_failures(campaign_id=campaign_id, reason=reason)
         logger.error("campaign %s paused: %s", campaign_id, reason)
         return None
     delay = backoff(failures)

@@ -1,7 +1,7 @@
 """The audit log: who created, edited, approved, scheduled, sent, paused,
 cancelled, test-sent or exported what, and when.
 
-Status changes are logged by ``campaigns.workflow.transition`` (one entry per
+Status changes are logged by ``campaigns.lifecycle.transition`` (one entry per
 change, action = the new status); everything else calls ``record``.
 """
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns import approval, operations
+from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
 from campaigns.staff.roles import SENDER, WRITER
 from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
-from tests.campaigns.test_api import FakeEngine
 
 pytestmark = pytest.mark.django_db
 
@@ -18,33 +17,31 @@ def approval_on(settings):  # type: ignore[no-untyped-def]
     settings.TOCSIN_REQUIRE_APPROVAL = True
 
 
-@pytest.fixture
-def engine(monkeypatch):  # type: ignore[no-untyped-def]
-    fake = FakeEngine()
-    monkeypatch.setattr(operations, "_engine_function", fake.lookup)
-    return fake
+def sending(made: Campaign) -> bool:
+    made.refresh_from_db()
+    return made.status == Campaign.Status.SENDING and AuditLog.objects.filter(campaign=made, action="sending").exists()
 
 
-def test_a_draft_cannot_be_sent_while_approval_is_required(engine):
+def test_a_draft_cannot_be_sent_while_approval_is_required():
     made = campaign(author=staff("wendy", WRITER), lists=[mailing_list()])
-    with pytest.raises(approval.NeedsApproval, match="approv"):
-        operations.start(made, actor=staff("sam", SENDER))
-    assert engine.calls == []
+    with pytest.raises(lifecycle.NeedsApproval, match="approv"):
+        lifecycle.start(campaign=made, actor=staff("sam", SENDER))
+    assert not sending(made) and made.status == Campaign.Status.DRAFT
 
 
-def test_without_the_setting_a_draft_sends_directly(settings, engine):
+def test_without_the_setting_a_draft_sends_directly(settings):
     settings.TOCSIN_REQUIRE_APPROVAL = False
     made = campaign(author=staff("sam", SENDER), lists=[mailing_list()])
-    operations.start(made, actor=made.created_by)
-    assert engine.calls[0][0] == "start"
+    lifecycle.start(campaign=made, actor=made.created_by)
+    assert sending(made)
 
 
 def test_the_author_cannot_approve_their_own_campaign():
     author = staff("sam", SENDER)
     made = campaign(author=author, lists=[mailing_list()])
-    approval.submit_for_review(made, actor=author)
-    with pytest.raises(approval.ApproverIsAuthor):
-        approval.approve(made, actor=author)
+    lifecycle.submit_for_review(campaign=made, actor=author)
+    with pytest.raises(lifecycle.ApproverIsAuthor):
+        lifecycle.approve(campaign=made, actor=author)
     made.refresh_from_db()
     assert made.status == Campaign.Status.REVIEW
 
@@ -53,28 +50,28 @@ def test_someone_who_edited_it_cannot_approve_it_either():
     editor = staff("sam", SENDER)
     made = campaign(author=staff("wendy", WRITER), lists=[mailing_list()])
     AuditLog.objects.create(actor=editor, action="edited", campaign=made)
-    approval.submit_for_review(made, actor=made.created_by)
-    with pytest.raises(approval.ApproverIsAuthor):
-        approval.approve(made, actor=editor)
+    lifecycle.submit_for_review(campaign=made, actor=made.created_by)
+    with pytest.raises(lifecycle.ApproverIsAuthor):
+        lifecycle.approve(campaign=made, actor=editor)
 
 
 def test_a_writer_cannot_approve():
     made = campaign(author=staff("wendy", WRITER), lists=[mailing_list()], status=Campaign.Status.REVIEW)
-    with pytest.raises(approval.ApprovalError):
-        approval.approve(made, actor=staff("walt", WRITER))
+    with pytest.raises(lifecycle.ApprovalError):
+        lifecycle.approve(campaign=made, actor=staff("walt", WRITER))
 
 
-def test_approved_by_another_person_it_can_be_sent_and_the_steps_are_logged(engine):
+def test_approved_by_another_person_it_can_be_sent_and_the_steps_are_logged():
     writer, sender = staff("wendy", WRITER), staff("sam", SENDER)
     made = campaign(author=writer, lists=[mailing_list()])
-    approval.submit_for_review(made, actor=writer)
-    approval.approve(made, actor=sender)
+    lifecycle.submit_for_review(campaign=made, actor=writer)
+    lifecycle.approve(campaign=made, actor=sender)
     made.refresh_from_db()
     assert (made.status, made.approved_by) == (Campaign.Status.APPROVED, sender)
-    operations.start(made, actor=sender)
-    assert engine.calls[0][0] == "start"
+    lifecycle.start(campaign=made, actor=sender)
+    assert sending(made)
     steps = list(AuditLog.objects.filter(campaign=made).order_by("created_at", "id").values_list("action", "actor"))
-    assert steps == [("review", writer.pk), ("approved", sender.pk)]
+    assert steps == [("review", writer.pk), ("approved", sender.pk), ("sending", sender.pk)]
 
 
 def test_the_admin_walks_a_campaign_from_draft_to_approved(client):
@@ -101,22 +98,22 @@ def test_the_admin_refuses_self_approval_with_a_message(client):
     assert made.status == Campaign.Status.REVIEW
 
 
-def test_the_send_page_explains_why_it_cannot_send_yet(client, engine):
+def test_the_send_page_explains_why_it_cannot_send_yet(client):
     sender = staff("sam", SENDER)
     made = campaign(author=sender, lists=[mailing_list()])
     verified(client, sender)
     page = client.get(f"/admin/campaigns/campaign/{made.pk}/send/").content.decode()
     assert "Approval is required" in page
     client.post(f"/admin/campaigns/campaign/{made.pk}/send/", {"when": "now"})
-    assert engine.calls == []
+    assert not sending(made) and made.status == Campaign.Status.DRAFT
 
 
 def test_editing_an_approved_campaign_sends_it_back_to_draft(client):
     writer, sender = staff("wendy", WRITER), staff("sam", SENDER)
     news = mailing_list("news")
     made = campaign(author=writer, lists=[news])
-    approval.submit_for_review(made, actor=writer)
-    approval.approve(made, actor=sender)
+    lifecycle.submit_for_review(campaign=made, actor=writer)
+    lifecycle.approve(campaign=made, actor=sender)
     client.force_login(writer)
     from tests.campaigns.test_campaign_admin import form_data
 
@@ -124,4 +121,4 @@ def test_editing_an_approved_campaign_sends_it_back_to_draft(client):
     made.refresh_from_db()
     assert made.status == Campaign.Status.DRAFT
     assert made.approved_by is None
-    assert approval.send_blocked_reason(made)
+    assert lifecycle.approval_missing(made)

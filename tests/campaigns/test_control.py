@@ -8,10 +8,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from campaigns import lifecycle
+from campaigns.lifecycle import TransitionNotAllowed
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
 from campaigns.sending import control, engine
 from campaigns.sending.throttle import Throttle
-from campaigns.workflow import TransitionNotAllowed
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def campaign():
 
 def test_start_moves_to_sending_and_prepares_only_after_commit(campaign, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        control.start(campaign)
+        lifecycle.start(campaign=campaign, actor=None)
     assert campaign.status == S.SENDING and campaign.started_at
     assert len(callbacks) == 1
     assert not Delivery.objects.exists()  # the snapshot happens in the worker
@@ -49,7 +50,7 @@ def test_prepare_snapshots_cuts_batches_and_fills_the_window(
 ):
     settings.TOCSIN_SEND_BATCH_SIZE = 5
     settings.TOCSIN_SEND_WINDOW = 2
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         assert control.prepare(campaign.pk) == 12
     assert SendBatch.objects.filter(campaign=campaign).count() == 3
@@ -63,7 +64,7 @@ def test_alerts_go_to_the_urgent_queue(settings, enqueued, django_capture_on_com
     peru = make_list()
     make_people(3, peru)
     alert = make_campaign([peru], kind=Campaign.Kind.ALERT)
-    control.start(alert)
+    lifecycle.start(campaign=alert, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(alert.pk)
     assert [queue for _, queue in enqueued] == ["urgent"]
@@ -80,14 +81,14 @@ def run_every_batch(campaign, enqueued, capture_on_commit):  # type: ignore[no-u
 
 def test_a_whole_send_through_the_steps_ends_sent(campaign, settings, enqueued, django_capture_on_commit_callbacks):
     settings.TOCSIN_SEND_BATCH_SIZE = 5
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
     run_every_batch(campaign, enqueued, django_capture_on_commit_callbacks)
     campaign.refresh_from_db()
     assert campaign.status == S.SENT and campaign.finished_at
     assert len(mail.outbox) == 12
-    assert control.campaign_counts(campaign) == {
+    assert lifecycle.campaign_counts(campaign) == {
         "recipients": 12,
         "sent": 12,
         "failed": 0,
@@ -98,17 +99,17 @@ def test_a_whole_send_through_the_steps_ends_sent(campaign, settings, enqueued, 
 
 
 def test_counts_before_sending_show_the_live_audience(campaign):
-    assert control.campaign_counts(campaign)["recipients"] == 12
-    assert control.campaign_counts(campaign)["pending"] == 0
+    assert lifecycle.campaign_counts(campaign)["recipients"] == 12
+    assert lifecycle.campaign_counts(campaign)["pending"] == 0
 
 
 def test_scheduling_in_the_past_is_refused(campaign):
-    with pytest.raises(control.ScheduleInPast):
-        control.start(campaign, at=timezone.now() - timedelta(minutes=1))
+    with pytest.raises(lifecycle.ScheduleInPast):
+        lifecycle.start(campaign=campaign, actor=None, at=timezone.now() - timedelta(minutes=1))
 
 
 def test_a_scheduled_campaign_starts_once_when_its_time_comes(campaign, django_capture_on_commit_callbacks):
-    control.start(campaign, at=timezone.now() + timedelta(hours=1))
+    lifecycle.start(campaign=campaign, actor=None, at=timezone.now() + timedelta(hours=1))
     assert campaign.status == S.SCHEDULED
     assert control.start_due() == []
     Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
@@ -121,26 +122,26 @@ def test_a_scheduled_campaign_starts_once_when_its_time_comes(campaign, django_c
 
 
 def test_pause_resume_and_cancel_follow_the_workflow(campaign, enqueued, django_capture_on_commit_callbacks):
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
-    control.pause(campaign, reason="Checking a link")
+    lifecycle.pause(campaign=campaign, actor=None, reason="Checking a link")
     assert campaign.status == S.PAUSED and campaign.status_reason == "Checking a link"
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        control.resume(campaign)
+        lifecycle.resume(campaign=campaign, actor=None)
     assert campaign.status == S.SENDING
-    control.cancel(campaign)
+    lifecycle.cancel(campaign=campaign, actor=None)
     assert campaign.status == S.CANCELLED
     with pytest.raises(TransitionNotAllowed):
-        control.resume(campaign)
+        lifecycle.resume(campaign=campaign, actor=None)
     assert AuditLog.objects.filter(campaign=campaign).count() >= 4
 
 
 def test_the_sweeper_marks_rows_left_sending_by_a_dead_worker_unknown(
     campaign, settings, enqueued, django_capture_on_commit_callbacks
 ):
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
     stale, fresh = Delivery.objects.filter(campaign=campaign).order_by("id")[:2]
@@ -154,7 +155,7 @@ def test_the_sweeper_marks_rows_left_sending_by_a_dead_worker_unknown(
 
 
 def test_the_sweeper_requeues_batches_whose_lease_lapsed(campaign, enqueued, django_capture_on_commit_callbacks):
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
     assert len(enqueued) == 1
@@ -170,7 +171,7 @@ def test_the_sweeper_requeues_batches_whose_lease_lapsed(campaign, enqueued, dja
 def test_a_campaign_is_sent_only_when_nothing_is_queued_or_in_flight(
     campaign, enqueued, django_capture_on_commit_callbacks
 ):
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
     Delivery.objects.filter(campaign=campaign).update(status=DS.SENT)
@@ -185,24 +186,24 @@ def test_a_campaign_is_sent_only_when_nothing_is_queued_or_in_flight(
 
 def test_an_empty_audience_finishes_at_once(django_capture_on_commit_callbacks, enqueued):
     campaign = make_campaign([make_list("empty")])
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     control.prepare(campaign.pk)
     campaign.refresh_from_db()
     assert campaign.status == S.SENT
 
 
 def test_resend_unknown_queues_only_the_doubtful_recipients(campaign, enqueued, django_capture_on_commit_callbacks):
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
-    with pytest.raises(control.NothingToResend):
-        control.resend_unknown(campaign)
+    with pytest.raises(lifecycle.NothingToResend):
+        lifecycle.resend_unknown(campaign=campaign, actor=None)
     doubtful = Delivery.objects.filter(campaign=campaign).first()
     Delivery.objects.filter(pk=doubtful.pk).update(status=DS.UNKNOWN)
     Delivery.objects.exclude(pk=doubtful.pk).update(status=DS.SENT)
-    control.pause(campaign)
+    lifecycle.pause(campaign=campaign, actor=None)
 
-    control.resend_unknown(campaign)
+    lifecycle.resend_unknown(campaign=campaign, actor=None)
 
     assert Delivery.objects.get(pk=doubtful.pk).status == DS.QUEUED
     assert SendBatch.objects.filter(
@@ -213,7 +214,7 @@ def test_resend_unknown_queues_only_the_doubtful_recipients(campaign, enqueued, 
 def test_staff_can_resend_the_unknown_deliveries_of_a_sent_campaign_and_it_finishes_again(
     campaign, settings, enqueued, django_capture_on_commit_callbacks
 ):
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
     doubtful = Delivery.objects.filter(campaign=campaign).first()
@@ -226,7 +227,7 @@ def test_staff_can_resend_the_unknown_deliveries_of_a_sent_campaign_and_it_finis
     assert campaign.status == S.SENT
 
     with django_capture_on_commit_callbacks(execute=True):
-        control.resend_unknown(campaign)
+        lifecycle.resend_unknown(campaign=campaign, actor=None)
 
     assert campaign.status == S.SENDING
     assert AuditLog.objects.filter(campaign=campaign, action="resend_unknown").exists()
@@ -237,15 +238,15 @@ def test_staff_can_resend_the_unknown_deliveries_of_a_sent_campaign_and_it_finis
 
 
 def test_a_sent_campaign_cannot_be_paused_resumed_or_restarted(campaign):
-    from campaigns.workflow import transition
+    from campaigns.lifecycle import transition
 
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     transition(campaign, S.SENT)
     for to in (S.SENDING, S.PAUSED, S.SCHEDULED, S.DRAFT, S.CANCELLED):
         with pytest.raises(TransitionNotAllowed):
             transition(campaign, to)
     with pytest.raises(TransitionNotAllowed):
-        control.resume(campaign)
+        lifecycle.resume(campaign=campaign, actor=None)
 
 
 @pytest.mark.redis
@@ -276,11 +277,11 @@ def test_send_campaign_wait_shows_progress_and_the_reason_it_stopped(
 
     from django.core.management import CommandError, call_command
 
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
         control.prepare(campaign.pk)
     Delivery.objects.filter(pk__in=Delivery.objects.filter(campaign=campaign).values("id")[:4]).update(status=DS.SENT)
-    control.pause(campaign, reason="Checking a link")
+    lifecycle.pause(campaign=campaign, actor=None, reason="Checking a link")
     out = StringIO()
     with pytest.raises(CommandError, match="Checking a link"):
         call_command("send_campaign", str(campaign.pk), "--wait", stdout=out)

@@ -17,9 +17,9 @@ import pytest
 from anymail.exceptions import AnymailUnsupportedFeature
 from django.core.mail import get_connection
 
-from campaigns import operations
 from campaigns.sending import engine
 from campaigns.sending.rendering import CampaignRenderer
+from campaigns.services import proofs
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
@@ -118,5 +118,5 @@ def test_a_staff_test_send_is_accepted_by_every_provider(provider, django_user_m
     people = make_list()
     campaign = make_campaign([people])
     editor = django_user_model.objects.create_user("editor", "editor@example.org", "x", is_staff=True)
-    assert operations.send_test(campaign, actor=editor, addresses=["editor@example.org"]) == 1
+    assert proofs.send_test(campaign=campaign, actor=editor, addresses=["editor@example.org"]) == 1
     assert [esp for esp, _payload in built] == [provider]

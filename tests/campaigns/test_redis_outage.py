@@ -13,6 +13,7 @@ import redis
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns import lifecycle
 from campaigns.models import Campaign, SendBatch
 from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
@@ -45,7 +46,7 @@ def test_start_and_resume_with_the_broker_down_keep_the_campaign_sending_for_the
     broker.stop()
 
     with django_capture_on_commit_callbacks(execute=True):
-        control.start(campaign)
+        lifecycle.start(campaign=campaign, actor=None)
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING
 
     # A worker that was preparing it when the broker went away cannot queue
@@ -56,9 +57,9 @@ def test_start_and_resume_with_the_broker_down_keep_the_campaign_sending_for_the
     assert SendBatch.objects.filter(campaign=campaign).count() == 3
     assert leased(campaign) == 0
 
-    control.pause(campaign)
+    lifecycle.pause(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.resume(campaign)
+        lifecycle.resume(campaign=campaign, actor=None)
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING
     assert leased(campaign) == 0
 

@@ -17,6 +17,7 @@ from collections import Counter
 import pytest
 import redis
 
+from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
 from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
@@ -44,7 +45,7 @@ def test_a_worker_killed_mid_send_leaves_no_duplicate_and_the_send_finishes(slow
 
     first = start_worker(email_url, "doomed")
     try:
-        control.start(campaign)
+        lifecycle.start(campaign=campaign, actor=None)
         wait_until(lambda: handler.total >= 400, timeout=60, message="the first few hundred messages")
         os.killpg(first.process.pid, signal.SIGKILL)  # parent and pool processes, mid-send
         first.process.wait()

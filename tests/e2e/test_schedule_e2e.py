@@ -20,8 +20,8 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
-from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import ROOT, _test_database_url, wait_until
 from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
@@ -69,7 +69,7 @@ def dispatches(log: Path) -> int:
 
 
 def schedule_and_wait(campaign: Campaign) -> None:
-    control.start(campaign, at=timezone.now() + timedelta(seconds=2))
+    lifecycle.start(campaign=campaign, actor=None, at=timezone.now() + timedelta(seconds=2))
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SCHEDULED
     wait_until(
         lambda: Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk) == Campaign.Status.SENT,

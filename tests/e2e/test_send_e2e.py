@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 import redis
 
+from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
-from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import wait_until
 from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
@@ -37,7 +37,7 @@ def test_a_campaign_reaches_every_subscriber_exactly_once(celery_worker_process,
     people = make_people(300, peru)
     campaign = make_campaign([peru], subject="Water defenders detained")
 
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
 
     wait_for_status(campaign, S.SENT)
     messages = smtp_server.wait_for(300)
@@ -45,7 +45,7 @@ def test_a_campaign_reaches_every_subscriber_exactly_once(celery_worker_process,
     sample = email.message_from_bytes(messages[0].as_bytes(), policy=email.policy.strict)
     assert sample["List-Unsubscribe"] and sample["Message-ID"]
     assert set(Delivery.objects.filter(campaign=campaign).values_list("status", flat=True)) == {"sent"}
-    assert control.campaign_counts(campaign)["sent"] == 300
+    assert lifecycle.campaign_counts(campaign)["sent"] == 300
 
 
 @pytest.fixture
@@ -76,15 +76,15 @@ def test_pause_stops_a_send_and_resume_finishes_it_exactly_once(slow_worker):
     peru = make_list()
     people = make_people(1500, peru)
     campaign = make_campaign([peru])
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     wait_until(lambda: slow_worker.total >= 100, message="the first messages")
 
-    control.pause(campaign)
+    lifecycle.pause(campaign=campaign, actor=None)
     stopped_at = settle(slow_worker, campaign)
     assert slow_worker.total == stopped_at < len(people)
     assert status_of(campaign) == S.PAUSED
 
-    control.resume(campaign)
+    lifecycle.resume(campaign=campaign, actor=None)
     wait_for_status(campaign, S.SENT)
     assert slow_worker.total == len(people)
     assert max(slow_worker.received.values()) == 1
@@ -94,10 +94,10 @@ def test_cancel_stops_a_send_for_good(slow_worker):
     peru = make_list()
     make_people(1500, peru)
     campaign = make_campaign([peru])
-    control.start(campaign)
+    lifecycle.start(campaign=campaign, actor=None)
     wait_until(lambda: slow_worker.total >= 100, message="the first messages")
 
-    control.cancel(campaign)
+    lifecycle.cancel(campaign=campaign, actor=None)
     stopped_at = settle(slow_worker, campaign)
     assert stopped_at < 1500
     assert status_of(campaign) == S.CANCELLED
@@ -108,7 +108,7 @@ def test_an_alert_started_during_a_bulletin_is_delivered_before_the_bulletin_end
     news = make_list("news")
     make_people(3000, news, prefix="reader")
     bulletin = make_campaign([news], subject="Monthly bulletin")
-    control.start(bulletin)
+    lifecycle.start(campaign=bulletin, actor=None)
     try:
         wait_until(lambda: slow_worker.total >= 100, message="the bulletin's first messages")
     except AssertionError:
@@ -117,7 +117,7 @@ def test_an_alert_started_during_a_bulletin_is_delivered_before_the_bulletin_end
     urgent = make_list("urgent")
     responders = make_people(20, urgent, prefix="responder")
     alert = make_campaign([urgent], kind=Campaign.Kind.ALERT, subject="Protester shot in Cajamarca")
-    control.start(alert)
+    lifecycle.start(campaign=alert, actor=None)
 
     wait_for_status(alert, S.SENT, timeout=60)
     assert all(slow_worker.received[p.email] == 1 for p in responders)
@@ -135,7 +135,7 @@ def test_smtp_421_replies_are_retried_without_resending_what_succeeded(settings)
             peru = make_list()
             people = make_people(50, peru)
             campaign = make_campaign([peru])
-            control.start(campaign)
+            lifecycle.start(campaign=campaign, actor=None)
             wait_for_status(campaign, S.SENT, timeout=60)
         finally:
             worker.stop()

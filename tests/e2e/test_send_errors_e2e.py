@@ -20,8 +20,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
-from campaigns.sending import control
 from subscribers.models import Subscriber, Suppression, email_hash
 from subscribers.services import unsubscribe
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
@@ -84,7 +84,7 @@ def test_a_550_fails_that_recipient_suppresses_the_address_and_451s_are_retried(
         worker = start_worker(url, "refusals", TOCSIN_SEND_RETRY_BASE="0.2")
         try:
             campaign = make_campaign([peru])
-            control.start(campaign)
+            lifecycle.start(campaign=campaign, actor=None)
             wait_for_status(campaign, S.SENT, timeout=60)
         finally:
             worker.stop()
@@ -104,7 +104,7 @@ def test_someone_who_unsubscribes_after_the_send_started_gets_nothing_more():
         worker = start_worker(url, "leaver")
         try:
             campaign = make_campaign([peru])
-            control.start(campaign)
+            lifecycle.start(campaign=campaign, actor=None)
             wait_until(lambda: handler.total >= 3, timeout=60, message="the first messages")
             unsubscribe(subscriber=Subscriber.objects.get(pk=leaver.pk), channel="one-click")
             wait_for_status(campaign, S.SENT, timeout=90)
@@ -205,7 +205,7 @@ def test_a_provider_outage_is_retried_and_an_inactive_recipient_is_failed_and_su
     )
     try:
         campaign = make_campaign([peru])
-        control.start(campaign)
+        lifecycle.start(campaign=campaign, actor=None)
         wait_for_status(campaign, S.SENT, timeout=90)
     finally:
         worker.stop()

@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from campaigns import lifecycle
 from campaigns.models import Campaign
-from campaigns.sending import control
 from subscribers.management.base import TocsinCommand
 
 S = Campaign.Status
@@ -60,23 +60,16 @@ class Command(TocsinCommand):
 
     def _start(self, campaign: Campaign) -> None:
         try:
-            from campaigns import operations
-        except ImportError:  # the engine works on its own too
-            operations = None  # type: ignore[assignment]
-        try:
-            if operations is not None:
-                operations.start(campaign, actor=None)
-            else:
-                control.start(campaign)
-        except Exception as error:  # every refusal (approval, state) becomes a clear message
-            raise CommandError(str(error)) from error
+            lifecycle.start(campaign=campaign, actor=None)
+        except lifecycle.Refused as refused:
+            raise CommandError(str(refused)) from refused
 
     def _wait(self, campaign: Campaign, *, interval: float) -> None:
         interactive = sys.stdout.isatty()
         samples: list[tuple[float, int]] = []
         while True:
             campaign.refresh_from_db()
-            counts = control.campaign_counts(campaign)
+            counts = lifecycle.campaign_counts(campaign)
             now = time.monotonic()
             samples = [*samples[-9:], (now, counts["sent"] + counts["failed"])]
             elapsed = samples[-1][0] - samples[0][0]
