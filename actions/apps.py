@@ -15,11 +15,11 @@ class ActionsConfig(AppConfig):
         # Apps below actions hear from it through their registries and signals,
         # never by importing it.
         from actions import gdpr
-        from actions.api.schema import openapi_additions
-        from campaigns.api.schema import register_extension
+        from actions.api.router import router
+        from campaigns.api.app import register_router
         from subscribers.signals import person_erased, personal_data_requested
 
-        register_extension(openapi_additions)
+        register_router("", router)
         personal_data_requested.connect(gdpr.export_signatures, dispatch_uid="actions.gdpr.export")
         person_erased.connect(gdpr.erase_signatures, dispatch_uid="actions.gdpr.erase")
 

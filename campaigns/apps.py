@@ -18,3 +18,9 @@ class CampaignsConfig(AppConfig):
         from campaigns.events.recording import on_tracking
 
         tracking.connect(on_tracking, dispatch_uid="campaigns.events.recording.on_tracking")
+
+        # The API's own endpoints; apps above campaigns add theirs the same way from their ready().
+        from campaigns.api.app import register_router
+        from campaigns.api.views import router
+
+        register_router("", router)

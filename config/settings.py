@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "axes",
     "anymail",
     "csp",
+    # The API's docs page (/api/v1/docs) serves Swagger UI from ninja's static files, not a CDN.
+    "ninja",
     # Below every domain app: task calls written with the change, relayed to Celery (outbox/relay.py).
     "outbox",
     "subscribers",

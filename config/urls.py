@@ -24,9 +24,8 @@ urlpatterns = [
         name="campaign_report_csv",
     ),
     path("admin/", admin.site.urls),
-    # Actions' endpoints first: campaigns' API answers any other path with a JSON 404.
-    path("api/v1/", include("actions.api.urls")),
-    path("api/v1/", include("campaigns.api.urls")),
+    # The JSON API (campaigns/api/, with the endpoints other apps register), its document and docs page.
+    path("api/v1/", include(("campaigns.api.urls", "api"), namespace="api")),
     # Anymail's webhooks, wrapped so a malformed body is a 400 (campaigns/events/webhooks.py).
     path("anymail/", include("campaigns.events.webhooks")),
     # Payment-provider webhooks (Stripe: /donations/stripe/webhook/).

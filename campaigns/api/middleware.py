@@ -9,8 +9,10 @@ An API client parses the body of every answer, so those become
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 API_PREFIX = "/api/"
@@ -23,6 +25,12 @@ class JsonErrorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX):
+            # Read the body before anything parses it as a form (the text guard in
+            # config/middleware.py does): Django then keeps both, and the API's JSON
+            # parser can still tell "no options" from a form it will not take.
+            with contextlib.suppress(RequestDataTooBig):
+                request.body  # noqa: B018
         response = self.get_response(request)
         if (
             response.status_code < 400

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 
-from campaigns.api.auth import authenticate
+from campaigns.api.auth import BearerToken
 from campaigns.staff.roles import ADMIN, SENDER, WRITER, can_export, can_send, ensure_roles, needs_two_factor
 from tests.campaigns.staff_helpers import staff
 
@@ -69,7 +69,7 @@ def test_create_api_token_prints_the_token_last(capsys):
     output = capsys.readouterr().out.strip().splitlines()
     token = output[-1]
     request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert authenticate(request) == user
+    assert BearerToken()(request) == user
 
 
 def test_create_api_token_for_an_unknown_user_fails_clearly():
