@@ -39,7 +39,7 @@ from campaigns.staff.roles import APPROVE_PERMISSION, SEND_PERMISSION
 from subscribers.models import Consent, MailingList
 from subscribers.services.signup import InvalidSignup, subscribe
 
-router = Router()
+router = Router(tags=["lists, subscribers, campaigns"])
 STEP = {202: CampaignOut, 404: ErrorOut, 409: ErrorOut, **ERRORS}
 API_COUNTS = ("recipients", "sent", "failed", "unknown", "pending")
 
