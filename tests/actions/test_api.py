@@ -232,3 +232,16 @@ def test_the_openapi_document_describes_the_actions_endpoints(client):
     assert {"/actions", "/actions/{slug}", "/actions/{slug}/signatures"} <= set(schema["paths"])
     assert "ActionInput" in schema["components"]["schemas"]
     assert schema["paths"]["/actions/{slug}/signatures"]["post"]["responses"]["200"]
+
+
+def test_an_unknown_field_is_refused_not_ignored(client, token):
+    response = post(client, "/api/v1/actions", {**PETITION, "gaol": 10}, token)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"gaol": ["Unknown field."]}
+    petition()
+    signed = post(
+        client, "/api/v1/actions/stop-the-mine/signatures", {"email": "a@example.org", "name": "A", "nmae": "B"}, token
+    )
+    assert signed.status_code == 400
+    assert signed.json()["errors"] == {"nmae": ["Unknown field."]}
+    assert not Signature.objects.exists()
