@@ -23,6 +23,10 @@ from subscribers.models import MailingList
 from subscribers.text import address_problem
 
 S = Campaign.Status
+# Status, schedule, approval and authorship change only through campaigns.lifecycle (and creation).
+_NOT_EDITED = {"id", "status", "status_reason", "scheduled_at", "started_at", "finished_at", "approved_by"}
+_NOT_EDITED |= {"created_by", "created_at", "attribution_code"}
+EDITABLE = [field.name for field in Campaign._meta.concrete_fields if field.name not in _NOT_EDITED]
 
 
 class InvalidCampaign(Exception):
@@ -117,15 +121,15 @@ def change_campaign(
         if save_related is not None:
             save_related()  # nothing changed: the inlines still report what they did
         return False
-    stored = Campaign.objects.only("status").get(pk=campaign.pk)
-    if stored.status not in lifecycle.BEFORE_SEND:
-        raise lifecycle.Refused(_("Once sending has started, a campaign cannot be changed."))
     errors = problems(_field_values(campaign))
     if errors:
         raise InvalidCampaign(errors)
     with transaction.atomic():
-        campaign.status = stored.status  # the status is lifecycle's, never a form's
-        campaign.save()
+        # Under the row lock the lifecycle takes too: beat cannot start it half-way through this edit.
+        stored = Campaign.objects.select_for_update().only("status").get(pk=campaign.pk)
+        if stored.status not in lifecycle.BEFORE_SEND:
+            raise lifecycle.Refused(_("Once sending has started, a campaign cannot be changed."))
+        campaign.save(update_fields=EDITABLE)
         if save_related is not None:
             save_related()
         audit.record(actor=actor, action=audit.EDITED, campaign=campaign, detail=", ".join(changed)[:2000])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
 from campaigns.services import drafts
 from campaigns.staff.roles import WRITER
@@ -65,11 +68,13 @@ def test_a_campaign_that_started_sending_is_not_changed_and_not_logged():
     assert not AuditLog.objects.filter(campaign=made, action="edited").exists()
 
 
-def test_a_change_keeps_the_status_the_lifecycle_gave_it():
+def test_an_edit_open_while_the_campaign_was_scheduled_keeps_its_status_and_time(settings):
+    settings.TOCSIN_REQUIRE_APPROVAL = False  # a scheduled campaign stays scheduled when edited
     made = campaign(lists=[mailing_list()])
-    stale = Campaign.objects.get(pk=made.pk)
-    Campaign.objects.filter(pk=made.pk).update(status=Campaign.Status.SCHEDULED)
-    stale.subject = "New subject"
-    drafts.change_campaign(actor=None, campaign=stale, changed=["subject"])
+    page = Campaign.objects.get(pk=made.pk)  # the form, opened before staff scheduled it in another tab
+    at = timezone.now() + timedelta(days=1)
+    lifecycle.start(campaign=made, actor=None, at=at)
+    page.subject = "New subject"
+    drafts.change_campaign(actor=None, campaign=page, changed=["subject"])
     made.refresh_from_db()
-    assert (made.status, made.subject) == (Campaign.Status.SCHEDULED, "New subject")
+    assert (made.status, made.scheduled_at, made.subject) == (Campaign.Status.SCHEDULED, at, "New subject")
