@@ -1,7 +1,7 @@
 """The merge-field syntax, defined once.
 
 The renderer (``campaigns.sending.rendering``) fills what ``FIELD`` matches when
-``parse`` knows it; the pre-send check (``campaigns.send_blockers``) refuses
+``parse`` knows it; the pre-send check (``campaigns.lifecycle.content_problems``) refuses
 everything else that looks like a tag, and admin titles show fields
 readably. All three read the expressions below, so they cannot disagree about
 what a merge field is.

@@ -150,7 +150,7 @@ class _MergeFields:
         parsed = merge_fields.parse(match.group(1))
         if parsed is None:
             # Unknown fields disappear rather than show readers "{{ something }}"
-            # (the pre-send check refuses them: campaigns/send_blockers.py).
+            # (the pre-send check refuses them: campaigns/lifecycle.py, content_problems).
             return ""
         slot = f"n{len(self.defaults)}"
         self.defaults[slot] = _one_line(parsed.default) if parsed.default is not None else self.fallback

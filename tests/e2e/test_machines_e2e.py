@@ -16,8 +16,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
-from campaigns.sending import control
 from config import health
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import wait_until
@@ -53,7 +53,7 @@ def test_a_machine_killed_mid_send_leaves_no_duplicate_and_the_other_finishes_by
             assert {f"default-bulk-{pid_a}@machine-a", f"urgent-{pid_a}@machine-a"} <= nodes
             assert {f"default-bulk-{pid_b}@machine-b", f"urgent-{pid_b}@machine-b"} <= nodes
 
-            control.start(campaign)
+            lifecycle.start(campaign=campaign, actor=None)
             wait_until(lambda: at_a.total >= 200 and at_b.total >= 200, timeout=90, message="both machines sending")
             pull_the_plug(machine_a)
             b_at_kill = at_b.total

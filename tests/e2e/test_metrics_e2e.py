@@ -20,8 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
-from campaigns.sending import control
 from config.celery import app as celery_app
 from subscribers.models import Subscriber
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
@@ -89,7 +89,7 @@ def test_a_scrape_shows_sends_queues_batch_durations_and_webhook_lag(live_server
     with smtp_on_localhost(CountingHandler(delay=0)) as smtp_url:
         worker = start_worker(smtp_url, "metrics")
         try:
-            control.start(campaign)
+            lifecycle.start(campaign=campaign, actor=None)
             wait_until(lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT, timeout=60)
             live = samples(get(url, TOKEN)[1])
         finally:
