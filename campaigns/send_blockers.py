@@ -8,7 +8,7 @@ which ask ``blocked_reason`` first.
 
 A malformed or unknown merge tag blocks because readers would get it wrong:
 ``{{ name }`` and ``*|FNAME|*`` arrive as typed, ``{{ nmae }}`` silently
-disappears. What counts as a merge field is ``campaigns.sending.merge_fields``, the
+disappears. What counts as a merge field is ``campaigns.merge_fields``, the
 syntax the renderer itself fills in.
 """
 
@@ -20,8 +20,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from campaigns import merge_fields
 from campaigns.models import Campaign, CampaignTranslation
-from campaigns.sending import merge_fields
 
 # The renderer personalises these fields; the button text is shown as typed.
 _FIELDS = [
