@@ -161,7 +161,7 @@ class PostalPrefixAdmin(admin.ModelAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(ImportMixin, admin.ModelAdmin):
+class TargetAdmin(ImportMixin, admin.ModelAdmin):  # type: ignore[misc]  # the two stubs type change_list_template apart
     resource_classes = [TargetResource]
     import_formats = [base_formats.CSV]
     list_display = ("name", "title", "email", "district", "province", "party", "do_not_email", "active")
