@@ -18,3 +18,12 @@ class CampaignsConfig(AppConfig):
         from campaigns.events.recording import on_tracking
 
         tracking.connect(on_tracking, dispatch_uid="campaigns.events.recording.on_tracking")
+
+        # subscribers sits below campaigns: it tells, campaigns listens.
+        from campaigns import people
+        from campaigns.admin.people import campaigns_received
+        from subscribers.admin import person_facts
+
+        people.connect()
+        if campaigns_received not in person_facts:
+            person_facts.append(campaigns_received)

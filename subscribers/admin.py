@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -32,14 +33,18 @@ from django.utils.text import capfirst, format_lazy
 from django.utils.translation import get_language_info, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.staff import audit
-from campaigns.staff.roles import EXPORT_PERMISSION
 from subscribers.dates import check_form_dates
 from subscribers.importing import COLUMNS, ImportFailed, import_csv
-from subscribers.models import Consent, MailingList, Subscriber, Subscription
+from subscribers.models import EXPORT_PERMISSION, Consent, MailingList, Subscriber, Subscription
 from subscribers.services import leaving
 from subscribers.services.signup import InvalidSignup, clean_name
+from subscribers.signals import log_staff_action
 from subscribers.text import SafeTextValidator
+
+# Read-only facts that apps above add to a person's change page (campaigns:
+# the emails received), appended in their AppConfig.ready(): functions of the
+# subscriber returning HTML, labelled with @admin.display(description=…).
+person_facts: list[Callable[[Subscriber], str]] = []
 
 # What a spreadsheet would run as a formula when an exported file is opened.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -307,7 +312,6 @@ class SubscriberAdmin(admin.ModelAdmin):
         "confirmed_at",
         "unsubscribed_at",
         "last_confirmation_sent_at",
-        "campaigns_received",
     ]
     readonly_fields = [
         "email",
@@ -317,7 +321,6 @@ class SubscriberAdmin(admin.ModelAdmin):
         "confirmed_at",
         "unsubscribed_at",
         "last_confirmation_sent_at",
-        "campaigns_received",
     ]
     inlines = [SubscriptionInline, ConsentInline]
     actions = ["unsubscribe_staff", "export_personal_data", "erase_selected", "export_csv"]
@@ -343,6 +346,12 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     # --- read-only facts on the change page ---------------------------------
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_fields(request, obj), *person_facts]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), *person_facts]
+
     @admin.display(description=_("Signed up"), ordering="created_at")
     def signed_up(self, obj: Subscriber) -> str:
         # The day is enough in a list; the full date and time would push the table off the screen.
@@ -351,40 +360,6 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.display(description=_("Suppressed"), boolean=True)
     def suppressed(self, obj: Subscriber) -> bool:
         return leaving.is_suppressed(obj.email) if obj.pk else False
-
-    @admin.display(description=_("Campaigns received (latest 50)"))
-    def campaigns_received(self, obj: Subscriber) -> str:
-        from campaigns.models import Delivery
-
-        deliveries = (
-            Delivery.objects.filter(subscriber=obj)
-            .select_related("campaign")
-            .prefetch_related("events")
-            .order_by("-pk")[:50]
-        )
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    delivery.campaign.subject,
-                    delivery.get_status_display(),
-                    delivery.sent_at.strftime("%Y-%m-%d %H:%M") if delivery.sent_at else "—",
-                    ", ".join(sorted({event.get_kind_display() for event in delivery.events.all()})) or "—",
-                )
-                for delivery in deliveries
-            ),
-        )
-        if not rows:
-            return str(_("None yet."))
-        return format_html(
-            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
-            _("Campaign"),
-            _("Delivery"),
-            _("Sent"),
-            _("Events"),
-            rows,
-        )
 
     def save_model(self, request: HttpRequest, obj: Subscriber, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -425,17 +400,18 @@ class SubscriberAdmin(admin.ModelAdmin):
     def export_personal_data(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponse:
         people = list(queryset.order_by("pk"))
         data: dict[str, Any]
-        if len(people) == 1:
-            data = leaving.export_personal_data(people[0])
-            filename = f"personal-data-{people[0].pk}.json"
-        else:
-            data = {"subscribers": [leaving.export_personal_data(person) for person in people]}
-            filename = f"personal-data-{len(people)}-people.json"
-        audit.record(
-            actor=request.user,
-            action="export_personal_data",
-            detail="subscriber ids: " + ", ".join(str(person.pk) for person in people),
-        )
+        with transaction.atomic():
+            if len(people) == 1:
+                data = leaving.export_personal_data(people[0])
+                filename = f"personal-data-{people[0].pk}.json"
+            else:
+                data = {"subscribers": [leaving.export_personal_data(person) for person in people]}
+                filename = f"personal-data-{len(people)}-people.json"
+            log_staff_action(
+                actor=request.user,
+                action="export_personal_data",
+                detail="subscriber ids: " + ", ".join(str(person.pk) for person in people),
+            )
         response = HttpResponse(
             json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
             content_type="application/json; charset=utf-8",
@@ -460,10 +436,10 @@ class SubscriberAdmin(admin.ModelAdmin):
                 },
             )
         for person in people:
-            person_id = person.pk
-            leaving.erase(subscriber=person, actor=request.user)
-            # The log names the row, never the address: erasure must not leave a copy.
-            audit.record(actor=request.user, action="erase_subscriber", detail=f"subscriber #{person_id}")
+            with transaction.atomic():
+                leaving.erase(subscriber=person, actor=request.user)
+                # The log names the row, never the address: erasure must not leave a copy.
+                log_staff_action(actor=request.user, action="erase_subscriber", detail=f"subscriber #{person.pk}")
         self.message_user(
             request,
             ngettext("%(count)d person erased.", "%(count)d people erased.", len(people)) % {"count": len(people)},
@@ -474,7 +450,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.action(description=_("Export selected to CSV (logged)"), permissions=["export"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> StreamingHttpResponse:
         count = queryset.count()
-        audit.record(actor=request.user, action="export_subscribers", detail=f"{count} subscribers (CSV)")
+        log_staff_action(actor=request.user, action="export_subscribers", detail=f"{count} subscribers (CSV)")
         active = Prefetch(
             "subscriptions",
             queryset=Subscription.objects.filter(status=Subscription.Status.ACTIVE).select_related("mailing_list"),
@@ -553,7 +529,7 @@ class SubscriberAdmin(admin.ModelAdmin):
                     errors.append(str(_("…and %(count)d more.") % {"count": len(failed.errors) - 500}))
                 errors.append(str(failed))
             else:
-                audit.record(
+                log_staff_action(
                     actor=request.user,
                     action="import_subscribers",
                     detail=f"{upload.name[:100]} → {result.mailing_list.slug}: {result.summary()}",

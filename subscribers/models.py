@@ -137,6 +137,12 @@ class SubscriberQuerySet(models.QuerySet["Subscriber"]):
         return super().update(**kwargs)
 
 
+# Exporting the list is the one way subscriber data leaves the server, so it
+# is a permission of its own (SPEC, privacy for people at risk); staff roles
+# (campaigns/staff/roles.py) give it to admins only.
+EXPORT_PERMISSION = "subscribers.export_subscribers"
+
+
 class Subscriber(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for confirmation")

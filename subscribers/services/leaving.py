@@ -11,9 +11,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from subscribers.models import (
@@ -25,7 +23,7 @@ from subscribers.models import (
     email_hash,
     normalize_email,
 )
-from subscribers.signals import person_erased, personal_data_requested
+from subscribers.signals import person_erased, person_left, personal_data_requested, unsubscribed
 
 # Statuses that mean "never mail this person", each with its own reason.
 _LEFT = {
@@ -64,32 +62,10 @@ class ResubscribeRefused(Exception):
     """A bounced, complained or staff-suppressed address must sign up and confirm afresh."""
 
 
-def _skip_queued_deliveries(subscriber_id: int) -> int:
-    """Stop campaigns that are sending right now from mailing someone who left.
-
-    The ledger rows were written when the campaign started; a queued row that
-    is skipped here is never claimed by a worker, so leaving takes effect
-    within seconds even mid-send.
-    """
-    from campaigns.models import Delivery  # campaigns depends on subscribers, not the reverse
-
-    return Delivery.objects.filter(subscriber_id=subscriber_id, status=Delivery.Status.QUEUED).update(
-        status=Delivery.Status.SKIPPED
-    )
-
-
 def _active_slugs(subscriber: Subscriber) -> list[str]:
     return sorted(
         subscriber.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list("mailing_list__slug", flat=True)
     )
-
-
-_COUNTED_IN_REPORTS = {
-    Consent.Channel.ONE_CLICK,
-    Consent.Channel.PAGE,
-    Consent.Channel.MAILTO,
-    Consent.Channel.PREFERENCES,
-}
 
 
 def unsubscribe(
@@ -132,7 +108,7 @@ def unsubscribe(
                 defaults={"reason": Suppression.Reason.UNSUBSCRIBED, "detail": channel.value},
             )
             changed = changed or created
-            _skip_queued_deliveries(locked.pk)
+            person_left.send(sender=Subscriber, subscriber_id=locked.pk)
 
         if changed:
             Consent.objects.create(
@@ -150,12 +126,8 @@ def unsubscribe(
                 confirmed_at=now,
                 actor=actor,
             )
-            if lists is None and channel in _COUNTED_IN_REPORTS:
-                # Credit the campaign that prompted it, so its report counts
-                # one-click and page unsubscribes, not only provider events.
-                from campaigns.events.recording import record_unsubscribe
-
-                record_unsubscribe(subscriber_id=locked.pk, when=now)
+            if lists is None:
+                unsubscribed.send(sender=Subscriber, subscriber_id=locked.pk, channel=channel, when=now)
     subscriber.refresh_from_db()
     return changed
 
@@ -209,7 +181,7 @@ def suppress(*, email: str, reason: Suppression.Reason | str, detail: str = "") 
             subscriber.status = new_status
             subscriber.unsubscribed_at = subscriber.unsubscribed_at or now
             subscriber.save(update_fields=["status", "unsubscribed_at"])
-        _skip_queued_deliveries(subscriber.pk)
+        person_left.send(sender=Subscriber, subscriber_id=subscriber.pk)
         if created or status_changed:
             Consent.objects.create(
                 subscriber=subscriber,
@@ -373,10 +345,9 @@ def erase(*, subscriber: Subscriber, actor: Any) -> Subscriber:
 
     The consent history stays (it proves what happened) but its personal data
     is replaced; the suppression, keyed by a one-way hash of the address,
-    keeps the address from ever being mailed again by a re-import.
+    keeps the address from ever being mailed again by a re-import. Apps
+    above drop the person from their own rows on ``person_erased``.
     """
-    from campaigns.models import DeliveryEvent
-
     with transaction.atomic():
         locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if locked.status == Subscriber.Status.ERASED:
@@ -387,14 +358,8 @@ def erase(*, subscriber: Subscriber, actor: Any) -> Subscriber:
             email_hash=digest, defaults={"reason": Suppression.Reason.ERASED, "detail": ""}
         )
         Consent.objects.filter(subscriber=locked).erase_personal_data(replacement_email=replacement)
-        # Provider payloads carry the address in clear.
-        DeliveryEvent.objects.filter(delivery__subscriber=locked).update(payload={})
-        donations = _donations_of(locked)
-        if donations is not None:
-            # The gift stays (amounts, dates and attribution must still add up); the donor goes.
-            donations.update(donor_email=replacement, donor_name="")
         person_erased.send(sender=Subscriber, subscriber=locked, email=locked.email, replacement_email=replacement)
-        _skip_queued_deliveries(locked.pk)
+        person_left.send(sender=Subscriber, subscriber_id=locked.pk)
         locked.subscriptions.update(status=Subscription.Status.UNSUBSCRIBED, updated_at=timezone.now())
         now = timezone.now()
         locked.email = replacement
@@ -416,22 +381,17 @@ def erase(*, subscriber: Subscriber, actor: Any) -> Subscriber:
     return subscriber
 
 
-def _donations_of(subscriber: Subscriber) -> QuerySet[Any] | None:
-    """The person's gifts, matched by link or by address; None without the donations app."""
-    if not django_apps.is_installed("donations"):
-        return None
-    donation = django_apps.get_model("donations", "Donation")
-    return donation.objects.filter(Q(subscriber=subscriber) | Q(donor_email=subscriber.email))
-
-
-def _iso(value: Any) -> Any:
+def iso(value: Any) -> Any:
+    """A date or time as ISO 8601 text, anything else as it is: the export's JSON."""
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def export_personal_data(subscriber: Subscriber) -> dict[str, Any]:
-    """Everything we hold about one person (GDPR right of access), JSON-ready."""
-    from campaigns.models import Delivery
+    """Everything we hold about one person (GDPR right of access), JSON-ready.
 
+    Apps above add their own sections (campaigns the emails received,
+    donations the gifts, actions the signatures) on ``personal_data_requested``.
+    """
     profile = {
         "id": subscriber.pk,
         "email": subscriber.email,
@@ -439,10 +399,10 @@ def export_personal_data(subscriber: Subscriber) -> dict[str, Any]:
         "language": subscriber.language,
         "status": subscriber.status,
         "tracking_allowed": subscriber.tracking_allowed,
-        "paused_until": _iso(subscriber.paused_until),
-        "created_at": _iso(subscriber.created_at),
-        "confirmed_at": _iso(subscriber.confirmed_at),
-        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+        "paused_until": iso(subscriber.paused_until),
+        "created_at": iso(subscriber.created_at),
+        "confirmed_at": iso(subscriber.confirmed_at),
+        "unsubscribed_at": iso(subscriber.unsubscribed_at),
         "suppressed": is_suppressed(subscriber.email),
     }
     subscriptions = [
@@ -450,51 +410,19 @@ def export_personal_data(subscriber: Subscriber) -> dict[str, Any]:
             "list": sub.mailing_list.slug,
             "list_name": sub.mailing_list.name,
             "status": sub.status,
-            "created_at": _iso(sub.created_at),
-            "updated_at": _iso(sub.updated_at),
+            "created_at": iso(sub.created_at),
+            "updated_at": iso(sub.updated_at),
         }
         for sub in subscriber.subscriptions.select_related("mailing_list").order_by("created_at", "pk")
     ]
     consents = [
-        {field: _iso(getattr(consent, field)) for field in (*Consent.EVIDENCE_FIELDS, "created_at")}
+        {field: iso(getattr(consent, field)) for field in (*Consent.EVIDENCE_FIELDS, "created_at")}
         for consent in subscriber.consents.all()
-    ]
-    deliveries = [
-        {
-            "campaign": delivery.campaign_id,
-            "subject": delivery.campaign.subject,
-            "status": delivery.status,
-            "sent_at": _iso(delivery.sent_at),
-            "events": [
-                {"kind": event.kind, "occurred_at": _iso(event.occurred_at), "url": event.url}
-                for event in delivery.events.all()
-            ],
-        }
-        for delivery in Delivery.objects.filter(subscriber=subscriber)
-        .select_related("campaign")
-        .prefetch_related("events")
-        .order_by("pk")
-    ]
-    donations = _donations_of(subscriber)
-    gifts = [
-        {
-            "amount": str(gift.amount),
-            "currency": gift.currency,
-            "donated_at": _iso(gift.donated_at),
-            "donor_email": gift.donor_email,
-            "donor_name": gift.donor_name,
-            "recurring": gift.recurring,
-            "campaign": gift.campaign_id,
-            "reference": gift.reference,
-        }
-        for gift in (donations.order_by("donated_at", "pk") if donations is not None else [])
     ]
     export: dict[str, Any] = {
         "profile": profile,
         "subscriptions": subscriptions,
         "consents": consents,
-        "deliveries": deliveries,
-        "donations": gifts,
     }
     for _receiver, sections in personal_data_requested.send(sender=Subscriber, subscriber=subscriber):
         if isinstance(sections, dict):

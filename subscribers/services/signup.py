@@ -65,6 +65,11 @@ LEFT = (
 )
 
 
+# The two emails go out from Celery tasks (subscribers/tasks.py), queued by
+# name: the tasks call this module, so importing them here would be a circle.
+SEND_CONFIRMATION_TASK = "subscribers.tasks.send_confirmation_email"
+SEND_WELCOME_TASK = "subscribers.tasks.send_welcome_email"
+
 # A hard-bounced address gets at most one confirmation attempt in this time.
 BOUNCED_CONFIRMATION_INTERVAL = timedelta(days=30)
 HARD_BOUNCE_REASONS = (Suppression.Reason.BOUNCED, Suppression.Reason.REJECTED)
@@ -330,9 +335,7 @@ def subscribe(
         )
         queued = _claim_confirmation_slot(subscriber, now=now)
         if queued:
-            from subscribers.tasks import send_confirmation_email
-
-            enqueue(send_confirmation_email, args=[subscriber.pk, consent.pk])
+            enqueue(SEND_CONFIRMATION_TASK, args=[subscriber.pk, consent.pk])
         return SignupResult(
             subscriber=subscriber, consent=consent, created=created, outcome="pending", confirmation_queued=queued
         )
@@ -458,9 +461,7 @@ def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Confi
         # A fresh confirmed sign-up is the one thing that lifts a suppression.
         lift_suppression(email=subscriber.email)
         if first_confirmation:
-            from subscribers.tasks import send_welcome_email
-
-            enqueue(send_welcome_email, args=[subscriber.pk])
+            enqueue(SEND_WELCOME_TASK, args=[subscriber.pk])
     return Confirmation(subscriber=subscriber, welcomed=first_confirmation)
 
 
