@@ -52,8 +52,8 @@ def test_leaving_skips_what_a_running_campaign_had_queued_for_the_person():
 
 
 def test_the_emails_are_queued_under_their_tasks_names():
-    assert signup.SEND_CONFIRMATION_TASK == tasks.send_confirmation_email.name
-    assert signup.SEND_WELCOME_TASK == tasks.send_welcome_email.name
+    assert tasks.send_confirmation_email.name == signup.SEND_CONFIRMATION_TASK
+    assert tasks.send_welcome_email.name == signup.SEND_WELCOME_TASK
 
 
 def test_a_staff_action_on_people_lands_in_the_audit_log():
