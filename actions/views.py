@@ -33,10 +33,10 @@ from actions.models import Action, District, Signature, Target
 from campaigns.content.articles import markdown_to_html
 from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text
-from subscribers.ratelimit import RateLimited, check_signup_rate, client_ip
 
 # The embedded form answers to the same Origin allow-list as the sign-up snippet.
-from subscribers.views.signup import _origin_allowed
+from subscribers.origins import origin_allowed
+from subscribers.ratelimit import RateLimited, check_signup_rate, client_ip
 
 _DISTRICT_SALT = "actions.district-step"
 _THANKS_SALT = "actions.thanks"
@@ -354,7 +354,7 @@ def embed_submit(request: HttpRequest, slug: str) -> HttpResponse:
     action, _preview = _action_for(request, slug)
     if request.method == "GET":
         return HttpResponseRedirect(action.get_absolute_url())
-    if not _origin_allowed(request):
+    if not origin_allowed(request):
         return render(request, "subscribers/embed_forbidden.html", status=403)
     try:
         check_signup_rate(request)
