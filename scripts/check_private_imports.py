@@ -32,10 +32,6 @@ ALLOWED = {
     "campaigns/sending/provider_batch.py::_normal_commits": "helper a is splitting this",
     "campaigns/sending/provider_batch.py::_suppress": "helper a is splitting this",
     "campaigns/sending/engine.py::_client": "helper a is splitting this",
-    "tests/e2e/engine_helpers.py::_free_port": "helper c is making this public",
-    "tests/e2e/engine_helpers.py::_test_database_url": "helper c is making this public",
-    "tests/e2e/test_schedule_e2e.py::_test_database_url": "helper c is making this public",
-    "tests/campaigns/test_api.py::_engage": "helper c is making this public",
 }
 
 
