@@ -35,8 +35,9 @@ from django.utils.translation import gettext as _
 
 from actions.models import District, PostalPrefix, Target, TargetGroup
 from actions.postal import InvalidPostalCode, normalize_prefix
-from subscribers.importing import FORMULA_PREFIXES, RowProblem  # one report shape for every importer
+from subscribers.importing import RowProblem  # one report shape for every importer
 from subscribers.models import Language, normalize_email
+from subscribers.spreadsheets import looks_like_formula
 from subscribers.text import text_problem
 
 TARGET_REQUIRED = ("name", "email")
@@ -88,10 +89,6 @@ class InvalidRow(ValueError):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("invalid row")
         self.errors = errors
-
-
-def looks_like_formula(value: str) -> bool:
-    return value.startswith(FORMULA_PREFIXES)
 
 
 def _cells(row: dict[str, Any], columns: Iterable[str], errors: dict[str, list[str]]) -> dict[str, str]:

@@ -46,6 +46,7 @@ from donations.services import InvalidDonation, attributable, campaign_for, clea
 from subscribers.dates import date_problem
 from subscribers.importing import RowProblem  # one shape of CSV problem report for every importer
 from subscribers.models import Subscriber, normalize_email
+from subscribers.spreadsheets import looks_like_formula
 from subscribers.text import text_problem
 
 
@@ -86,8 +87,6 @@ GUIDE = (
 REQUIRED = tuple(column.name for column in GUIDE if column.required)
 OPTIONAL = tuple(column.name for column in GUIDE if not column.required)
 COLUMNS = REQUIRED + OPTIONAL
-# What a spreadsheet would run as a formula when the file is opened (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _TEXT_COLUMNS = ("email", "reference", "campaign", "name", "provider")
 _MAX_LENGTH = {"email": 254, "reference": 255, "campaign": 64, "name": 200, "provider": 32}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -164,10 +163,6 @@ class ImportFailed(Exception):
     def __init__(self, errors: list[RowProblem]) -> None:
         super().__init__(_("%(count)d problem(s): nothing was imported.") % {"count": len(errors)})
         self.errors = errors
-
-
-def looks_like_formula(value: str) -> bool:
-    return value.startswith(FORMULA_PREFIXES)
 
 
 class _CampaignCache:

@@ -39,20 +39,13 @@ from subscribers.models import EXPORT_PERMISSION, Consent, MailingList, Subscrib
 from subscribers.services import leaving
 from subscribers.services.signup import InvalidSignup, clean_name
 from subscribers.signals import log_staff_action
+from subscribers.spreadsheets import neutralise_cell
 from subscribers.text import SafeTextValidator
 
 # Read-only facts that apps above add to a person's change page (campaigns:
 # the emails received), appended in their AppConfig.ready(): functions of the
 # subscriber returning HTML, labelled with @admin.display(description=…).
 person_facts: list[Callable[[Subscriber], str]] = []
-
-# What a spreadsheet would run as a formula when an exported file is opened.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 class SubscriberForm(forms.ModelForm):

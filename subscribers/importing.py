@@ -38,11 +38,10 @@ from subscribers.models import (
     email_hash,
     normalize_email,
 )
+from subscribers.spreadsheets import looks_like_formula
 from subscribers.text import address_problem, has_control_characters, name_problem
 
 COLUMNS = ("email", "name", "language", "consent_source", "consent_date")
-# What a spreadsheet would run as a formula when the file is opened (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _MAX_LENGTH = {"email": 254, "name": 100, "language": 16, "consent_source": 200, "consent_date": 40}
 # SQLite allows 999 parameters per query in old builds: stay below it.
 _CHUNK = 900
@@ -126,7 +125,7 @@ def _check_text(column: str, value: str) -> str | None:
         return _("line break or control character in %(value)s (header injection?)") % {"value": _show(value)}
     if len(value) > _MAX_LENGTH[column]:
         return _("longer than %(max)d characters") % {"max": _MAX_LENGTH[column]}
-    if value.startswith(FORMULA_PREFIXES):
+    if looks_like_formula(value):
         return _("%(value)s looks like a spreadsheet formula") % {"value": _show(value)}
     return None
 
