@@ -22,7 +22,7 @@ class CampaignsConfig(AppConfig):
         # subscribers sits below campaigns: it tells, campaigns listens.
         from campaigns import people
         from campaigns.admin.people import campaigns_received
-        from subscribers.admin import person_facts
+        from subscribers.admin.people import person_facts
 
         people.connect()
         if campaigns_received not in person_facts:

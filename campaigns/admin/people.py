@@ -1,6 +1,6 @@
 """What campaigns shows on a supporter's admin page: the emails they received.
 
-Added to ``subscribers.admin.person_facts`` in ``CampaignsConfig.ready()``:
+Added to ``subscribers.admin.people.person_facts`` in ``CampaignsConfig.ready()``:
 the subscribers admin lists it without importing campaigns.
 """
 
