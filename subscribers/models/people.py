@@ -75,7 +75,7 @@ class Subscriber(models.Model):
     email = models.EmailField(max_length=254, unique=True, verbose_name=_("email address"))
     # ``email_hash(email)``, stored so that audience SQL joins Suppression on an
     # index instead of hashing every address per count. Kept by save() and by
-    # SubscriberQuerySet; raw SQL writers (subscribers/importing.py) set it too.
+    # SubscriberQuerySet; raw SQL writers (subscribers/importing/writing.py) set it too.
     email_hash = models.CharField(
         max_length=64, db_index=True, editable=False, blank=True, default="", verbose_name=_("address hash")
     )
