@@ -39,7 +39,7 @@ from actions.models import Action, District, Letter, PostalPrefix, Signature, Ta
 from campaigns.content.articles import markdown_to_html
 from campaigns.staff import audit
 from subscribers.models import normalize_email
-from subscribers.services.leaving import erased_email
+from subscribers.services.privacy import erased_email
 from subscribers.text import text_problem
 
 

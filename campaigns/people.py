@@ -15,7 +15,7 @@ from campaigns.events.recording import record_unsubscribe
 from campaigns.models import Delivery, DeliveryEvent
 from campaigns.staff import audit
 from subscribers.models import Consent, Subscriber
-from subscribers.services.leaving import iso
+from subscribers.services.privacy import iso
 
 # Unsubscribes by the person's own hand, credited to the campaign that
 # prompted them, so its report counts one-click and page unsubscribes, not

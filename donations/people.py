@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 
 from donations.models import Donation
 from subscribers.models import Subscriber
-from subscribers.services.leaving import iso
+from subscribers.services.privacy import iso
 
 
 def gifts_of(subscriber: Subscriber, email: str) -> QuerySet[Donation]:

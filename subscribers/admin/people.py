@@ -34,7 +34,7 @@ from subscribers.admin.history import ConsentInline, SubscriptionInline
 from subscribers.dates import check_form_dates
 from subscribers.importing import COLUMNS, ImportFailed, import_csv
 from subscribers.models import EXPORT_PERMISSION, Consent, MailingList, Subscriber, Subscription
-from subscribers.services import leaving
+from subscribers.services import leaving, privacy
 from subscribers.services.signup import InvalidSignup, clean_name
 from subscribers.signals import log_staff_action
 from subscribers.spreadsheets import neutralise_cell
@@ -198,10 +198,10 @@ class SubscriberAdmin(admin.ModelAdmin):
         data: dict[str, Any]
         with transaction.atomic():
             if len(people) == 1:
-                data = leaving.export_personal_data(people[0])
+                data = privacy.export_personal_data(people[0])
                 filename = f"personal-data-{people[0].pk}.json"
             else:
-                data = {"subscribers": [leaving.export_personal_data(person) for person in people]}
+                data = {"subscribers": [privacy.export_personal_data(person) for person in people]}
                 filename = f"personal-data-{len(people)}-people.json"
             log_staff_action(
                 actor=request.user,
@@ -233,7 +233,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             )
         for person in people:
             with transaction.atomic():
-                leaving.erase(subscriber=person, actor=request.user)
+                privacy.erase(subscriber=person, actor=request.user)
                 # The log names the row, never the address: erasure must not leave a copy.
                 log_staff_action(actor=request.user, action="erase_subscriber", detail=f"subscriber #{person.pk}")
         self.message_user(

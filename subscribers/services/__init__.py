@@ -1,7 +1,9 @@
 """Every change to a supporter's state goes through these functions.
 
 - ``signup``: subscribe, confirm, record consent
-- ``leaving``: unsubscribe, suppress, preferences, erasure
+- ``leaving``: unsubscribe, suppress, coming back
+- ``preferences``: the preference centre
+- ``privacy``: GDPR erasure and access
 - ``maintenance``: purging unconfirmed sign-ups
 """
 
@@ -10,15 +12,14 @@ from subscribers.services.leaving import (
     SubscriberErased,
     apply_kept_unsubscribe,
     can_resubscribe,
-    erase,
-    export_personal_data,
     is_suppressed,
     lift_suppression,
     suppress,
     unsubscribe,
-    update_preferences,
 )
 from subscribers.services.maintenance import purge_unconfirmed
+from subscribers.services.preferences import update_preferences
+from subscribers.services.privacy import erase, export_personal_data
 from subscribers.services.signup import (
     AlreadyConfirmed,
     Confirmation,
