@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from campaigns.models import AuditLog, Campaign, Delivery
 from subscribers import signals, tasks
 from subscribers.models import Consent
-from subscribers.services import erase, signup, suppress, unsubscribe
+from subscribers.services import confirmation, erase, signup, suppress, unsubscribe
 from tests.subscribers.leaving_helpers import make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ def test_leaving_skips_what_a_running_campaign_had_queued_for_the_person():
 
 def test_the_emails_are_queued_under_their_tasks_names():
     assert tasks.send_confirmation_email.name == signup.SEND_CONFIRMATION_TASK
-    assert tasks.send_welcome_email.name == signup.SEND_WELCOME_TASK
+    assert tasks.send_welcome_email.name == confirmation.SEND_WELCOME_TASK
 
 
 def test_a_staff_action_on_people_lands_in_the_audit_log():
