@@ -3,7 +3,7 @@
 The import (django-import-export) shows a dry-run preview with a per-row
 error report first; "Confirm import" appears only for a file with no bad
 row, and commits it in one transaction. Rows go through the same checks as
-``manage.py import_donations`` (donations/importing.py). The import page
+``manage.py import_donations`` (donations/importing/). The import page
 lists the columns and their formats (``importing.GUIDE``) and offers a sample
 file; the preview shows each gift as it will be written.
 """

@@ -41,7 +41,6 @@ ALLOWED = {
     "campaigns/models.py": "helper c is splitting this",
     "campaigns/events/recording.py": "helper c is splitting this",
     "campaigns/content/plaintext.py::markdown_to_text": "helper c is splitting this",
-    "donations/importing.py": "helper c is splitting this",
     "actions/admin.py": "helper c is splitting this",
     "actions/importing.py": "helper c is splitting this",
     "actions/services.py": "helper c is splitting this",
