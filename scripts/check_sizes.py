@@ -39,7 +39,6 @@ ALLOWED = {
     "scripts/run.py::_run": "helper e is splitting this",
     "scripts/mailcatcher.py::make_handler": "helper c is splitting this",
     "campaigns/models.py": "helper c is splitting this",
-    "campaigns/content/plaintext.py::markdown_to_text": "helper c is splitting this",
     "actions/admin.py": "helper c is splitting this",
     "actions/importing.py": "helper c is splitting this",
     "actions/services.py": "helper c is splitting this",
