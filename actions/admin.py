@@ -4,7 +4,7 @@ The targets import (django-import-export) shows a dry run first: every row
 with its values, old and new for a target that already exists, and a
 per-row error report; "Confirm import" appears only for a file with no bad
 row and commits it in one transaction. Rows go through the same checks as
-``manage.py import_targets`` (actions/importing.py).
+``manage.py import_targets`` (actions/importing/).
 """
 
 from __future__ import annotations
