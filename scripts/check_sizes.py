@@ -39,7 +39,6 @@ ALLOWED = {
     "scripts/run.py::_run": "helper e is splitting this",
     "scripts/mailcatcher.py::make_handler": "helper c is splitting this",
     "campaigns/models.py": "helper c is splitting this",
-    "actions/admin.py": "helper c is splitting this",
     "tests/campaigns/test_api.py": "helper b is splitting this (the API's tests, with django-ninja)",
     "tests/campaigns/test_rendering.py": "helper a is splitting this (the rendering's tests)",
     "tests/donations/test_import.py": "helper c is splitting this",
