@@ -35,14 +35,13 @@ ALLOWED = {
     "campaigns/sending/engine.py": "helper a is splitting this",
     "campaigns/sending/provider_batch.py": "helper a is splitting this",
     "campaigns/sending/rendering.py": "helper a is splitting this",
-    "scripts/run.py": "helper e is splitting this",
-    "scripts/run.py::_run": "helper e is splitting this",
-    "scripts/mailcatcher.py::make_handler": "helper c is splitting this",
-    "campaigns/models.py": "helper c is splitting this",
+    "scripts/run.py": "helper e is changing run.py (issue 11, operations): split it there",
+    "scripts/run.py::_run": "helper e is changing run.py (issue 11, operations): split it there",
+    "scripts/mailcatcher.py::make_handler": "not split yet: beside scripts/run.py, which helper e is changing",
+    "campaigns/models.py": "to split into a models package once helpers a and b (who both edit it) have landed",
     "tests/campaigns/test_api.py": "helper b is splitting this (the API's tests, with django-ninja)",
     "tests/campaigns/test_rendering.py": "helper a is splitting this (the rendering's tests)",
     "tests/donations/test_import.py": "helper c is splitting this",
-    "tests/subscribers/test_abuse.py": "helper c is splitting this",
 }
 
 
