@@ -46,10 +46,20 @@ worker: $(STAMP) messages ## Start only Celery workers (all queues, or QUEUES=..
 test: $(STAMP) messages ## Run the whole test suite
 	CACHE_URL=$${CACHE_URL:-locmem://} $(BIN)/pytest
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+# Every step runs, so one pass shows every problem; the target fails if any did.
+LINT_STEPS := \
+	"$(BIN)/ruff check ." \
+	"$(BIN)/ruff format --check ." \
+	"$(BIN)/mypy" \
+	"$(BIN)/lint-imports --no-cache" \
+	"$(PY) scripts/check_sizes.py" \
+	"$(PY) scripts/check_private_imports.py"
+
+lint: $(STAMP) ## ruff (lint, complexity, format), mypy, layers and import circles, sizes, private names
+	@failed=""; for step in $(LINT_STEPS); do \
+		echo "$$step"; $$step || failed="$$failed\n  $$step"; \
+	done; \
+	if [ -n "$$failed" ]; then printf "\nmake lint failed:$$failed\n"; exit 1; fi
 
 lint-ci: $(STAMP) ## The lint steps CI enforces (ruff lint + format check)
 	$(BIN)/ruff check .

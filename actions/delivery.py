@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from actions.models import Action, Letter, Signature, Target
-from subscribers.admin import neutralise_cell
+from subscribers.spreadsheets import neutralise_cell
 
 PETITION_COLUMNS = ("signed_on", "name", "postal_code", "district", "comment")
 BY_HAND_COLUMNS = ("target", "target_title", "signed_on", "name", "postal_code", "subject", "letter", "message")

@@ -18,8 +18,7 @@ from actions.services import COMMENT_LIMIT
 # The sign-up form's fields, which refuse control characters before Django
 # strips the value (a CR/LF is header injection, not whitespace to tidy):
 # the same rules as sign-up, not a copy of them.
-from subscribers.forms import HONEYPOT_FIELD, _EmailField
-from subscribers.forms import _CharField as _LineField
+from subscribers.forms import HONEYPOT_FIELD, StrictCharField, StrictEmailField
 from subscribers.models import MailingList
 from subscribers.text import has_control_characters, text_problem
 
@@ -38,23 +37,23 @@ def _multi_line(value: str) -> None:
 
 
 class SignatureForm(forms.Form):
-    name = _LineField(
+    name = StrictCharField(
         label=_("Your name"),
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "name", "required": True}),
     )
-    email = _EmailField(
+    email = StrictEmailField(
         label=_("Email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "required": True}),
     )
-    postal_code = _LineField(
+    postal_code = StrictCharField(
         label=_("Postal code"),
         max_length=20,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "postal-code", "size": 8, "placeholder": "K1A 0A6"}),
     )
-    letter_subject = _LineField(label=_("Subject"), max_length=200, required=False)
+    letter_subject = StrictCharField(label=_("Subject"), max_length=200, required=False)
     letter_body = forms.CharField(
         label=_("Your letter"), required=False, widget=forms.Textarea(attrs={"rows": 14}), validators=[_multi_line]
     )

@@ -1,14 +1,14 @@
 from django.urls import path
 
-from actions import views
+from actions.views import showing, signing
 
 app_name = "actions"
 
 urlpatterns: list = [
-    # the public action page, its district step and thank-you page (actions/views.py)
-    path("act/<slug:slug>/", views.page, name="page"),
-    path("act/<slug:slug>/thanks/", views.thanks, name="thanks"),
-    path("act/<slug:slug>/count.json", views.count_json, name="count_json"),
-    path("act/<slug:slug>/embed/", views.embed_snippet, name="embed"),
-    path("act/<slug:slug>/embed/submit/", views.embed_submit, name="embed_submit"),
+    # the public action page, its district step and thank-you page (actions/views/)
+    path("act/<slug:slug>/", signing.page, name="page"),
+    path("act/<slug:slug>/thanks/", showing.thanks, name="thanks"),
+    path("act/<slug:slug>/count.json", showing.count_json, name="count_json"),
+    path("act/<slug:slug>/embed/", showing.embed_snippet, name="embed"),
+    path("act/<slug:slug>/embed/submit/", signing.embed_submit, name="embed_submit"),
 ]

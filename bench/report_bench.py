@@ -95,7 +95,7 @@ def build(count: int) -> int:
         events("soft_bounced", "n % 250 = 11", "n % 60", reason="'452 mailbox full'")
         events("complained", "n % 1500 = 3", "(n * 13) % 4320")
     # Live, campaigns.events.recording keeps these summary rows as events arrive.
-    from campaigns.events.recording import rebuild_campaign_stats
+    from campaigns.events.stats import rebuild_campaign_stats
 
     rebuild_campaign_stats(cid)
     if _POSTGRES:

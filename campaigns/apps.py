@@ -24,3 +24,12 @@ class CampaignsConfig(AppConfig):
         from campaigns.api.views import router
 
         register_router("", router)
+
+        # subscribers sits below campaigns: it tells, campaigns listens.
+        from campaigns import people
+        from campaigns.admin.people import campaigns_received
+        from subscribers.admin.people import person_facts
+
+        people.connect()
+        if campaigns_received not in person_facts:
+            person_facts.append(campaigns_received)

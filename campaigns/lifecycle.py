@@ -27,8 +27,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from campaigns import merge_fields
 from campaigns.models import AuditLog, Campaign, CampaignTranslation, Delivery, SendBatch
-from campaigns.sending import audience, batching, control, merge_fields
+from campaigns.sending import audience, batching, control
 from campaigns.staff import audit
 from campaigns.staff.roles import can_approve
 
@@ -157,7 +158,7 @@ def content_problems(campaign: Campaign) -> list[str]:
 
     A malformed or unknown merge tag blocks because readers would get it
     wrong: ``{{ name }`` and ``*|FNAME|*`` arrive as typed, ``{{ nmae }}``
-    silently disappears (``campaigns.sending.merge_fields`` is the syntax the
+    silently disappears (``campaigns.merge_fields`` is the syntax the
     renderer fills in). The pre-send checklist shows these first.
     """
     names = dict(settings.LANGUAGES)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.sending import merge_fields
+from campaigns import merge_fields
 from subscribers.models import Language, MailingList, Subscriber
 
 

@@ -86,7 +86,7 @@ app.autodiscover_tasks()
 class Heartbeat(bootsteps.StartStopStep):
     """Every worker writes "alive" to Redis every few seconds, for ``/readyz`` (config/health.py)."""
 
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)

@@ -49,8 +49,7 @@ def _field(name: str) -> str:
     return name if text_problem(name, single_line=True) is None else "body"
 
 
-def find_unsafe_text(request: HttpRequest) -> tuple[str, str] | None:
-    """(where, why) of the first text in ``request`` no field may hold, or None."""
+def _unsafe_in_url_and_headers(request: HttpRequest) -> tuple[str, str] | None:
     problem = text_problem(request.path_info, single_line=True)
     if problem:
         return "path", problem
@@ -63,17 +62,21 @@ def find_unsafe_text(request: HttpRequest) -> tuple[str, str] | None:
     for name, value in request.META.items():
         if name.startswith("HTTP_") and isinstance(value, str) and (problem := header_problem(value)):
             return "headers", problem
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-        return None
-    if request.content_type in _FORM_TYPES:
-        try:
-            form = request.POST
-        except MultiPartParserError:
-            return None  # a broken body: Django leaves the form empty and the view says what is missing
-        for name, value in _pairs(form):
-            if problem := text_problem(value):
-                return _field(name), problem
-        return None
+    return None
+
+
+def _unsafe_in_form(request: HttpRequest) -> tuple[str, str] | None:
+    try:
+        form = request.POST
+    except MultiPartParserError:
+        return None  # a broken body: Django leaves the form empty and the view says what is missing
+    for name, value in _pairs(form):
+        if problem := text_problem(value):
+            return _field(name), problem
+    return None
+
+
+def _unsafe_in_json(request: HttpRequest) -> tuple[str, str] | None:
     try:
         raw = request.body
     except RequestDataTooBig:
@@ -84,9 +87,17 @@ def find_unsafe_text(request: HttpRequest) -> tuple[str, str] | None:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         return None  # not JSON: the view says so
-    for where, problem in unsafe_text_in(data):
-        return where, problem
-    return None
+    return next(iter(unsafe_text_in(data)), None)
+
+
+def find_unsafe_text(request: HttpRequest) -> tuple[str, str] | None:
+    """(where, why) of the first text in ``request`` no field may hold, or None."""
+    found = _unsafe_in_url_and_headers(request)
+    if found or request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return found
+    if request.content_type in _FORM_TYPES:
+        return _unsafe_in_form(request)
+    return _unsafe_in_json(request)
 
 
 def refuse(request: HttpRequest, where: str, problem: str) -> HttpResponse:

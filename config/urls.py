@@ -33,7 +33,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("subscribers.urls")),
     path("", include("campaigns.urls")),
-    # Petitions and letters: /act/<slug>/ (actions/views.py).
+    # Petitions and letters: /act/<slug>/ (actions/views/).
     path("", include("actions.urls")),
 ]
 

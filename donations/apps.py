@@ -37,3 +37,8 @@ class DonationsConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_donation_settings)
+
+        # subscribers sits below donations: it tells, donations listens.
+        from donations import people
+
+        people.connect()

@@ -29,8 +29,8 @@ from campaigns.models import Campaign, Delivery
 from campaigns.reports.figures import delivered_deliveries
 from donations.models import DECIMAL_PLACES, Donation
 from subscribers.models import Language, MailingList
+from subscribers.spreadsheets import neutralise_cell
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CENT = Decimal("0.01")
 
 
@@ -181,12 +181,6 @@ def appeal_report(campaign: Campaign) -> AppealReport:
     )
 
 
-def neutralise(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: formula-looking values get a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 CSV_HEADER = (
     "section",
     "segment",
@@ -230,7 +224,7 @@ def csv_rows(report: AppealReport) -> list[list[str]]:
                     reached_means if reached != "" else "",
                     conversion,
                 ]
-                rows.append([neutralise(cell) for cell in cells])
+                rows.append([neutralise_cell(cell) for cell in cells])
     return rows
 
 

@@ -35,12 +35,12 @@ class _RawCheckMixin:
         return super().to_python(value)  # type: ignore[misc]
 
 
-class _EmailField(_RawCheckMixin, forms.EmailField):
-    pass
+class StrictEmailField(_RawCheckMixin, forms.EmailField):
+    """An address field that refuses line breaks and control characters instead of stripping them."""
 
 
-class _CharField(_RawCheckMixin, forms.CharField):
-    pass
+class StrictCharField(_RawCheckMixin, forms.CharField):
+    """A text field that refuses line breaks and control characters instead of stripping them."""
 
 
 class _TopicsField(forms.ModelMultipleChoiceField):
@@ -51,12 +51,12 @@ class _TopicsField(forms.ModelMultipleChoiceField):
 
 
 class SignupForm(forms.Form):
-    email = _EmailField(
+    email = StrictEmailField(
         label=_("Email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "required": True}),
     )
-    name = _CharField(
+    name = StrictCharField(
         label=_("Name (optional)"),
         required=False,
         max_length=100,

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from smtplib import SMTPException
+from typing import TypedDict
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from subscribers import services
 
+
+class _RetryOptions(TypedDict):
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: int
+    retry_backoff_max: int
+    max_retries: int
+
+
 # A transactional email that failed on a network hiccup is worth retrying a
 # few times; anything else (a template bug) should fail loudly at once.
-_RETRY = {
+_RETRY: _RetryOptions = {
     "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
     "retry_backoff": 30,
     "retry_backoff_max": 600,

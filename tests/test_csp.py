@@ -87,18 +87,7 @@ class PolicyReader(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         named = {name: value or "" for name, value in attrs}
         for name, value in named.items():
-            if name.startswith("on"):
-                self.blocked.append(f"<{tag} {name}>: inline event handler")
-            if name == "style" and not (
-                "'unsafe-inline'" in sources(self.policy, "style-src")
-                or (
-                    "'unsafe-hashes'" in sources(self.policy, "style-src")
-                    and digest(value) in sources(self.policy, "style-src")
-                )
-            ):
-                self.blocked.append(f"<{tag} style={value!r}>: inline style attribute")
-            if name in {"href", "action", "src"} and value.strip().lower().startswith("javascript:"):
-                self.blocked.append(f"<{tag} {name}=javascript:>")
+            self._check_attribute(tag, name, value)
         if tag == "script":
             if "src" in named:
                 if not allows_url(sources(self.policy, "script-src-elem"), named["src"]):
@@ -107,6 +96,24 @@ class PolicyReader(HTMLParser):
                 self._in_inline_script = True
         if tag == "style" and not self._inline_ok("style-src", named.get("nonce")):
             self._in_style = True
+        self._check_loaded(tag, named)
+
+    def _check_attribute(self, tag: str, name: str, value: str) -> None:
+        if name.startswith("on"):
+            self.blocked.append(f"<{tag} {name}>: inline event handler")
+        if name == "style" and not (
+            "'unsafe-inline'" in sources(self.policy, "style-src")
+            or (
+                "'unsafe-hashes'" in sources(self.policy, "style-src")
+                and digest(value) in sources(self.policy, "style-src")
+            )
+        ):
+            self.blocked.append(f"<{tag} style={value!r}>: inline style attribute")
+        if name in {"href", "action", "src"} and value.strip().lower().startswith("javascript:"):
+            self.blocked.append(f"<{tag} {name}=javascript:>")
+
+    def _check_loaded(self, tag: str, named: dict[str, str]) -> None:
+        """Stylesheets, frames and form targets the policy must allow."""
         if (
             tag == "link"
             and named.get("rel") == "stylesheet"

@@ -49,97 +49,130 @@ def markdown_to_text(source: str, *, absolute: Callable[[str], str] | None = Non
             references[match.group(1).lower()] = match.group(2)
         else:
             kept.append(line)
+    return _TextWriter(kept, references=references, absolute=absolute, width=width).text()
 
-    def fix_url(url: str) -> str:
-        return absolute(url) if absolute else url
 
-    def inline(text: str) -> str:
+class _TextWriter:
+    """One Markdown source (reference definitions taken out) as plain-text blocks, block by block."""
+
+    def __init__(
+        self, lines: list[str], *, references: dict[str, str], absolute: Callable[[str], str] | None, width: int
+    ) -> None:
+        self.lines = lines
+        self.references = references
+        self.absolute = absolute
+        self.width = width
+        self.blocks: list[str] = []
+        self.paragraph: list[str] = []
+
+    def text(self) -> str:
+        index = 0
+        while index < len(self.lines):
+            index = self.block(index)
+        self.flush()
+        return "\n\n".join(block for block in self.blocks if block.strip()).strip("\n")
+
+    def block(self, index: int) -> int:
+        """Write the block starting at line ``index``; the index of the line after it."""
+        line = self.lines[index]
+        if fence := _FENCE.match(line):
+            self.flush()
+            return self.code(index + 1, fence.group(1))
+        if self.is_setext_underline(line):
+            title = self.inline(self.paragraph[0].strip())
+            self.paragraph.clear()
+            self.blocks.append(_underline(title, "=" if line.strip().startswith("=") else "-"))
+            return index + 1
+        if not line.strip() or _ATX_HEADING.match(line) or _HR.match(line):
+            self.flush()
+            self.blocks.append(self.one_line_block(line))
+            return index + 1
+        # After the rule: "- - -" is a rule, not a list item.
+        if _LIST_ITEM.match(line):
+            self.flush()
+            return self.list_items(index)
+        if _QUOTE.match(line):
+            self.flush()
+            return self.quote(index)
+        self.paragraph.append(line)
+        return index + 1
+
+    def one_line_block(self, line: str) -> str:
+        """A heading, a rule, or nothing for a blank line."""
+        if heading := _ATX_HEADING.match(line):
+            return _underline(self.inline(heading.group(2)), "=" if len(heading.group(1)) == 1 else "-")
+        return "-" * 20 if line.strip() else ""
+
+    def is_setext_underline(self, line: str) -> bool:
+        """A line of = or - under a one-line paragraph makes it a heading (not under a list item)."""
+        return (
+            len(self.paragraph) == 1 and bool(_SETEXT_UNDERLINE.match(line)) and not _LIST_ITEM.match(self.paragraph[0])
+        )
+
+    def code(self, index: int, fence: str) -> int:
+        code: list[str] = []
+        while index < len(self.lines) and not self.lines[index].strip().startswith(fence):
+            code.append("    " + self.lines[index])
+            index += 1
+        self.blocks.append("\n".join(code))
+        return index + 1  # past the closing fence
+
+    def list_items(self, index: int) -> int:
+        entries: list[tuple[str, str]] = []  # (marker with indent, raw text)
+        while index < len(self.lines):
+            line = self.lines[index]
+            if item := _LIST_ITEM.match(line):
+                marker = item.group(2) if item.group(2)[0].isdigit() else "*"
+                entries.append(("  " * (len(item.group(1)) // 2) + marker + " ", item.group(3)))
+            elif line.strip() and line.startswith(" ") and entries:
+                # A continuation line of the previous item: re-flow it with the item.
+                marker, text = entries.pop()
+                entries.append((marker, text + " " + line.strip()))
+            else:
+                break
+            index += 1
+        self.blocks.append("\n".join(_hanging(self.inline(text), marker, self.width) for marker, text in entries))
+        return index
+
+    def quote(self, index: int) -> int:
+        quoted: list[str] = []
+        while index < len(self.lines) and (quote := _QUOTE.match(self.lines[index])):
+            quoted.append(quote.group(1))
+            index += 1
+        inner = markdown_to_text("\n".join(quoted), absolute=self.absolute, width=self.width - 2)
+        self.blocks.append("\n".join(("> " + row).rstrip() for row in inner.split("\n")))
+        return index
+
+    def flush(self) -> None:
+        if self.paragraph:
+            # Two trailing spaces are Markdown's hard line break: keep those breaks.
+            segments = " ".join(
+                line.strip() if not line.endswith("  ") else line.strip() + "\n" for line in self.paragraph
+            )
+            text = self.inline(segments)
+            self.blocks.append("\n".join(_wrap(part, self.width) for part in text.split("\n")))
+            self.paragraph.clear()
+
+    def url(self, url: str) -> str:
+        return self.absolute(url) if self.absolute else url
+
+    def reference_link(self, match: re.Match[str]) -> str:
+        url = self.references.get((match.group(2) or match.group(1)).lower())
+        return _link(match.group(1), self.url(url)) if url else match.group(0)
+
+    def inline(self, text: str) -> str:
         text = _CODE.sub(lambda m: m.group(1), text)
         text = _IMAGE.sub(lambda m: f"[{m.group(1)}]" if m.group(1) else "", text)
-        text = _LINK.sub(lambda m: _link(m.group(1), fix_url(m.group(2))), text)
-
-        def ref_link(m: re.Match[str]) -> str:
-            url = references.get((m.group(2) or m.group(1)).lower())
-            return _link(m.group(1), fix_url(url)) if url else m.group(0)
-
-        text = _REF_LINK.sub(ref_link, text)
+        text = _LINK.sub(lambda m: _link(m.group(1), self.url(m.group(2))), text)
+        text = _REF_LINK.sub(self.reference_link, text)
         text = _AUTOLINK.sub(lambda m: m.group(1), text)
-        text = _HTML_LINK.sub(lambda m: _link(_TAG.sub("", m.group(2)), fix_url(m.group(1))), text)
+        text = _HTML_LINK.sub(lambda m: _link(_TAG.sub("", m.group(2)), self.url(m.group(1))), text)
         text = _HTML_BREAK.sub("\n", text)
         text = _TAG.sub("", text)
         text = _STRONG.sub(lambda m: m.group(2), text)
         text = _EMPHASIS.sub(lambda m: m.group(2), text)
         text = _ESCAPED.sub(lambda m: m.group(1), text)
         return html.unescape(text)
-
-    blocks: list[str] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            # Two trailing spaces are Markdown's hard line break: keep those breaks.
-            segments = " ".join(line.strip() if not line.endswith("  ") else line.strip() + "\n" for line in paragraph)
-            text = inline(segments)
-            blocks.append("\n".join(_wrap(part, width) for part in text.split("\n")))
-            paragraph.clear()
-
-    index = 0
-    while index < len(kept):
-        line = kept[index]
-        if _FENCE.match(line):
-            flush()
-            fence = _FENCE.match(line).group(1)  # type: ignore[union-attr]
-            code: list[str] = []
-            index += 1
-            while index < len(kept) and not kept[index].strip().startswith(fence):
-                code.append("    " + kept[index])
-                index += 1
-            blocks.append("\n".join(code))
-        elif not line.strip():
-            flush()
-        elif heading := _ATX_HEADING.match(line):
-            flush()
-            title = inline(heading.group(2))
-            blocks.append(_underline(title, "=" if len(heading.group(1)) == 1 else "-"))
-        elif paragraph and len(paragraph) == 1 and _SETEXT_UNDERLINE.match(line) and not _LIST_ITEM.match(paragraph[0]):
-            title = inline(paragraph[0].strip())
-            paragraph.clear()
-            blocks.append(_underline(title, "=" if line.strip().startswith("=") else "-"))
-        elif _HR.match(line):
-            flush()
-            blocks.append("-" * 20)
-        elif item := _LIST_ITEM.match(line):
-            flush()
-            entries: list[tuple[str, str]] = []  # (marker with indent, raw text)
-            while index < len(kept):
-                item = _LIST_ITEM.match(kept[index])
-                if item:
-                    marker = item.group(2) if item.group(2)[0].isdigit() else "*"
-                    entries.append(("  " * (len(item.group(1)) // 2) + marker + " ", item.group(3)))
-                elif kept[index].strip() and kept[index].startswith(" ") and entries:
-                    # A continuation line of the previous item: re-flow it with the item.
-                    marker, text = entries.pop()
-                    entries.append((marker, text + " " + kept[index].strip()))
-                else:
-                    break
-                index += 1
-            items = [_hanging(inline(text), marker, width) for marker, text in entries]
-            blocks.append("\n".join(items))
-            continue
-        elif _QUOTE.match(line):
-            flush()
-            quoted: list[str] = []
-            while index < len(kept) and (quote := _QUOTE.match(kept[index])):
-                quoted.append(quote.group(1))
-                index += 1
-            inner = markdown_to_text("\n".join(quoted), absolute=absolute, width=width - 2)
-            blocks.append("\n".join(("> " + row).rstrip() for row in inner.split("\n")))
-            continue
-        else:
-            paragraph.append(line)
-        index += 1
-    flush()
-    return "\n\n".join(block for block in blocks if block.strip()).strip("\n")
 
 
 def _link(text: str, url: str) -> str:

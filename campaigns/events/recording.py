@@ -14,8 +14,8 @@ Every provider's webhook ends up in ``record_provider_event``:
   ``TOCSIN_SOFT_BOUNCE_LIMIT`` of them within ``TOCSIN_SOFT_BOUNCE_WINDOW_DAYS``.
 
 Only a hash of the recipient's address is kept on the event, and the raw
-payload is stored without address fields (the link to the delivery says who
-it was; GDPR erasure must not have to hunt for addresses in JSON).
+payload without personal data (``scrubbing``); each campaign's counts are
+kept up to date as events are stored (``stats``).
 
 A provider cannot be asked to fix what it sends, and refusing an event would
 lose it (and have it retried for hours), so each field is made storable
@@ -29,19 +29,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from anymail.signals import AnymailTrackingEvent, EventType
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Min
 from django.utils import timezone
 
-from campaigns.models import CampaignStat, Delivery, DeliveryEvent, RefusedWebhook
+from campaigns.events.scrubbing import scrub_payload, scrub_text
+from campaigns.events.stats import count_if_first
+from campaigns.models import Delivery, DeliveryEvent, RefusedWebhook
 from subscribers.models import Suppression, email_hash
 from subscribers.services.leaving import suppress
 from subscribers.text import clean_text, has_control_characters
@@ -78,113 +77,17 @@ _SOFT_KINDS = {Kind.SOFT_BOUNCED, Kind.DEFERRED}
 # other class (mailbox full, DNS, blocks, generic) may clear up by itself.
 _SPARKPOST_HARD_CLASSES = {"10", "25", "30", "90"}
 
-# Keys whose values are (or contain) addresses, names or tracking data about
-# the person; dropped from the stored payload at any depth.
-_PERSONAL_KEYS = {
-    "email",
-    "recipient",
-    "recipients",
-    "to",
-    "from",
-    "cc",
-    "bcc",
-    "reply-to",
-    "replyto",
-    "sender",
-    "source",
-    "destination",
-    "emailaddress",
-    "bouncedrecipients",
-    "complainedrecipients",
-    "rcpt_to",
-    "raw_rcpt_to",
-    "headers",
-    "commonheaders",
-    "ip",
-    "ipaddress",
-    "ip_address",
-    "client-ip",
-    "useragent",
-    "user_agent",
-    "user-agent",
-    "client-info",
-    "geolocation",
-    "geo",
-    "subject",
-    "signature",
-    "token",
-    "x-mailin-custom",
-    "sending_ip",
-}
-# What cannot be part of an address in a mail server's reply.
-_SEPARATORS = r"\s<>\"'(),;:"
-# An address: a run of other characters with an @ inside. The lookbehind lets a
-# match start only where a run starts; without it a long run with no @ was
-# scanned again from each of its positions (quadratic: 100 KB took 15 s).
-_ADDRESS_RE = re.compile(rf"(?<![^{_SEPARATORS}])[^{_SEPARATORS}]+@[^{_SEPARATORS}]+")
-_LAST_RUN_RE = re.compile(rf"(?<![^{_SEPARATORS}])[^{_SEPARATORS}]+\Z")
-_MAX_STRING = 500
-# How much of one text is scrubbed at most: far more than is kept, because
-# "[address]" is shorter than most addresses it replaces.
-MAX_SCRUBBED = 20 * _MAX_STRING
-_MAX_ITEMS = 25
-_MAX_DEPTH = 6
-# JSON numbers beyond 64 bits are kept as text: not every JSON reader takes them.
-_MAX_INT = 2**63 - 1
-_MAX_ADDRESS = 254
+_MAX_ID = 2**63 - 1  # a bigint primary key
+_MAX_ADDRESS = 254  # RFC 5321's limit on a deliverable address
 # Until a shared rule for plausible dates lands: no provider sent webhooks
 # before 2000, and a clock a day ahead of ours is wrong.
 _EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
 _CLOCK_SLACK = timedelta(days=1)
 
 
-def scrub_text(text: Any, limit: int = _MAX_STRING) -> str:
-    """Storable text without addresses: reasons from mail servers quote them (``550 <jane@x.org> unknown``)."""
-    if not text:
-        return ""
-    text = str(text)
-    cut = len(text) > MAX_SCRUBBED
-    text = clean_text(text[:MAX_SCRUBBED])
-    if cut:
-        last_run = _LAST_RUN_RE.search(text)
-        if last_run:
-            # The cut may have gone through an address, which half cut no
-            # longer looks like one ("jane.doe" without "@example.org"): drop
-            # what could have been part of it.
-            text = text[: max(last_run.start(), len(text) - _MAX_ADDRESS)]
-    return _ADDRESS_RE.sub("[address]", text)[:limit]
-
-
 def _line(value: Any, limit: int) -> str:
     """An identifier or URL from the provider, storable as one line."""
     return clean_text(str(value)[:limit], single_line=True) if value is not None else ""
-
-
-def scrub_payload(value: Any, depth: int = 0) -> Any:
-    """The provider's payload without personal data, trimmed to a sane size."""
-    if depth > _MAX_DEPTH:
-        return None
-    if isinstance(value, dict):
-        return {
-            scrub_text(key, limit=100): scrub_payload(item, depth + 1)
-            for key, item in list(value.items())[:50]
-            if str(key).lower() not in _PERSONAL_KEYS
-        }
-    if isinstance(value, (list, tuple)):
-        return [scrub_payload(item, depth + 1) for item in list(value)[:_MAX_ITEMS]]
-    if isinstance(value, str):
-        return scrub_text(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return value if -_MAX_INT <= value <= _MAX_INT else scrub_text(value, limit=100)
-    if isinstance(value, float):
-        # NaN and Infinity are not JSON: the database refuses them.
-        return value if math.isfinite(value) else None
-    # QueryDicts (Mailgun legacy, Mailjet form posts) and anything exotic.
-    if hasattr(value, "lists"):
-        return scrub_payload({key: values[-1] if values else "" for key, values in value.lists()}, depth)
-    return scrub_text(repr(value))
 
 
 def _esp_slug(esp_name: str) -> str:
@@ -256,7 +159,7 @@ def _metadata_delivery_id(metadata: Any) -> int | None:
         delivery_id = int(metadata.get("delivery_id"))  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
         return None
-    return delivery_id if 0 < delivery_id <= _MAX_INT else None
+    return delivery_id if 0 < delivery_id <= _MAX_ID else None
 
 
 def _find_delivery(event: AnymailTrackingEvent) -> Delivery | None:
@@ -370,59 +273,10 @@ def _store(event: DeliveryEvent, *, recipient: str) -> DeliveryEvent | None:
         except IntegrityError:
             return None
         if event.delivery_id is not None and event.campaign_id is not None:
-            _count_if_first(event, delivery_id=event.delivery_id, campaign_id=event.campaign_id)
+            count_if_first(event, delivery_id=event.delivery_id, campaign_id=event.campaign_id)
         if recipient:
             _apply_suppression(event, recipient=recipient)
     return event
-
-
-def _hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _count_if_first(event: DeliveryEvent, *, delivery_id: int, campaign_id: int) -> None:
-    """Add the delivery to the campaign's unique count for this kind, once.
-
-    The delivery's row lock serialises its events: a provider open and our
-    pixel arriving together must not both count as the first open.
-    """
-    Delivery.objects.select_for_update().filter(pk=delivery_id).values_list("pk", flat=True).first()
-    earlier = DeliveryEvent.objects.filter(delivery_id=delivery_id, kind=event.kind).exclude(pk=event.pk)
-    if earlier.exists():
-        return
-    add_to_stat(campaign_id=campaign_id, kind=event.kind, hour=_hour(event.occurred_at), count=1)
-
-
-def add_to_stat(*, campaign_id: int, kind: str, hour: datetime, count: int) -> None:
-    filters = {"campaign_id": campaign_id, "kind": kind, "hour": hour}
-    if CampaignStat.objects.filter(**filters).update(count=F("count") + count):
-        return
-    try:
-        with transaction.atomic():
-            CampaignStat.objects.create(**filters, count=count)
-    except IntegrityError:  # another event created the row first
-        CampaignStat.objects.filter(**filters).update(count=F("count") + count)
-
-
-def rebuild_campaign_stats(campaign_id: int) -> None:
-    """Recompute a campaign's summary rows from its events (backfills, benchmarks, repairs).
-
-    Maintenance, not a report: it reads each delivery's first event per kind once.
-    """
-    firsts = (
-        DeliveryEvent.objects.filter(campaign_id=campaign_id, delivery__isnull=False)
-        .values("delivery_id", "kind")
-        .annotate(first=Min("occurred_at"))
-        .order_by()
-    )
-    counts: Counter[tuple[str, datetime]] = Counter()
-    for row in firsts.iterator(chunk_size=10_000):
-        counts[(row["kind"], _hour(row["first"]))] += 1
-    with transaction.atomic():
-        CampaignStat.objects.filter(campaign_id=campaign_id).delete()
-        CampaignStat.objects.bulk_create(
-            CampaignStat(campaign_id=campaign_id, kind=kind, hour=hour, count=n) for (kind, hour), n in counts.items()
-        )
 
 
 def _apply_suppression(event: DeliveryEvent, *, recipient: str) -> None:

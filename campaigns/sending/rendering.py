@@ -17,7 +17,7 @@ per recipient like every other tracked link.
 Staff Markdown is never evaluated as a Django template (a phished staff
 account must not be able to reach template tags or object attributes): only
 the name merge fields are recognised, with the regular expressions of
-``campaigns.sending.merge_fields``.
+``campaigns.merge_fields``.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from campaigns import merge_fields
 from campaigns.content.articles import markdown_to_html
 from campaigns.content.plaintext import markdown_to_text, wrap
 from campaigns.events import tracking
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
-from campaigns.sending import merge_fields
 from donations.ask_ladder import AskLadder, ask_urls, default_ladder, ladders_for
 from subscribers import tokens
 from subscribers.models import MailingList, Subscriber, Subscription, quoted_list_names

@@ -19,15 +19,14 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
+from subscribers.models import EXPORT_PERMISSION
+
 WRITER = "writer"
 SENDER = "sender"
 ADMIN = "admin"
 
 SEND_PERMISSION = "campaigns.send_campaign"
 APPROVE_PERMISSION = "campaigns.approve_campaign"
-# Exporting the list is the one way subscriber data leaves the server, so it
-# is a permission of its own (SPEC, privacy for people at risk).
-EXPORT_PERMISSION = "subscribers.export_subscribers"
 MANAGE_STAFF_PERMISSION = "auth.change_user"
 
 _WRITER_PERMISSIONS = [

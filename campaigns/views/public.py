@@ -23,8 +23,8 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from django.utils.translation import get_language, get_language_info
 
+from campaigns import merge_fields
 from campaigns.models import Article, Campaign
-from campaigns.sending import merge_fields
 from campaigns.sending.rendering import fallback_name
 from subscribers.models import Language, MailingList
 

@@ -12,7 +12,6 @@ import csv
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -27,16 +26,10 @@ from campaigns.reports.charts import Series, line_chart
 from campaigns.reports.figures import TIMELINE_HOURS, CampaignReport, campaign_report, problem_deliveries
 from campaigns.staff import audit
 from campaigns.staff.roles import EXPORT_PERMISSION
+from subscribers.spreadsheets import neutralise_cell
 
 PROBLEMS_ON_PAGE = 200
-# What a spreadsheet would run as a formula when the file is opened (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+")
-
-
-def csv_safe(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 def _chart(report: CampaignReport) -> str:
@@ -106,15 +99,15 @@ def _csv_rows(report_data: CampaignReport) -> Iterator[list[str]]:
     for name, value in report_data.figures():
         yield ["figure", name, str(value), "", "", ""]
     for link in report_data.top_links:
-        yield ["link", csv_safe(link["url"]), str(link["unique"]), "", "", ""]
+        yield ["link", neutralise_cell(link["url"]), str(link["unique"]), "", "", ""]
     for delivery in problem_deliveries(report_data.campaign).iterator(chunk_size=2000):
         yield [
             "problem",
-            csv_safe(delivery.subscriber.email),
+            neutralise_cell(delivery.subscriber.email),
             "",
             delivery.status,
             delivery.event_kind or "",
-            csv_safe(delivery.event_reason or delivery.error),
+            neutralise_cell(delivery.event_reason or delivery.error),
         ]
 
 

@@ -1,39 +1,38 @@
 """Every change to a supporter's state goes through these functions.
 
-- ``signup``: subscribe, confirm, record consent
-- ``leaving``: unsubscribe, suppress, preferences, erasure
+- ``signup``: subscribe, record consent
+- ``confirmation``: the link in the sign-up email, and the two emails
+- ``leaving``: unsubscribe, suppress, coming back
+- ``preferences``: the preference centre
+- ``privacy``: GDPR erasure and access
 - ``maintenance``: purging unconfirmed sign-ups
 """
 
+from subscribers.services.confirmation import (
+    AlreadyConfirmed,
+    Confirmation,
+    SignupGone,
+    SignupRequest,
+    check_confirmation,
+    confirm,
+    send_confirmation,
+    send_welcome,
+)
 from subscribers.services.leaving import (
     ResubscribeRefused,
     SubscriberErased,
     apply_kept_unsubscribe,
     can_resubscribe,
-    erase,
-    export_personal_data,
     is_suppressed,
     lift_suppression,
     suppress,
     unsubscribe,
-    update_preferences,
 )
 from subscribers.services.maintenance import purge_unconfirmed
-from subscribers.services.signup import (
-    AlreadyConfirmed,
-    Confirmation,
-    ExpiredToken,
-    InvalidSignup,
-    InvalidToken,
-    SignupGone,
-    SignupRequest,
-    SignupResult,
-    check_confirmation,
-    confirm,
-    send_confirmation,
-    send_welcome,
-    subscribe,
-)
+from subscribers.services.preferences import update_preferences
+from subscribers.services.privacy import erase, export_personal_data
+from subscribers.services.signup import InvalidSignup, SignupResult, subscribe
+from subscribers.tokens import ExpiredToken, InvalidToken
 
 __all__ = [
     "AlreadyConfirmed",

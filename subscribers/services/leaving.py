@@ -1,4 +1,4 @@
-"""Leaving, suppression, the preference centre and GDPR erasure.
+"""Leaving and suppression: unsubscribing, bounces and complaints, coming back.
 
 Every change appends a ``Consent`` row: the history is the evidence that we
 stopped mailing someone when they asked, not only that they once said yes.
@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from subscribers.models import (
@@ -25,7 +23,7 @@ from subscribers.models import (
     email_hash,
     normalize_email,
 )
-from subscribers.signals import person_erased, personal_data_requested
+from subscribers.signals import person_left, unsubscribed
 
 # Statuses that mean "never mail this person", each with its own reason.
 _LEFT = {
@@ -64,32 +62,10 @@ class ResubscribeRefused(Exception):
     """A bounced, complained or staff-suppressed address must sign up and confirm afresh."""
 
 
-def _skip_queued_deliveries(subscriber_id: int) -> int:
-    """Stop campaigns that are sending right now from mailing someone who left.
-
-    The ledger rows were written when the campaign started; a queued row that
-    is skipped here is never claimed by a worker, so leaving takes effect
-    within seconds even mid-send.
-    """
-    from campaigns.models import Delivery  # campaigns depends on subscribers, not the reverse
-
-    return Delivery.objects.filter(subscriber_id=subscriber_id, status=Delivery.Status.QUEUED).update(
-        status=Delivery.Status.SKIPPED
-    )
-
-
 def _active_slugs(subscriber: Subscriber) -> list[str]:
     return sorted(
         subscriber.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list("mailing_list__slug", flat=True)
     )
-
-
-_COUNTED_IN_REPORTS = {
-    Consent.Channel.ONE_CLICK,
-    Consent.Channel.PAGE,
-    Consent.Channel.MAILTO,
-    Consent.Channel.PREFERENCES,
-}
 
 
 def unsubscribe(
@@ -132,7 +108,7 @@ def unsubscribe(
                 defaults={"reason": Suppression.Reason.UNSUBSCRIBED, "detail": channel.value},
             )
             changed = changed or created
-            _skip_queued_deliveries(locked.pk)
+            person_left.send(sender=Subscriber, subscriber_id=locked.pk)
 
         if changed:
             Consent.objects.create(
@@ -150,12 +126,8 @@ def unsubscribe(
                 confirmed_at=now,
                 actor=actor,
             )
-            if lists is None and channel in _COUNTED_IN_REPORTS:
-                # Credit the campaign that prompted it, so its report counts
-                # one-click and page unsubscribes, not only provider events.
-                from campaigns.events.recording import record_unsubscribe
-
-                record_unsubscribe(subscriber_id=locked.pk, when=now)
+            if lists is None:
+                unsubscribed.send(sender=Subscriber, subscriber_id=locked.pk, channel=channel, when=now)
     subscriber.refresh_from_db()
     return changed
 
@@ -209,7 +181,7 @@ def suppress(*, email: str, reason: Suppression.Reason | str, detail: str = "") 
             subscriber.status = new_status
             subscriber.unsubscribed_at = subscriber.unsubscribed_at or now
             subscriber.save(update_fields=["status", "unsubscribed_at"])
-        _skip_queued_deliveries(subscriber.pk)
+        person_left.send(sender=Subscriber, subscriber_id=subscriber.pk)
         if created or status_changed:
             Consent.objects.create(
                 subscriber=subscriber,
@@ -251,252 +223,3 @@ def lift_suppression(*, email: str) -> bool:
     """Only a fresh, confirmed opt-in may call this: it lets the address be mailed again."""
     deleted, _ = Suppression.objects.filter(email_hash=email_hash(email)).delete()
     return bool(deleted)
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months, clamped to the month's last day."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(f"cannot add {months} months to {day}")  # pragma: no cover
-
-
-def update_preferences(
-    *,
-    subscriber: Subscriber,
-    lists: Iterable[MailingList],
-    language: str,
-    name: str,
-    tracking_allowed: bool,
-    paused_until: date | None,
-    ip: str | None = None,
-    user_agent: str = "",
-    wording: str = "",
-    wording_version: str = "",
-) -> Subscriber:
-    """Apply a preference-centre form: ``lists`` is the full choice among public lists.
-
-    Someone who had unsubscribed and ticks lists again comes back: the link
-    that brought them here reached their mailbox, and ticking a box is an
-    express opt-in. Bounced and complained addresses cannot come back this way
-    (``ResubscribeRefused``): they must sign up and confirm afresh.
-    """
-    chosen = {ml.pk: ml for ml in lists}
-    now = timezone.now()
-    with transaction.atomic():
-        locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        if locked.status == Subscriber.Status.ERASED:
-            raise SubscriberErased("this person was erased")
-        public_ids = set(MailingList.objects.filter(public=True).values_list("pk", flat=True))
-        current = {s.mailing_list_id: s for s in locked.subscriptions.all()}
-        added: list[int] = []
-        for list_id in chosen:
-            sub = current.get(list_id)
-            if sub is None:
-                Subscription.objects.create(subscriber=locked, mailing_list_id=list_id, created_at=now)
-                added.append(list_id)
-            elif sub.status != Subscription.Status.ACTIVE:
-                sub.status = Subscription.Status.ACTIVE
-                sub.save(update_fields=["status", "updated_at"])
-                added.append(list_id)
-        if added and not can_resubscribe(locked):
-            raise ResubscribeRefused("this address must sign up again")
-        removed = [
-            sub
-            for list_id, sub in current.items()
-            if list_id in public_ids and list_id not in chosen and sub.status == Subscription.Status.ACTIVE
-        ]
-        Subscription.objects.filter(pk__in=[s.pk for s in removed]).update(
-            status=Subscription.Status.UNSUBSCRIBED, updated_at=now
-        )
-
-        changes: list[str] = []
-        if language != locked.language:
-            changes.append(f"language {locked.language}→{language}")
-            locked.language = language
-        if name != locked.name:
-            changes.append("name changed")
-            locked.name = name
-        if tracking_allowed != locked.tracking_allowed:
-            changes.append("tracking on" if tracking_allowed else "tracking off")
-            locked.tracking_allowed = tracking_allowed
-        if paused_until != locked.paused_until:
-            changes.append(f"paused until {paused_until.isoformat()}" if paused_until else "pause ended")
-            locked.paused_until = paused_until
-        if added:
-            changes.append("lists added")
-        if removed:
-            changes.append("lists removed")
-
-        came_back = locked.status == Subscriber.Status.UNSUBSCRIBED and bool(chosen)
-        if came_back:
-            locked.status = Subscriber.Status.CONFIRMED
-            locked.unsubscribed_at = None
-            locked.confirmed_at = locked.confirmed_at or now
-            changes.append("resubscribed")
-            Suppression.objects.filter(
-                email_hash=email_hash(locked.email), reason=Suppression.Reason.UNSUBSCRIBED
-            ).delete()
-        locked.save()
-
-        Consent.objects.create(
-            subscriber=locked,
-            email=locked.email,
-            action=Consent.Action.CHANGE,
-            basis=Consent.Basis.EXPRESS if added else Consent.Basis.NONE,
-            lists=sorted(ml.slug for ml in chosen.values()),
-            wording=wording,
-            wording_version=wording_version,
-            language=locked.language,
-            source=Consent.Source.PREFERENCES,
-            channel=Consent.Channel.PREFERENCES,
-            detail="; ".join(changes)[:255] or "no change",
-            ip_address=ip or None,
-            user_agent=(user_agent or "")[:500],
-            requested_at=now,
-            confirmed_at=now,
-        )
-    subscriber.refresh_from_db()
-    return subscriber
-
-
-def erased_email(original: str) -> str:
-    return f"erased-{email_hash(original)[:12]}@erased.invalid"
-
-
-def erase(*, subscriber: Subscriber, actor: Any) -> Subscriber:
-    """GDPR erasure: drop the person, keep the events and the suppression.
-
-    The consent history stays (it proves what happened) but its personal data
-    is replaced; the suppression, keyed by a one-way hash of the address,
-    keeps the address from ever being mailed again by a re-import.
-    """
-    from campaigns.models import DeliveryEvent
-
-    with transaction.atomic():
-        locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        if locked.status == Subscriber.Status.ERASED:
-            return locked
-        digest = email_hash(locked.email)
-        replacement = erased_email(locked.email)
-        Suppression.objects.update_or_create(
-            email_hash=digest, defaults={"reason": Suppression.Reason.ERASED, "detail": ""}
-        )
-        Consent.objects.filter(subscriber=locked).erase_personal_data(replacement_email=replacement)
-        # Provider payloads carry the address in clear.
-        DeliveryEvent.objects.filter(delivery__subscriber=locked).update(payload={})
-        donations = _donations_of(locked)
-        if donations is not None:
-            # The gift stays (amounts, dates and attribution must still add up); the donor goes.
-            donations.update(donor_email=replacement, donor_name="")
-        person_erased.send(sender=Subscriber, subscriber=locked, email=locked.email, replacement_email=replacement)
-        _skip_queued_deliveries(locked.pk)
-        locked.subscriptions.update(status=Subscription.Status.UNSUBSCRIBED, updated_at=timezone.now())
-        now = timezone.now()
-        locked.email = replacement
-        locked.name = ""
-        locked.status = Subscriber.Status.ERASED
-        locked.unsubscribed_at = locked.unsubscribed_at or now
-        locked.save()
-        Consent.objects.create(
-            subscriber=locked,
-            email=replacement,
-            action=Consent.Action.ERASE,
-            source=Consent.Source.STAFF,
-            channel=Consent.Channel.STAFF,
-            requested_at=now,
-            confirmed_at=now,
-            actor=actor,
-        )
-    subscriber.refresh_from_db()
-    return subscriber
-
-
-def _donations_of(subscriber: Subscriber) -> QuerySet[Any] | None:
-    """The person's gifts, matched by link or by address; None without the donations app."""
-    if not django_apps.is_installed("donations"):
-        return None
-    donation = django_apps.get_model("donations", "Donation")
-    return donation.objects.filter(Q(subscriber=subscriber) | Q(donor_email=subscriber.email))
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def export_personal_data(subscriber: Subscriber) -> dict[str, Any]:
-    """Everything we hold about one person (GDPR right of access), JSON-ready."""
-    from campaigns.models import Delivery
-
-    profile = {
-        "id": subscriber.pk,
-        "email": subscriber.email,
-        "name": subscriber.name,
-        "language": subscriber.language,
-        "status": subscriber.status,
-        "tracking_allowed": subscriber.tracking_allowed,
-        "paused_until": _iso(subscriber.paused_until),
-        "created_at": _iso(subscriber.created_at),
-        "confirmed_at": _iso(subscriber.confirmed_at),
-        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
-        "suppressed": is_suppressed(subscriber.email),
-    }
-    subscriptions = [
-        {
-            "list": sub.mailing_list.slug,
-            "list_name": sub.mailing_list.name,
-            "status": sub.status,
-            "created_at": _iso(sub.created_at),
-            "updated_at": _iso(sub.updated_at),
-        }
-        for sub in subscriber.subscriptions.select_related("mailing_list").order_by("created_at", "pk")
-    ]
-    consents = [
-        {field: _iso(getattr(consent, field)) for field in (*Consent.EVIDENCE_FIELDS, "created_at")}
-        for consent in subscriber.consents.all()
-    ]
-    deliveries = [
-        {
-            "campaign": delivery.campaign_id,
-            "subject": delivery.campaign.subject,
-            "status": delivery.status,
-            "sent_at": _iso(delivery.sent_at),
-            "events": [
-                {"kind": event.kind, "occurred_at": _iso(event.occurred_at), "url": event.url}
-                for event in delivery.events.all()
-            ],
-        }
-        for delivery in Delivery.objects.filter(subscriber=subscriber)
-        .select_related("campaign")
-        .prefetch_related("events")
-        .order_by("pk")
-    ]
-    donations = _donations_of(subscriber)
-    gifts = [
-        {
-            "amount": str(gift.amount),
-            "currency": gift.currency,
-            "donated_at": _iso(gift.donated_at),
-            "donor_email": gift.donor_email,
-            "donor_name": gift.donor_name,
-            "recurring": gift.recurring,
-            "campaign": gift.campaign_id,
-            "reference": gift.reference,
-        }
-        for gift in (donations.order_by("donated_at", "pk") if donations is not None else [])
-    ]
-    export: dict[str, Any] = {
-        "profile": profile,
-        "subscriptions": subscriptions,
-        "consents": consents,
-        "deliveries": deliveries,
-        "donations": gifts,
-    }
-    for _receiver, sections in personal_data_requested.send(sender=Subscriber, subscriber=subscriber):
-        if isinstance(sections, dict):
-            export.update(sections)
-    return export

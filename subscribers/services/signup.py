@@ -1,8 +1,8 @@
-"""Sign-up and confirmation: how a person gets onto the lists, with evidence.
+"""Sign-up: how a person gets onto the lists, with evidence.
 
 Every path in (the sign-up page, the embedded form, the JSON API, the CSV
 import) goes through ``subscribe``; the link in the confirmation email goes
-through ``confirm``. Each appends a Consent row: the exact wording shown, its
+through ``confirmation.confirm``. Each appends a Consent row: the exact wording shown, its
 version and language, the lists, the page, the IP and the user agent.
 
 Nothing here may tell a caller whether an address was already on the list:
@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outbox.relay import enqueue
-from subscribers import consent_text, emails, tokens
+from subscribers import consent_text
 from subscribers.models import (
     Consent,
     MailingList,
@@ -33,27 +34,12 @@ from subscribers.models import (
     email_hash,
     normalize_email,
 )
-from subscribers.services.leaving import is_suppressed, lift_suppression
+from subscribers.services.leaving import is_suppressed
 from subscribers.text import address_problem, has_control_characters, name_problem
-from subscribers.tokens import ExpiredToken, InvalidToken
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "AlreadyConfirmed",
-    "Confirmation",
-    "ExpiredToken",
-    "InvalidSignup",
-    "InvalidToken",
-    "SignupGone",
-    "SignupRequest",
-    "SignupResult",
-    "check_confirmation",
-    "confirm",
-    "send_confirmation",
-    "send_welcome",
-    "subscribe",
-]
+__all__ = ["InvalidSignup", "SignupResult", "clean_email", "clean_language", "clean_name", "subscribe"]
 
 # Statuses a person reaches by leaving (or by the mail system leaving for
 # them): only a fresh, confirmed sign-up brings them back.
@@ -65,9 +51,17 @@ LEFT = (
 )
 
 
+# The confirmation email goes out from a Celery task (subscribers/tasks.py),
+# queued by name: the task calls these services, so importing it here would
+# be a circle.
+SEND_CONFIRMATION_TASK = "subscribers.tasks.send_confirmation_email"
+
 # A hard-bounced address gets at most one confirmation attempt in this time.
 BOUNCED_CONFIRMATION_INTERVAL = timedelta(days=30)
 HARD_BOUNCE_REASONS = (Suppression.Reason.BOUNCED, Suppression.Reason.REJECTED)
+
+# The consent action an at-once sign-up records, by where it came from.
+_ACTION_FOR_SOURCE = {Consent.Source.IMPORT: Consent.Action.IMPORT, Consent.Source.API: Consent.Action.API}
 
 
 class InvalidSignup(ValueError):
@@ -77,14 +71,6 @@ class InvalidSignup(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
-
-
-class AlreadyConfirmed(Exception):
-    """This confirmation link was already used."""
-
-
-class SignupGone(InvalidToken):
-    """Genuine link, but the sign-up it confirms no longer stands (purged, erased, or the person left since)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +140,8 @@ def _resolve_lists(lists: Iterable[MailingList | str]) -> list[MailingList]:
     return sorted(unique.values(), key=lambda mailing_list: (mailing_list.position, mailing_list.name))
 
 
-def _clip(value: str, length: int) -> str:
+def clip(value: str, length: int) -> str:
+    """At most ``length`` characters of an evidence field (a browser's user agent, a page's address)."""
     return (value or "")[:length]
 
 
@@ -174,7 +161,7 @@ def _lock_or_create(*, email: str, name: str, language: str) -> tuple[Subscriber
         return Subscriber.objects.select_for_update().get(email=email), False
 
 
-def _activate(subscriber: Subscriber, mailing_lists: Sequence[MailingList], *, exclusive: bool = False) -> None:
+def activate_lists(subscriber: Subscriber, mailing_lists: Sequence[MailingList], *, exclusive: bool = False) -> None:
     """Make ``mailing_lists`` active; with ``exclusive``, every other list inactive."""
     if exclusive:
         subscriber.subscriptions.exclude(mailing_list__in=mailing_lists).update(
@@ -215,6 +202,70 @@ def _claim_confirmation_slot(subscriber: Subscriber, *, now: datetime) -> bool:
     if claimed:
         subscriber.last_confirmation_sent_at = now
     return bool(claimed)
+
+
+def _checked_wording(*, wording: str | None, version: str | None, language: str) -> tuple[str, str]:
+    """(wording, version): the one given, else the current consent text in ``language``."""
+    if wording is not None:
+        return wording, version or ""
+    version = version or consent_text.CURRENT_VERSION
+    try:
+        return consent_text.consent_wording(language=language, version=version), version
+    except consent_text.UnknownWordingVersion:
+        raise InvalidSignup("wording_version", f"unknown wording version {version!r}") from None
+
+
+def _confirm_at_once(
+    *, email: str, name: str, language: str, mailing_lists: list[MailingList], evidence: dict[str, Any], now: datetime
+) -> SignupResult:
+    """No double opt-in (API, import with recorded consent): confirmed now, unless they left."""
+    existing = Subscriber.objects.select_for_update().filter(email=email).first()
+    if is_suppressed(email) or (existing is not None and existing.status in LEFT):
+        # The SPEC: suppressed addresses stay suppressed across lists and
+        # re-imports. Nothing is written; the caller reports it.
+        return SignupResult(subscriber=existing, consent=None, created=False, outcome="suppressed")
+    subscriber, created = _lock_or_create(email=email, name=name, language=language)
+    fields = ["status"]
+    if subscriber.status != Subscriber.Status.CONFIRMED:
+        subscriber.status = Subscriber.Status.CONFIRMED
+        subscriber.confirmed_at = now
+        fields.append("confirmed_at")
+        if not created:
+            subscriber.language = language
+            fields.append("language")
+    if name and not subscriber.name:
+        subscriber.name = name
+        fields.append("name")
+    subscriber.save(update_fields=fields)
+    activate_lists(subscriber, mailing_lists)
+    action = _ACTION_FOR_SOURCE.get(evidence["source"], Consent.Action.CONFIRM)
+    consent = Consent.objects.create(subscriber=subscriber, action=action, confirmed_at=now, **evidence)
+    return SignupResult(subscriber=subscriber, consent=consent, created=created, outcome="confirmed")
+
+
+def _ask_for_confirmation(
+    *, email: str, name: str, language: str, evidence: dict[str, Any], now: datetime
+) -> SignupResult:
+    """Double opt-in. Nothing about a person already here changes until they follow the link.
+
+    Anyone can type anyone's address. What this request asks for (lists,
+    name, language, the wording shown) waits in its Consent row, which the
+    link names; ``confirmation.confirm`` applies it.
+    """
+    subscriber, created = _lock_or_create(email=email, name=name, language=language)
+    consent = Consent.objects.create(
+        subscriber=subscriber,
+        action=Consent.Action.SIGNUP,
+        requested_name=name,
+        requested_language=language,
+        **evidence,
+    )
+    queued = _claim_confirmation_slot(subscriber, now=now)
+    if queued:
+        enqueue(SEND_CONFIRMATION_TASK, args=[subscriber.pk, consent.pk])
+    return SignupResult(
+        subscriber=subscriber, consent=consent, created=created, outcome="pending", confirmation_queued=queued
+    )
 
 
 def subscribe(
@@ -261,255 +312,27 @@ def subscribe(
     if basis not in (Consent.Basis.EXPRESS, Consent.Basis.IMPLIED):
         raise InvalidSignup("basis", f"unknown consent basis {basis!r}")
     wording_language = wording_language or language
-    if wording is None:
-        wording_version = wording_version or consent_text.CURRENT_VERSION
-        try:
-            wording = consent_text.consent_wording(language=wording_language, version=wording_version)
-        except consent_text.UnknownWordingVersion:
-            raise InvalidSignup("wording_version", f"unknown wording version {wording_version!r}") from None
+    wording, wording_version = _checked_wording(wording=wording, version=wording_version, language=wording_language)
     now = timezone.now()
-    slugs = [mailing_list.slug for mailing_list in mailing_lists]
     evidence = {
         "email": email,
         "basis": basis,
         "implied_since": implied_since,
-        "lists": slugs,
+        "lists": [mailing_list.slug for mailing_list in mailing_lists],
         "wording": wording,
-        "wording_version": wording_version or "",
+        "wording_version": wording_version,
         "language": wording_language,
         "source": source,
-        "detail": _clip(detail, 255),
-        "page_url": _clip(page_url, 500),
+        "detail": clip(detail, 255),
+        "page_url": clip(page_url, 500),
         "ip_address": ip,
-        "user_agent": _clip(user_agent, 500),
+        "user_agent": clip(user_agent, 500),
         "requested_at": requested_at or now,
         "actor": actor,
     }
-
     with transaction.atomic():
-        if not double_opt_in:
-            existing = Subscriber.objects.select_for_update().filter(email=email).first()
-            if is_suppressed(email) or (existing is not None and existing.status in LEFT):
-                # The SPEC: suppressed addresses stay suppressed across lists
-                # and re-imports. Nothing is written; the caller reports it.
-                return SignupResult(subscriber=existing, consent=None, created=False, outcome="suppressed")
-        subscriber, created = _lock_or_create(email=email, name=name, language=language)
-
-        if not double_opt_in:
-            actions: dict[str, str] = {
-                Consent.Source.IMPORT: Consent.Action.IMPORT,
-                Consent.Source.API: Consent.Action.API,
-            }
-            action = actions.get(source, Consent.Action.CONFIRM)
-            fields = ["status"]
-            if subscriber.status != Subscriber.Status.CONFIRMED:
-                subscriber.status = Subscriber.Status.CONFIRMED
-                subscriber.confirmed_at = now
-                fields.append("confirmed_at")
-                if not created:
-                    subscriber.language = language
-                    fields.append("language")
-            if name and not subscriber.name:
-                subscriber.name = name
-                fields.append("name")
-            subscriber.save(update_fields=fields)
-            _activate(subscriber, mailing_lists)
-            consent = Consent.objects.create(subscriber=subscriber, action=action, confirmed_at=now, **evidence)
-            return SignupResult(subscriber=subscriber, consent=consent, created=created, outcome="confirmed")
-
-        # Double opt-in. Nothing about a person already here changes until
-        # they follow the link: anyone can type anyone's address. What this
-        # request asks for (lists, name, language, the wording shown) waits in
-        # its Consent row, which the link names; ``confirm`` applies it.
-        consent = Consent.objects.create(
-            subscriber=subscriber,
-            action=Consent.Action.SIGNUP,
-            requested_name=name,
-            requested_language=language,
-            **evidence,
+        if double_opt_in:
+            return _ask_for_confirmation(email=email, name=name, language=language, evidence=evidence, now=now)
+        return _confirm_at_once(
+            email=email, name=name, language=language, mailing_lists=mailing_lists, evidence=evidence, now=now
         )
-        queued = _claim_confirmation_slot(subscriber, now=now)
-        if queued:
-            from subscribers.tasks import send_confirmation_email
-
-            enqueue(send_confirmation_email, args=[subscriber.pk, consent.pk])
-        return SignupResult(
-            subscriber=subscriber, consent=consent, created=created, outcome="pending", confirmation_queued=queued
-        )
-
-
-# --- confirm -----------------------------------------------------------------------------
-
-
-def _confirmation_marker(request: Consent) -> str:
-    # Ties a confirmation to the request it confirms, so a second click on the
-    # same link is recognised; also readable in the admin's consent history.
-    return f"confirms sign-up #{request.pk}"
-
-
-def _left_since(subscriber: Subscriber, request: Consent) -> bool:
-    later = Q(created_at__gt=request.created_at) | Q(created_at=request.created_at, pk__gt=request.pk)
-    return (
-        subscriber.consents.filter(later)
-        .filter(action__in=[Consent.Action.UNSUBSCRIBE, Consent.Action.SUPPRESS, Consent.Action.ERASE])
-        .exists()
-    )
-
-
-def _load_request(token: str, *, lock: bool) -> tuple[Subscriber, Consent]:
-    claim = tokens.read_confirmation_token(token)  # InvalidToken / ExpiredToken
-    subscribers = Subscriber.objects.select_for_update() if lock else Subscriber.objects.all()
-    subscriber = subscribers.filter(pk=claim.subscriber_id).first()
-    if subscriber is None or subscriber.status == Subscriber.Status.ERASED:
-        raise SignupGone("this sign-up no longer exists")
-    request = Consent.objects.filter(pk=claim.consent_id, subscriber=subscriber, action=Consent.Action.SIGNUP).first()
-    if request is None:
-        raise SignupGone("this sign-up no longer exists")
-    if subscriber.consents.filter(action=Consent.Action.CONFIRM, detail=_confirmation_marker(request)).exists():
-        raise AlreadyConfirmed("this link was already used")
-    if _left_since(subscriber, request):
-        # A link from before the person left must not bring them back: only
-        # a fresh sign-up does.
-        raise SignupGone("the person left after this sign-up")
-    return subscriber, request
-
-
-@dataclass(frozen=True)
-class SignupRequest:
-    """What following a confirmation link will apply: shown on the page before the button."""
-
-    subscriber: Subscriber
-    lists: list[MailingList]
-    # The name and email language asked for; the person's own when the form left them out.
-    name: str
-    language: str
-
-
-def _requested(subscriber: Subscriber, request: Consent) -> SignupRequest:
-    lists = list(MailingList.objects.filter(slug__in=request.lists))
-    return SignupRequest(
-        subscriber=subscriber,
-        lists=lists,
-        name=request.requested_name or subscriber.name,
-        # Requests recorded before requested_language existed changed the row at once.
-        language=request.requested_language or subscriber.language,
-    )
-
-
-def check_confirmation(*, token: str) -> SignupRequest:
-    """The sign-up request a confirmation link is for, changing nothing (the GET page)."""
-    subscriber, request = _load_request(token, lock=False)
-    return _requested(subscriber, request)
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    subscriber: Subscriber
-    # True when this made the person confirmed (new, or back after leaving):
-    # they get the welcome email. False for a confirmed person adding topics.
-    welcomed: bool
-
-
-def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Confirmation:
-    """The person clicked the button: apply the sign-up request named in ``token``.
-
-    The lists, name and email language are the ones asked for in that
-    request, whatever was typed with the address before or since. Raises
-    InvalidToken (tampered), ExpiredToken, SignupGone or AlreadyConfirmed,
-    and then changes nothing.
-    """
-    with transaction.atomic():
-        subscriber, request = _load_request(token, lock=True)
-        wanted = _requested(subscriber, request)
-        now = timezone.now()
-        first_confirmation = subscriber.status != Subscriber.Status.CONFIRMED
-        subscriber.status = Subscriber.Status.CONFIRMED
-        subscriber.confirmed_at = now
-        subscriber.unsubscribed_at = None
-        # A form with no name leaves the name alone: an empty box is not a
-        # wish to be greeted by nobody.
-        subscriber.name = wanted.name
-        subscriber.language = wanted.language
-        subscriber.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "name", "language"])
-        # Coming back from pending (a new person, or one who had left), the
-        # lists ticked on this form are the whole choice; a confirmed person
-        # adding topics keeps the ones they had.
-        _activate(subscriber, wanted.lists, exclusive=first_confirmation)
-        Consent.objects.create(
-            subscriber=subscriber,
-            email=subscriber.email,
-            action=Consent.Action.CONFIRM,
-            basis=request.basis,
-            implied_since=request.implied_since,
-            lists=request.lists,
-            wording=request.wording,
-            wording_version=request.wording_version,
-            language=request.language,
-            requested_name=request.requested_name,
-            requested_language=request.requested_language,
-            source=request.source,
-            detail=_confirmation_marker(request),
-            page_url=request.page_url,
-            ip_address=ip,
-            user_agent=_clip(user_agent, 500),
-            requested_at=request.requested_at,
-            confirmed_at=now,
-        )
-        # A fresh confirmed sign-up is the one thing that lifts a suppression.
-        lift_suppression(email=subscriber.email)
-        if first_confirmation:
-            from subscribers.tasks import send_welcome_email
-
-            enqueue(send_welcome_email, args=[subscriber.pk])
-    return Confirmation(subscriber=subscriber, welcomed=first_confirmation)
-
-
-# --- the two emails (called by the Celery tasks) --------------------------------------------
-
-
-def send_confirmation(*, subscriber_id: int, consent_id: int) -> bool:
-    """Send the confirmation email for one sign-up request; False when it no longer applies."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
-    request = Consent.objects.filter(pk=consent_id, subscriber_id=subscriber_id, action=Consent.Action.SIGNUP).first()
-    if (
-        subscriber is None
-        or request is None
-        or subscriber.status == Subscriber.Status.ERASED
-        or _left_since(subscriber, request)
-    ):
-        # Purged, erased, or the address bounced or left since the request:
-        # the link could not be used anyway. (Someone who had left before
-        # asking again is mailed: that is how they come back.)
-        return False
-    wanted = _requested(subscriber, request)
-    context = {
-        "subscriber": subscriber,
-        "name": wanted.name,
-        "language": wanted.language,
-        "lists": wanted.lists,
-        "confirm_url": tokens.confirmation_url(subscriber_id=subscriber.pk, consent_id=request.pk),
-        "max_age_days": settings.TOCSIN_CONFIRMATION_MAX_AGE_DAYS,
-    }
-    # In the language asked for: the person who filled the form reads it.
-    emails.make_message("confirm", subscriber.email, context, language=wanted.language).send()
-    return True
-
-
-def send_welcome(*, subscriber_id: int) -> bool:
-    """Send the welcome email after a confirmation; False when the person is no longer confirmed."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id, status=Subscriber.Status.CONFIRMED).first()
-    if subscriber is None:
-        return False
-    lists = list(
-        MailingList.objects.filter(
-            subscriptions__subscriber=subscriber, subscriptions__status=Subscription.Status.ACTIVE
-        )
-    )
-    context = {
-        "subscriber": subscriber,
-        "lists": lists,
-        "preferences_url": tokens.preferences_url(subscriber),
-        "unsubscribe_url": tokens.unsubscribe_url(subscriber),
-    }
-    emails.make_message("welcome", subscriber.email, context, language=subscriber.language).send()
-    return True

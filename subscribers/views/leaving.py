@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods
 from outbox.relay import BROKER_ERRORS
 from subscribers.models import Consent, Language, MailingList, Subscriber, Subscription
 from subscribers.services import leaving
+from subscribers.services import preferences as preference_centre
 from subscribers.services.signup import InvalidSignup, clean_name
 from subscribers.tokens import (
     InvalidToken,
@@ -117,7 +118,7 @@ class PreferencesForm(forms.Form):
         if choice == "keep":
             return self.subscriber.paused_until
         if choice in {"1", "3"}:
-            return leaving.add_months(timezone.localdate(), int(choice))
+            return preference_centre.add_months(timezone.localdate(), int(choice))
         return None
 
     def wording(self) -> str:
@@ -290,7 +291,7 @@ def _preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            leaving.update_preferences(
+            preference_centre.update_preferences(
                 subscriber=subscriber,
                 lists=form.cleaned_data["lists"],
                 language=form.cleaned_data["language"],

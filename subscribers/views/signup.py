@@ -8,7 +8,7 @@ history: the page must never tell a stranger who is on the list.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,6 +25,7 @@ from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text, services
 from subscribers.forms import PAGE_URL_LENGTH, EmbedSignupForm, SignupForm, clip_url
 from subscribers.models import Consent, MailingList
+from subscribers.origins import origin_allowed
 from subscribers.ratelimit import RateLimited, check_signup_rate, client_ip
 
 logger = logging.getLogger(__name__)
@@ -137,28 +138,6 @@ def signup(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _origin(request: HttpRequest) -> str | None:
-    """scheme://host[:port] of the page that posted, from Origin or else Referer."""
-    origin = request.META.get("HTTP_ORIGIN", "")
-    if origin and origin != "null":
-        return origin.rstrip("/").lower()
-    referer = request.META.get("HTTP_REFERER", "")
-    if referer:
-        parts = urlsplit(referer)
-        if parts.scheme and parts.netloc:
-            return f"{parts.scheme}://{parts.netloc}".lower()
-    return None
-
-
-def _origin_allowed(request: HttpRequest) -> bool:
-    allowed = {origin.lower() for origin in settings.TOCSIN_EMBED_ALLOWED_ORIGINS}
-    if not allowed:
-        return True
-    origin = _origin(request)
-    own = urlsplit(settings.SITE_URL)
-    return origin is not None and (origin in allowed or origin == f"{own.scheme}://{own.netloc}".lower())
-
-
 # Another site's page posts here, so there is no CSRF cookie to check. What
 # protects it instead: the Origin allow-list (when set), the per-IP rate
 # limits, the honeypot, the optional CAPTCHA and, above all, double opt-in:
@@ -169,7 +148,7 @@ def _origin_allowed(request: HttpRequest) -> bool:
 def embed_submit(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return HttpResponseRedirect(reverse("subscribers:signup"))
-    if not _origin_allowed(request):
+    if not origin_allowed(request):
         return render(request, "subscribers/embed_forbidden.html", status=403)
     try:
         check_signup_rate(request)

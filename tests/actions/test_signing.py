@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from actions import services
 from actions.models import Action, Letter, Signature
+from actions.services import signing
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from tests.actions.helpers import group, letter, petition, riding_map, target
 
@@ -98,13 +99,13 @@ def test_draft_and_closed_actions_take_no_signature():
 
 def test_a_double_submission_racing_past_the_check_still_signs_once():
     action = petition()
-    real_district = services._district
+    real_district = signing.supporter_district
 
     def the_other_click_lands_first(**kwargs):  # type: ignore[no-untyped-def]
         Signature.objects.create(action=action, email="lucia@example.org", name="Lucía Quispe")
         return real_district(**kwargs)
 
-    with mock.patch.object(services, "_district", side_effect=the_other_click_lands_first):
+    with mock.patch.object(signing, "supporter_district", side_effect=the_other_click_lands_first):
         result = sign(action)
 
     assert not result.created

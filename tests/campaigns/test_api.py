@@ -223,12 +223,12 @@ def test_a_writer_creates_a_draft_with_translations_and_audience(client, writer_
 
 def test_a_campaign_made_through_the_api_can_target_recent_openers_and_sign_up_dates(client, writer_token):
     from tests.campaigns.engine_helpers import make_list, make_people
-    from tests.campaigns.test_engagement_filter import _engage
+    from tests.campaigns.test_engagement_filter import engage
 
     peru = make_list("peru")
     opener, stale, _silent = make_people(3, peru)
-    _engage(opener, "opened", days_ago=5)
-    _engage(stale, "opened", days_ago=200)
+    engage(opener, "opened", days_ago=5)
+    engage(stale, "opened", days_ago=200)
     body = {
         "kind": "bulletin",
         "subject": "For our most active readers",

@@ -12,7 +12,7 @@ from campaigns.sending import audience, control
 from tests.campaigns.engine_helpers import make_list, make_people
 
 
-def _engage(subscriber, kind, *, days_ago):
+def engage(subscriber, kind, *, days_ago):
     old = Campaign.objects.create(subject="Earlier bulletin", status=Campaign.Status.SENT)
     delivery = Delivery.objects.create(campaign=old, subscriber=subscriber, status=Delivery.Status.SENT)
     DeliveryEvent.objects.create(
@@ -29,10 +29,10 @@ def test_only_people_who_opened_or_clicked_within_the_window_are_counted_and_sna
     monkeypatch.setattr("campaigns.tasks.enqueue_batch", lambda ref, *, queue, countdown=None: None)
     peru = make_list("peru")
     opener, clicker, stale, silent = make_people(4, peru)
-    _engage(opener, DeliveryEvent.Kind.OPENED, days_ago=5)
-    _engage(clicker, DeliveryEvent.Kind.CLICKED, days_ago=20)
-    _engage(stale, DeliveryEvent.Kind.OPENED, days_ago=200)
-    _engage(silent, DeliveryEvent.Kind.DELIVERED, days_ago=1)
+    engage(opener, DeliveryEvent.Kind.OPENED, days_ago=5)
+    engage(clicker, DeliveryEvent.Kind.CLICKED, days_ago=20)
+    engage(stale, DeliveryEvent.Kind.OPENED, days_ago=200)
+    engage(silent, DeliveryEvent.Kind.DELIVERED, days_ago=1)
     campaign = Campaign.objects.create(subject="Re-engagement", engaged_within_days=90)
     campaign.lists.add(peru)
 

@@ -9,8 +9,9 @@ import pytest
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.utils import timezone
 
-from campaigns.events import recording
-from campaigns.events.recording import record_first_party_event, record_provider_event, scrub_payload, scrub_text
+from campaigns.events import scrubbing
+from campaigns.events.recording import record_first_party_event, record_provider_event
+from campaigns.events.scrubbing import scrub_payload, scrub_text
 from campaigns.events.tracking import click_url
 from campaigns.models import DeliveryEvent
 from subscribers.models import Subscriber, Suppression, email_hash
@@ -162,7 +163,7 @@ def test_first_party_opens_and_clicks_never_suppress():
 
 
 def test_unique_counts_grow_once_per_delivery_whichever_way_the_event_arrives():
-    from campaigns.events.recording import rebuild_campaign_stats
+    from campaigns.events.stats import rebuild_campaign_stats
     from campaigns.reports.figures import campaign_report
 
     first, second = make_delivery("ana@example.org", esp_message_id="m-1"), None
@@ -209,11 +210,11 @@ def test_only_a_bounded_prefix_of_a_huge_reason_is_scrubbed(monkeypatch):
             scanned.append(len(text))
             return text
 
-    monkeypatch.setattr(recording, "_ADDRESS_RE", Spy())
+    monkeypatch.setattr(scrubbing, "ADDRESS_RE", Spy())
 
     result = scrub_text("x" * 1_000_000)
 
-    assert scanned and max(scanned) <= recording.MAX_SCRUBBED
+    assert scanned and max(scanned) <= scrubbing.MAX_SCRUBBED
     assert len(result) == 500
 
 
@@ -221,14 +222,14 @@ def test_the_address_pattern_takes_a_megabyte_with_no_at_sign_in_one_pass():
     # Before, each position of a run without "@" started a new scan to the
     # run's end: 100 KB took 15 s, and this megabyte about half an hour.
     for text in ["a" * 1_000_000, "a@" * 500_000, ("b" * 999 + "@") * 1000]:
-        scrubbed = recording._ADDRESS_RE.sub("[address]", text)
+        scrubbed = scrubbing.ADDRESS_RE.sub("[address]", text)
         assert "@" not in scrubbed
 
 
 def test_an_address_cut_in_two_by_the_bound_is_dropped_not_half_kept():
-    filler = "x " * ((recording.MAX_SCRUBBED - 4) // 2)
+    filler = "x " * ((scrubbing.MAX_SCRUBBED - 4) // 2)
     text = filler + "jane.doe@example.org and more"
-    assert text[: recording.MAX_SCRUBBED].endswith(" jane")  # the bound falls before the "@"
+    assert text[: scrubbing.MAX_SCRUBBED].endswith(" jane")  # the bound falls before the "@"
 
     scrubbed = scrub_text(text, limit=len(text))
 

@@ -9,9 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from campaigns import merge_fields
 from campaigns.checklist import run_checklist
 from campaigns.models import Campaign, CampaignTranslation
-from campaigns.sending import control, merge_fields
+from campaigns.sending import control
 from campaigns.sending.rendering import render_preview
 from campaigns.staff.roles import SENDER
 from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified

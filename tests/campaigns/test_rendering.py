@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core import mail
 
+from campaigns import merge_fields
 from campaigns.events.tracking import read_click_token, read_open_token
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
-from campaigns.sending import merge_fields
 from campaigns.sending.rendering import (
     GMAIL_CLIP_BYTES,
     CampaignRenderer,

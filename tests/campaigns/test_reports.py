@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.events.recording import rebuild_campaign_stats
+from campaigns.events.stats import rebuild_campaign_stats
 from campaigns.models import AuditLog, Campaign, Delivery, DeliveryEvent
 from campaigns.reports.figures import campaign_report
 from subscribers.models import MailingList, Subscriber

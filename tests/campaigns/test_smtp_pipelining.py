@@ -20,6 +20,31 @@ MESSAGE = (
 class _Handler(socketserver.StreamRequestHandler):
     """A tiny ESMTP server: refuses ``nobody@``, defers ``busy@``, rejects messages containing REJECT."""
 
+    def recipient(self, line: bytes) -> int:
+        """Answer RCPT; 1 for an accepted recipient."""
+        if b"nobody@" in line:
+            self.wfile.write(b"550 5.1.1 no such user\r\n")
+            return 0
+        if b"busy@" in line:
+            self.wfile.write(b"451 4.3.0 try later\r\n")
+            return 0
+        self.wfile.write(b"250 ok\r\n")
+        return 1
+
+    def data(self, valid: int) -> None:
+        if not valid:
+            self.wfile.write(b"554 no valid recipients\r\n")
+            return
+        self.wfile.write(b"354 go ahead\r\n")
+        data = b""
+        while (chunk := self.rfile.readline()) != b".\r\n":
+            data += chunk
+        if b"REJECT" in data:
+            self.wfile.write(b"554 5.6.0 content rejected\r\n")
+        else:
+            self.server.messages.append(data)  # type: ignore[attr-defined]
+            self.wfile.write(b"250 queued\r\n")
+
     def handle(self) -> None:
         server = self.server
         self.wfile.write(b"220 test ESMTP\r\n")
@@ -34,26 +59,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 valid = 0
                 self.wfile.write(b"250 ok\r\n")
             elif verb == b"RCPT":
-                if b"nobody@" in line:
-                    self.wfile.write(b"550 5.1.1 no such user\r\n")
-                elif b"busy@" in line:
-                    self.wfile.write(b"451 4.3.0 try later\r\n")
-                else:
-                    valid += 1
-                    self.wfile.write(b"250 ok\r\n")
+                valid += self.recipient(line)
             elif verb == b"DATA":
-                if not valid:
-                    self.wfile.write(b"554 no valid recipients\r\n")
-                    continue
-                self.wfile.write(b"354 go ahead\r\n")
-                data = b""
-                while (chunk := self.rfile.readline()) != b".\r\n":
-                    data += chunk
-                if b"REJECT" in data:
-                    self.wfile.write(b"554 5.6.0 content rejected\r\n")
-                else:
-                    server.messages.append(data)  # type: ignore[attr-defined]
-                    self.wfile.write(b"250 queued\r\n")
+                self.data(valid)
             elif verb == b"QUIT":
                 self.wfile.write(b"221 bye\r\n")
                 return

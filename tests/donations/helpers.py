@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.core.management import call_command
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -85,3 +86,21 @@ def checkout_session(**overrides: Any) -> dict[str, Any]:
     }
     session.update(overrides)
     return session
+
+
+# A file with a provider's reference on each gift, and one kept by hand without.
+GOOD = """
+email,amount,currency,date,reference,recurring,name
+Ana@Example.org,25.50,usd,2026-01-10,ch_1,false,Ana Quispe
+rosa@example.org,1000,PEN,2026-01-11,ch_2,true,Rosa
+"""
+NO_REFERENCE = """
+email,amount,currency,date,name
+ana@example.org,25.50,USD,2026-01-10,Ana Quispe
+rosa@example.org,1000,PEN,2026-01-11,Rosa
+"""
+
+
+def run_import(path, *args):  # type: ignore[no-untyped-def]
+    """manage.py import_donations PATH ARGS…"""
+    return call_command("import_donations", str(path), *args)

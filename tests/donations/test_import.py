@@ -1,41 +1,26 @@
-"""manage.py import_donations and the admin import: all-or-nothing, duplicates never counted twice."""
+"""manage.py import_donations: all-or-nothing, duplicates never counted twice."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from donations.models import Donation
 from subscribers.models import Subscriber
 from tests.campaigns.engine_helpers import make_campaign, make_list
-from tests.campaigns.staff_helpers import staff, verified
-from tests.donations.helpers import started_appeal, write_csv
+from tests.donations.helpers import GOOD, NO_REFERENCE, run_import, started_appeal, write_csv
 
 pytestmark = pytest.mark.django_db
-
-GOOD = """
-email,amount,currency,date,reference,recurring,name
-Ana@Example.org,25.50,usd,2026-01-10,ch_1,false,Ana Quispe
-rosa@example.org,1000,PEN,2026-01-11,ch_2,true,Rosa
-"""
-
-
-def run(path, *args):  # type: ignore[no-untyped-def]
-    return call_command("import_donations", str(path), *args)
 
 
 def test_a_good_file_records_every_gift_matched_to_subscribers_by_address(tmp_path, capsys):
     ana = Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
 
-    run(write_csv(tmp_path, GOOD))
+    run_import(write_csv(tmp_path, GOOD))
 
     assert Donation.objects.count() == 2
     first = Donation.objects.get(reference="ch_1")
@@ -68,7 +53,7 @@ x@example.org,10,USD,2026-01-10,"r\x01"
     )
 
     with pytest.raises(CommandError) as failed:
-        run(path)
+        run_import(path)
 
     assert failed.value.returncode == 1
     assert Donation.objects.count() == 0
@@ -93,7 +78,7 @@ b@example.org,10,USD,2026-01-10,@SUM(1+1),B
 """,
     )
     with pytest.raises(CommandError):
-        run(path)
+        run_import(path)
     report = capsys.readouterr().err
     assert "line 2: name: Looks like a spreadsheet formula" in report
     assert "line 3: reference: Looks like a spreadsheet formula" in report
@@ -103,16 +88,16 @@ b@example.org,10,USD,2026-01-10,@SUM(1+1),B
 
 def test_missing_columns_are_reported_for_the_file(tmp_path, capsys):
     with pytest.raises(CommandError):
-        run(write_csv(tmp_path, "email,amount\na@example.org,10\n"))
+        run_import(write_csv(tmp_path, "email,amount\na@example.org,10\n"))
     assert "Missing column(s): currency, date." in capsys.readouterr().err
 
 
 def test_reimporting_the_same_file_counts_nothing_twice(tmp_path, capsys):
     path = write_csv(tmp_path, GOOD)
-    run(path)
+    run_import(path)
     capsys.readouterr()
 
-    run(path)
+    run_import(path)
 
     assert Donation.objects.count() == 2
     out = capsys.readouterr().out
@@ -129,13 +114,13 @@ a@example.org,10,USD,2026-01-10,r1
 a@example.org,10,USD,2026-01-10,r1
 """,
     )
-    run(path)
+    run_import(path)
     assert Donation.objects.count() == 1
     assert "line 3: reference: Same gift as line 2: skipped." in capsys.readouterr().out
 
 
 def test_a_reference_reused_for_a_different_gift_fails_the_file(tmp_path, capsys):
-    run(write_csv(tmp_path, GOOD))
+    run_import(write_csv(tmp_path, GOOD))
     capsys.readouterr()
     path = write_csv(
         tmp_path,
@@ -147,7 +132,7 @@ ana@example.org,99.00,USD,2026-01-10,ch_1
         name="second.csv",
     )
     with pytest.raises(CommandError):
-        run(path)
+        run_import(path)
     assert "line 3: reference: Already recorded for a different gift" in capsys.readouterr().err
     assert not Donation.objects.filter(reference="new_1").exists()
 
@@ -165,7 +150,7 @@ b@example.org,10,USD,{today},r2,{appeal.attribution_code}
 c@example.org,10,USD,2020-01-01,r3,{appeal.attribution_code}
 """,
     )
-    run(path)
+    run_import(path)
     assert Donation.objects.get(reference="r1").campaign == appeal
     assert Donation.objects.get(reference="r2").campaign == appeal
     old = Donation.objects.get(reference="r3")
@@ -176,133 +161,17 @@ c@example.org,10,USD,2020-01-01,r3,{appeal.attribution_code}
 def test_an_unknown_campaign_is_a_bad_row(tmp_path, capsys):
     path = write_csv(tmp_path, "email,amount,currency,date,reference,campaign\na@example.org,1,USD,2026-01-01,r,nope\n")
     with pytest.raises(CommandError):
-        run(path)
+        run_import(path)
     assert "line 2: campaign: No campaign" in capsys.readouterr().err
 
 
-# --- the admin import (django-import-export) ------------------------------------------
-
-
-def _upload(client, text: str):  # type: ignore[no-untyped-def]
-    return client.post(
-        reverse("admin:donations_donation_import"),
-        {
-            "resource": "0",
-            "format": "0",
-            "import_file": SimpleUploadedFile("gifts.csv", text.lstrip().encode(), content_type="text/csv"),
-        },
-    )
-
-
-@pytest.fixture
-def admin_client_2fa(client):  # type: ignore[no-untyped-def]
-    user = staff("treasurer", None)
-    user.is_superuser = True
-    user.save()
-    return verified(client, user)
-
-
-def test_the_admin_import_previews_then_commits_a_good_file(admin_client_2fa):
-    response = _upload(admin_client_2fa, GOOD)
-
-    assert response.status_code == 200
-    assert Donation.objects.count() == 0  # a dry run first
-    confirm = response.context["confirm_form"]
-    assert confirm is not None
-
-    response = admin_client_2fa.post(
-        reverse("admin:donations_donation_process_import"), {**confirm.initial, "resource": "0"}
-    )
-    assert response.status_code == 302
-    assert Donation.objects.count() == 2
-    assert Donation.objects.get(reference="ch_1").amount == Decimal("25.50")
-
-
-def test_the_admin_import_reports_bad_rows_and_offers_no_commit(admin_client_2fa):
-    response = _upload(
-        admin_client_2fa,
-        """
-email,amount,currency,date,reference
-ok@example.org,10,USD,2026-01-10,ok_1
-bad@example.org,ten,EUR,2026-01-10,bad_1
-bad@example.org,10,ZZZ,2026-01-10,"=cmd|' /C calc'!A0"
-""",
-    )
-    assert response.status_code == 200
-    assert response.context.get("confirm_form") is None
-    result = response.context["result"]
-    assert result.has_validation_errors()
-    errors = {row.number: row.error_dict for row in result.invalid_rows}
-    assert set(errors) == {2, 3}
-    assert "amount" in errors[2]
-    assert "currency" in errors[3] and "reference" in errors[3]
-    assert Donation.objects.count() == 0
-
-
-def test_a_file_that_turned_bad_after_the_preview_commits_nothing(admin_client_2fa):
-    response = _upload(admin_client_2fa, GOOD)
-    confirm = response.context["confirm_form"]
-    # Between preview and confirmation a webhook records ch_1 with another amount.
-    Donation.objects.create(
-        donor_email="ana@example.org",
-        amount=Decimal("1.00"),
-        currency="USD",
-        donated_at=timezone.now(),
-        reference="ch_1",
-    )
-
-    admin_client_2fa.post(reverse("admin:donations_donation_process_import"), {**confirm.initial, "resource": "0"})
-
-    assert list(Donation.objects.values_list("reference", flat=True)) == ["ch_1"]
-
-
-def test_unmatched_donors_are_listed_by_a_filter(admin_client_2fa, tmp_path):
-    Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
-    run(write_csv(tmp_path, GOOD))
-
-    page = admin_client_2fa.get(reverse("admin:donations_donation_changelist") + "?matched=no")
-
-    assert page.status_code == 200
-    assert [d.reference for d in page.context["cl"].result_list] == ["ch_2"]
-    assert "rosa@example.org" in page.content.decode()
-
-
-def test_staff_can_record_a_gift_by_hand_matched_to_its_subscriber(admin_client_2fa):
-    ana = Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
-    assert admin_client_2fa.get(reverse("admin:donations_donation_add")).status_code == 200
-
-    response = admin_client_2fa.post(
-        reverse("admin:donations_donation_add"),
-        {
-            "amount": "12.50",
-            "currency": "USD",
-            "donated_at_0": "2026-01-10",
-            "donated_at_1": "10:00:00",
-            "donor_email": "Ana@Example.org",
-            "donor_name": "Ana",
-            "source": "manual",
-            "reference": "cash-2026-001",
-        },
-    )
-
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    gift = Donation.objects.get(reference="cash-2026-001")
-    assert (gift.subscriber, gift.donor_email, gift.amount) == (ana, "ana@example.org", Decimal("12.50"))
-
-
 # --- without a reference (a spreadsheet kept by hand) -----------------------------------
-
-NO_REFERENCE = """
-email,amount,currency,date,name
-ana@example.org,25.50,USD,2026-01-10,Ana Quispe
-rosa@example.org,1000,PEN,2026-01-11,Rosa
-"""
 
 
 def test_a_file_without_a_reference_column_records_every_gift(tmp_path, capsys):
     ana = Subscriber.objects.create(email="ana@example.org", status=Subscriber.Status.CONFIRMED)
 
-    run(write_csv(tmp_path, NO_REFERENCE))
+    run_import(write_csv(tmp_path, NO_REFERENCE))
 
     assert "2 gift(s) recorded" in capsys.readouterr().out
     gift = Donation.objects.get(donor_email="ana@example.org")
@@ -323,7 +192,7 @@ ana@example.org,12,USD,2026-01-10
 """,
     )
 
-    run(path)
+    run_import(path)
 
     assert Donation.objects.count() == 3  # another day or another amount is another gift
     assert "line 3: Same gift as line 2 (same email, amount, currency and date): skipped." in capsys.readouterr().out
@@ -331,10 +200,10 @@ ana@example.org,12,USD,2026-01-10
 
 def test_reimporting_a_file_without_references_counts_nothing_twice(tmp_path, capsys):
     path = write_csv(tmp_path, NO_REFERENCE)
-    run(path)
+    run_import(path)
     capsys.readouterr()
 
-    run(path)
+    run_import(path)
 
     assert Donation.objects.count() == 2
     out = capsys.readouterr().out
@@ -352,14 +221,14 @@ def test_a_row_without_a_reference_is_the_gift_a_webhook_already_recorded(tmp_pa
         source=Donation.Source.WEBHOOK,
     )
 
-    run(write_csv(tmp_path, NO_REFERENCE))
+    run_import(write_csv(tmp_path, NO_REFERENCE))
 
     assert Donation.objects.count() == 2
     assert "line 2: Already recorded: skipped." in capsys.readouterr().out
 
 
 def test_a_row_with_a_reference_is_the_gift_recorded_earlier_without_one(tmp_path, capsys):
-    run(write_csv(tmp_path, NO_REFERENCE))
+    run_import(write_csv(tmp_path, NO_REFERENCE))
     capsys.readouterr()
     path = write_csv(
         tmp_path,
@@ -371,7 +240,7 @@ ana@example.org,25.50,USD,2026-01-12,ch_2
         name="stripe-export.csv",
     )
 
-    run(path)
+    run_import(path)
 
     assert Donation.objects.count() == 3
     assert "line 2: reference: Already recorded: skipped." in capsys.readouterr().out
@@ -390,7 +259,7 @@ bea@example.org,10,USD,2026-01-10,
 """,
     )
 
-    run(path)
+    run_import(path)
 
     assert sorted(Donation.objects.values_list("donor_email", "reference")) == [
         ("ana@example.org", ""),
@@ -411,96 +280,3 @@ def test_the_database_keeps_one_gift_per_identity_without_a_reference_and_per_re
         Donation.objects.create(**values, donated_at=noon, reference="")
     with pytest.raises(IntegrityError), transaction.atomic():
         Donation.objects.create(**values | {"amount": Decimal("11")}, donated_at=noon, reference="ch_1")
-
-
-def test_the_admin_import_takes_a_file_without_references_and_skips_what_is_recorded(admin_client_2fa):
-    Donation.objects.create(
-        donor_email="rosa@example.org",
-        amount=Decimal("1000"),
-        currency="PEN",
-        donated_at=timezone.make_aware(timezone.datetime(2026, 1, 11, 9)),
-        reference="pi_1",
-    )
-    text = NO_REFERENCE + "ana@example.org,25.5,usd,2026-01-10,Ana Quispe\n"
-
-    response = _upload(admin_client_2fa, text)
-
-    assert response.status_code == 200
-    result = response.context["result"]
-    assert not result.has_errors() and not result.has_validation_errors()
-    assert [row.import_type for row in result.rows] == ["new", "skip", "skip"]
-    confirm = response.context["confirm_form"]
-    admin_client_2fa.post(reverse("admin:donations_donation_process_import"), {**confirm.initial, "resource": "0"})
-    assert sorted(Donation.objects.values_list("donor_email", "reference")) == [
-        ("ana@example.org", ""),
-        ("rosa@example.org", "pi_1"),
-    ]
-
-
-# --- what the admin's import page tells and shows --------------------------------------
-
-
-def test_the_import_page_lists_the_columns_their_formats_and_offers_a_sample(admin_client_2fa):
-    page = admin_client_2fa.get(reverse("admin:donations_donation_import")).content.decode()
-
-    guide = page.split('class="import-columns"')[1].split("</ul>")[0]
-    for column in ["email", "amount", "currency", "date"]:
-        assert f'<code>{column}</code> ·\n        <span class="required">required</span>' in guide
-    assert "<code>reference</code> ·\n        <span>optional</span>" in guide
-    assert "YYYY-MM-DD" in guide and "A dot before the cents" in guide
-    assert reverse("admin:donations_donation_import_sample") in page
-
-
-def test_the_sample_file_is_a_file_the_import_takes(admin_client_2fa, tmp_path, capsys):
-    response = admin_client_2fa.get(reverse("admin:donations_donation_import_sample"))
-
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    text = response.content.decode()
-    assert text.splitlines()[0] == "email,amount,currency,date,reference,campaign,recurring,name,provider"
-    run(write_csv(tmp_path, text))
-    assert "2 gift(s) recorded" in capsys.readouterr().out
-    assert sorted(Donation.objects.values_list("reference", flat=True)) == ["", "ch_3NkExample"]
-
-
-def test_the_sample_file_needs_the_import_permission(client):
-    verified(client, staff("writer", None))
-    assert client.get(reverse("admin:donations_donation_import_sample")).status_code == 403
-
-
-def test_the_preview_shows_each_gift_as_it_will_be_recorded(admin_client_2fa):
-    response = _upload(admin_client_2fa, GOOD)
-
-    [ana, rosa] = response.context["result"].valid_rows()
-    headers = response.context["result"].diff_headers
-    shown = dict(zip(headers, [re.sub(r"<[^>]+>", "", cell) for cell in ana.diff], strict=True))
-    assert shown == {
-        "email": "ana@example.org",  # as recorded: lower case
-        "amount": "25.50",
-        "currency": "USD",
-        "date": "2026-01-10",
-        "reference": "ch_1",
-        "campaign": "",
-        "recurring": "false",
-        "name": "Ana Quispe",
-        "provider": "",
-    }
-    assert "true" in [re.sub(r"<[^>]+>", "", cell) for cell in rosa.diff]
-
-
-def test_a_gift_entered_by_hand_twice_without_a_reference_is_a_form_error(admin_client_2fa):
-    form = {
-        "amount": "12.50",
-        "currency": "USD",
-        "donated_at_0": "2026-01-10",
-        "donated_at_1": "10:00:00",
-        "donor_email": "ana@example.org",
-        "source": "manual",
-        "reference": "",
-    }
-    assert admin_client_2fa.post(reverse("admin:donations_donation_add"), form).status_code == 302
-
-    again = admin_client_2fa.post(reverse("admin:donations_donation_add"), form)
-
-    assert again.status_code == 200  # the form again, with the error
-    assert "without a reference is already recorded" in str(again.context["adminform"].form.errors)
-    assert Donation.objects.count() == 1

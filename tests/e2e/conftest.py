@@ -42,7 +42,7 @@ WORKER_START_TIMEOUT = 90.0
 WORKER_STOP_TIMEOUT = 15.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -100,7 +100,7 @@ class SMTPServer:
 @pytest.fixture
 def smtp_server() -> Iterator[SMTPServer]:
     handler = CollectingHandler()
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -109,7 +109,7 @@ def smtp_server() -> Iterator[SMTPServer]:
         controller.stop()
 
 
-def _test_database_url() -> str:
+def worker_database_url() -> str:
     """DATABASE_URL for the test database pytest-django created (test_<name>)."""
     db = connection.settings_dict
     if db["ENGINE"] != "django.db.backends.postgresql":
@@ -165,7 +165,7 @@ class WorkerProcess:
 @pytest.fixture
 def celery_worker_process(transactional_db: None, smtp_server: SMTPServer) -> Iterator[WorkerProcess]:
     """A real ``celery -A config worker`` on all three queues, mailing to ``smtp_server``."""
-    database_url = _test_database_url()
+    database_url = worker_database_url()
     redis_url = settings.REDIS_URL
     # Tasks left in the queues by an earlier run would run against this test's
     # database. Only this Redis database is flushed: in development each

@@ -15,7 +15,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from django.conf import settings
 
-from tests.e2e.conftest import ROOT, WorkerProcess, _free_port, _test_database_url
+from tests.e2e.conftest import ROOT, WorkerProcess, free_port, worker_database_url
 
 CONCURRENCY = 2  # pool processes, one SMTP connection each
 FAST_RECOVERY = {
@@ -56,7 +56,7 @@ class CountingHandler:
 @contextlib.contextmanager
 def smtp_on_localhost(handler: CountingHandler) -> Iterator[str]:
     """Run ``handler`` as an SMTP server on a free port; yields its EMAIL_URL."""
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -72,7 +72,7 @@ def start_worker(email_url: str, name: str, **extra_env: str) -> WorkerProcess:
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": _test_database_url(),
+            "DATABASE_URL": worker_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "EMAIL_URL": email_url,
             "SITE_URL": settings.SITE_URL,

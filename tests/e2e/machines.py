@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.e2e.conftest import ROOT, WORKER_START_TIMEOUT, WorkerProcess, _test_database_url
+from tests.e2e.conftest import ROOT, WORKER_START_TIMEOUT, WorkerProcess, worker_database_url
 
 # Runs inside the new UTS namespace: name the "machine", then become worker.py.
 AS_HOST = "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execv(sys.argv[2], sys.argv[2:])"
@@ -39,7 +39,7 @@ def machine_env(email_url: str, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in ("ESP", "CELERY_BROKER_URL", "QUEUES")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=_test_database_url(),
+        DATABASE_URL=worker_database_url(),
         REDIS_URL=settings.REDIS_URL,
         EMAIL_URL=email_url,
         SITE_URL=settings.SITE_URL,

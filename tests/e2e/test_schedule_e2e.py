@@ -23,7 +23,7 @@ from django.utils import timezone
 from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import ROOT, _test_database_url, wait_until
+from tests.e2e.conftest import ROOT, wait_until, worker_database_url
 from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
 from tests.e2e.machines import AS_HOST
 from tests.outage import own_redis
@@ -38,7 +38,7 @@ def start_beat(
     env = {key: value for key, value in os.environ.items() if key not in ("ESP", "CELERY_BROKER_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=_test_database_url(),
+        DATABASE_URL=worker_database_url(),
         REDIS_URL=settings.REDIS_URL,
         EMAIL_URL=email_url,
         PYTHONUNBUFFERED="1",

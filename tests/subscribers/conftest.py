@@ -35,3 +35,13 @@ def signup_isolation(rate_limit_window):
     yield
     app.conf.task_always_eager = False
     cache.clear()
+
+
+@pytest.fixture
+def lists():
+    """Two public lists and a private one, for the sign-up abuse tests."""
+    from subscribers.models import MailingList
+
+    MailingList.objects.create(slug="peru", name="Peru", position=1)
+    MailingList.objects.create(slug="guatemala", name="Guatemala", position=2)
+    MailingList.objects.create(slug="donors", name="Major donors", public=False, position=3)

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from campaigns.models import Delivery
 from campaigns.sending.audience import count_audience, snapshot
 from subscribers.models import MailingList, Subscriber, Suppression, email_hash
-from subscribers.services import leaving
+from subscribers.services import leaving, privacy
 from tests.campaigns.engine_helpers import make_campaign
 from tests.subscribers.leaving_helpers import make_list, make_subscriber
 
@@ -104,7 +104,7 @@ def test_erasure_hashes_the_placeholder_and_the_suppression_keeps_the_original(t
     peru = make_list("peru")
     ana = make_subscriber("ana@example.org", lists=[peru])
 
-    leaving.erase(subscriber=ana, actor=None)
+    privacy.erase(subscriber=ana, actor=None)
 
     ana.refresh_from_db()
     assert ana.email_hash == email_hash(ana.email) != email_hash("ana@example.org")

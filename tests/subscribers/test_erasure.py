@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from campaigns.models import Campaign, Delivery, DeliveryEvent
 from subscribers.models import AppendOnlyError, Consent, Subscriber, Suppression, email_hash
-from subscribers.services import erase, export_personal_data, is_suppressed, leaving
+from subscribers.services import erase, export_personal_data, is_suppressed, leaving, preferences
 from tests.subscribers.leaving_helpers import make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +104,7 @@ def test_an_erased_person_cannot_be_unsubscribed_or_changed(ana, staff):
     with pytest.raises(leaving.SubscriberErased):
         leaving.unsubscribe(subscriber=ana, channel=Consent.Channel.STAFF)
     with pytest.raises(leaving.SubscriberErased):
-        leaving.update_preferences(
+        preferences.update_preferences(
             subscriber=ana, lists=[], language="en", name="x", tracking_allowed=True, paused_until=None
         )
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
-from subscribers.services import leaving
+from subscribers.services import leaving, privacy
 from tests.subscribers.leaving_helpers import active_slugs, make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,7 @@ def test_it_never_resubscribes_a_suppressed_address(tmp_path, how):
 
 def test_it_never_reimports_an_erased_address(tmp_path):
     erased = make_subscriber("erased@example.org")
-    leaving.erase(subscriber=erased, actor=None)
+    privacy.erase(subscriber=erased, actor=None)
 
     out, _ = run_import(write_csv(tmp_path, "email\nerased@example.org\n"))
 

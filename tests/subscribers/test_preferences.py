@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from subscribers.models import Consent, Subscriber, Suppression, email_hash
-from subscribers.services import leaving
+from subscribers.services import leaving, preferences, privacy
 from subscribers.tokens import make_preferences_token, make_unsubscribe_token, preferences_url
 from tests.subscribers.leaving_helpers import active_slugs, make_list, make_subscriber
 
@@ -183,7 +183,7 @@ def test_service_refuses_to_resubscribe_a_complained_address(ana, lists):
     leaving.suppress(email=ana.email, reason="complained")
 
     with pytest.raises(leaving.ResubscribeRefused):
-        leaving.update_preferences(
+        preferences.update_preferences(
             subscriber=ana,
             lists=[lists["canada"]],
             language="en",
@@ -234,7 +234,7 @@ def test_an_unsubscribe_token_does_not_open_the_preference_centre(ana):
 
 def test_erased_person_gets_410(ana):
     url = url_for(ana)
-    leaving.erase(subscriber=ana, actor=None)
+    privacy.erase(subscriber=ana, actor=None)
 
     assert Client().get(url).status_code == 410
     assert Client().post(url, {"action": "leave"}).status_code == 410

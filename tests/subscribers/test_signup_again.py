@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 
 from subscribers.models import Consent, MailingList, Subscriber, Subscription, Suppression, email_hash
-from subscribers.services import leaving, purge_unconfirmed, subscribe
+from subscribers.services import leaving, privacy, purge_unconfirmed, subscribe
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_isolation")]
 
@@ -203,7 +203,7 @@ def test_the_visitor_sees_the_same_answer_whatever_the_address_state(
 ):
     reference = stranger_signs_up(client, django_capture_on_commit_callbacks, email="fresh@example.org")
     if state == "erased":
-        leaving.erase(subscriber=person(Subscriber.Status.CONFIRMED, lists), actor=None)
+        privacy.erase(subscriber=person(Subscriber.Status.CONFIRMED, lists), actor=None)
     elif state == "suppressed-elsewhere":
         leaving.suppress(email="ana@example.org", reason=Suppression.Reason.BOUNCED)
     elif state != "new":

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from campaigns.models import Campaign, Delivery
 from subscribers.models import Consent, Subscriber, Suppression, email_hash
-from subscribers.services import leaving
+from subscribers.services import leaving, privacy
 from subscribers.tokens import list_unsubscribe_headers, make_unsubscribe_token
 from tests.subscribers.leaving_helpers import active_slugs, make_list, make_subscriber
 
@@ -166,7 +166,7 @@ def test_token_for_a_deleted_subscriber_is_a_clear_410(ana):
 
 def test_token_for_an_erased_subscriber_is_a_clear_410(ana):
     url = url_for(ana)
-    leaving.erase(subscriber=ana, actor=None)
+    privacy.erase(subscriber=ana, actor=None)
 
     response = Client().post(url, {"List-Unsubscribe": "One-Click"})
     assert response.status_code == 410

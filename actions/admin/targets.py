@@ -1,0 +1,164 @@
+"""Targets (with the CSV import), their groups, districts and postal prefixes in the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ImportMixin
+from import_export.formats import base_formats
+
+from actions.importing import (
+    TARGET_COLUMNS,
+    TARGET_REQUIRED,
+    InvalidRow,
+    ensure_district,
+    ensure_groups,
+    parse_target_row,
+)
+from actions.models import District, PostalPrefix, Target, TargetGroup
+from subscribers.models import normalize_email
+from subscribers.text import text_problem
+
+
+class _GroupsField(fields.Field):
+    """The target's groups as the preview shows them: those it has, plus those the row adds."""
+
+    def get_value(self, instance: Any) -> str:
+        current = set(instance.groups.values_list("slug", flat=True)) if instance.pk else set()
+        return ";".join(sorted(current | set(getattr(instance, "_import_groups", ()))))
+
+
+class TargetResource(resources.ModelResource):
+    """One CSV row → one target, checked by ``actions.importing.parse_target_row``; updated by email."""
+
+    name = fields.Field(column_name="name", attribute="name")
+    email = fields.Field(column_name="email", attribute="email")
+    title = fields.Field(column_name="title", attribute="title")
+    group = _GroupsField(column_name="group")
+    district = fields.Field(column_name="district", attribute="district__code")
+    district_name = fields.Field(column_name="district_name", attribute="district__name")
+    province = fields.Field(column_name="province", attribute="province")
+    party = fields.Field(column_name="party", attribute="party")
+    language = fields.Field(column_name="language", attribute="language")
+    do_not_email = fields.Field(column_name="do_not_email", attribute="do_not_email")
+
+    class Meta:
+        model = Target
+        import_id_fields = ("email",)
+        fields = TARGET_COLUMNS
+        # The preview shows each row's values, and what they replace.
+        skip_diff = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._columns: list[str] = list(TARGET_COLUMNS)
+        self._seen: dict[str, int] = {}
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        dataset.headers = [str(header or "").strip().lower().lstrip("\ufeff") for header in dataset.headers]
+        missing = [column for column in TARGET_REQUIRED if column not in dataset.headers]
+        if missing:
+            raise ValueError(_("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})
+        unknown = [column for column in dataset.headers if column not in TARGET_COLUMNS]
+        if unknown:
+            raise ValueError(
+                _("Unknown column(s): %(unknown)s; allowed: %(allowed)s.")
+                % {"unknown": ", ".join(repr(column[:40]) for column in unknown), "allowed": ", ".join(TARGET_COLUMNS)}
+            )
+        self._columns = list(dataset.headers)
+        self._seen = {}
+
+    def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> Target | None:
+        value = str(row.get("email") or "")
+        if text_problem(value, single_line=True) or len(value) > 254:
+            return None  # import_instance reports it; the database never sees it
+        return Target.objects.filter(email=normalize_email(value)).first()
+
+    def import_instance(self, instance: Target, row: dict[str, Any], **kwargs: Any) -> None:
+        line = int(kwargs.get("row_number") or 0) + 1  # the header is line 1
+        try:
+            parsed = parse_target_row(line, row, columns=self._columns)
+        except InvalidRow as bad:
+            raise ValidationError(bad.errors) from None
+        if parsed.email in self._seen:
+            message = _("Same address as line %(line)d: one row per target.") % {"line": self._seen[parsed.email]}
+            raise ValidationError({"email": [message]})
+        self._seen[parsed.email] = line
+        instance.email = parsed.email
+        instance.name = parsed.name
+        for name, value in parsed.fields.items():
+            setattr(instance, name, value)
+        if parsed.district_code:
+            instance.district, _created = ensure_district(
+                code=parsed.district_code, name=parsed.district_name, province=parsed.fields.get("province", "")
+            )
+        elif "district" in self._columns:
+            instance.district = None
+        instance._import_groups = parsed.groups  # type: ignore[attr-defined]
+
+    def after_save_instance(self, instance: Target, row: dict[str, Any], **kwargs: Any) -> None:
+        slugs = getattr(instance, "_import_groups", ())
+        if slugs and instance.pk:
+            groups, _created = ensure_groups(slugs)
+            instance.groups.add(*groups.values())
+
+
+class PostalPrefixInline(admin.TabularInline):
+    model = PostalPrefix
+    extra = 0
+
+
+@admin.register(TargetGroup)
+class TargetGroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "size")
+    search_fields = ("name", "slug")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TargetGroup]:
+        return super().get_queryset(request).annotate(target_count=Count("targets"))
+
+    @admin.display(description=_("targets"), ordering="target_count")
+    def size(self, group: Any) -> int:
+        return int(group.target_count)
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "province")
+    search_fields = ("name", "code", "postal_prefixes__prefix")
+    list_filter = ("province",)
+    inlines = [PostalPrefixInline]
+
+
+@admin.register(PostalPrefix)
+class PostalPrefixAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "district")
+    search_fields = ("prefix", "district__name", "district__code")
+    list_select_related = ("district",)
+    raw_id_fields = ("district",)
+
+
+@admin.register(Target)
+class TargetAdmin(ImportMixin, admin.ModelAdmin):  # type: ignore[misc]  # the two stubs type change_list_template apart
+    resource_classes = [TargetResource]
+    import_formats = [base_formats.CSV]
+    list_display = ("name", "title", "email", "district", "province", "party", "do_not_email", "active")
+    list_filter = ("groups", "province", "party", "language", "do_not_email", "active")
+    search_fields = ("name", "email", "title", "district__name", "district__code", "party")
+    list_select_related = ("district",)
+    filter_horizontal = ("groups",)
+    raw_id_fields = ("district",)
+    readonly_fields = ("created_at", "updated_at")
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def process_dataset(self, dataset: Any, form: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # All or nothing at commit too: a row that turned bad since the preview rolls back the whole file.
+        kwargs.setdefault("rollback_on_validation_errors", True)
+        return super().process_dataset(dataset, form, request, **kwargs)

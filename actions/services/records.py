@@ -1,0 +1,123 @@
+"""What was signed: the counters, and a person's signatures for the GDPR access export and erasure."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import redis
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from actions.models import Action, Letter, Signature
+from subscribers.models import normalize_email
+
+
+def count_cache_key(action: Action) -> str:
+    return f"actions:count:{action.pk}"
+
+
+def signature_count(action: Action, *, cached: bool = False) -> int:
+    """How many signed; ``cached`` (for public counters) may be up to a minute old."""
+    if not cached:
+        return action.signatures.count()
+    key = count_cache_key(action)
+    try:
+        value = cache.get(key)
+    except redis.RedisError:  # a cache outage must not take the counter down
+        value = None
+    if value is None:
+        value = action.signatures.count()
+        with contextlib.suppress(redis.RedisError):  # the count is right, only not cached
+            cache.set(key, value, timeout=60)
+    return int(value)
+
+
+def letter_counts(action: Action) -> dict[str, int]:
+    """sent, failed, pending (waiting or being sent), unknown, by_hand."""
+    L = Letter.Status
+    counts = Letter.objects.filter(action=action).aggregate(
+        sent=Count("id", filter=Q(status=L.SENT)),
+        failed=Count("id", filter=Q(status=L.FAILED)),
+        pending=Count("id", filter=Q(status__in=[L.PENDING, L.SENDING])),
+        unknown=Count("id", filter=Q(status=L.UNKNOWN)),
+        by_hand=Count("id", filter=Q(status=L.BY_HAND)),
+    )
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
+# --- GDPR ----------------------------------------------------------------------------------
+
+
+def _signatures_by(email: str, subscriber_id: int | None) -> QuerySet[Signature]:
+    query = Q(email=normalize_email(email))
+    if subscriber_id is not None:
+        query |= Q(subscriber_id=subscriber_id)
+    return Signature.objects.filter(query)
+
+
+def signatures_of(email: str, *, subscriber_id: int | None = None) -> list[dict[str, Any]]:
+    """Every signature by ``email`` (or linked to the subscriber) with its letters, JSON-ready (the access export)."""
+    rows = []
+    for signature in (
+        _signatures_by(email, subscriber_id)
+        .select_related("action", "district")
+        .prefetch_related("letters__target")
+        .order_by("created_at", "pk")
+    ):
+        rows.append(
+            {
+                "action": signature.action.slug,
+                "action_title": signature.action.title,
+                "kind": signature.action.kind,
+                "signed_at": signature.created_at.isoformat(),
+                "email": signature.email,
+                "name": signature.name,
+                "postal_code": signature.postal_code,
+                "district": signature.district.code if signature.district else None,
+                "message": signature.message,
+                "letter_subject": signature.letter_subject,
+                "letter_body": signature.letter_body,
+                "language": signature.language,
+                "source": signature.source,
+                "letters": [
+                    {
+                        "target": letter.target.name,
+                        "target_email": letter.target.email,
+                        "status": letter.status,
+                        "sent_at": letter.sent_at.isoformat() if letter.sent_at else None,
+                    }
+                    for letter in signature.letters.all()
+                ],
+            }
+        )
+    return rows
+
+
+def erase_signatures(*, email: str, replacement_email: str, subscriber_id: int | None = None) -> int:
+    """Drop the person from their signatures and letters; the signatures still count.
+
+    Unsent letters are skipped: their text named the person, and once
+    erased there is nothing left to send.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(_signatures_by(email, subscriber_id).select_for_update().values_list("pk", flat=True))
+        if not ids:
+            return 0
+        Letter.objects.filter(signature_id__in=ids, status__in=[Letter.Status.PENDING, Letter.Status.BY_HAND]).update(
+            status=Letter.Status.SKIPPED, error="erased (GDPR)"
+        )
+        Signature.objects.filter(pk__in=ids).update(
+            email=replacement_email,
+            name="",
+            postal_code="",
+            message="",
+            letter_subject="",
+            letter_body="",
+            consent=None,
+            erased_at=now,
+        )
+    return len(ids)

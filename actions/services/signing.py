@@ -1,0 +1,260 @@
+"""One person signs one action, once; letters are written, not sent."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+import redis
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from actions.districts import DistrictMatch, allowed_choice, find_district
+from actions.models import Action, District, Letter, Signature, Target
+from actions.services.cleaning import Cleaned, InvalidSignature, clean_signature
+from actions.services.records import count_cache_key
+from subscribers import consent_text
+from subscribers.models import Consent, MailingList, Subscriber, Subscription
+from subscribers.services.signup import SignupResult, subscribe
+from subscribers.text import text_problem
+
+
+class ActionNotOpen(Exception):
+    """The action is a draft or closed: it takes no signatures."""
+
+    def __init__(self, action: Action) -> None:
+        super().__init__(f"action {action.slug} is {action.status}")
+        self.action = action
+
+
+class DistrictChoiceNeeded(Exception):
+    """The postal code matches no district, or several: the supporter must choose; nothing was stored."""
+
+    def __init__(self, match: DistrictMatch, postal_code: str) -> None:
+        super().__init__(f"{postal_code}: {match.outcome}")
+        self.match = match
+        self.postal_code = postal_code
+
+    @property
+    def choices(self) -> list[District]:
+        return self.match.choices
+
+
+@dataclass(frozen=True)
+class SignResult:
+    signature: Signature
+    created: bool  # False: this address had already signed; nothing was changed or sent
+    letters: list[Letter] = field(default_factory=list)
+    # The opt-in sign-up, when lists were ticked and something was asked of subscribers.
+    opt_in: SignupResult | None = None
+
+
+_CONSENT_SOURCE = {
+    Signature.Source.FORM: Consent.Source.FORM,
+    Signature.Source.EMBED: Consent.Source.EMBED,
+    Signature.Source.API: Consent.Source.API,
+    Signature.Source.LINK: Consent.Source.FORM,
+}
+
+
+def letter_targets(action: Action, district: District | None) -> list[Target]:
+    """Who this supporter's letter goes to: the fixed targets, plus the group's (of their district)."""
+    chosen: dict[int, Target] = {target.pk: target for target in action.targets.filter(active=True)}
+    if action.target_group_id or action.by_district:
+        pool = Target.objects.filter(active=True)
+        if action.target_group_id:
+            pool = pool.filter(groups=action.target_group_id)
+        if action.by_district:
+            pool = pool.filter(district=district) if district is not None else pool.none()
+        for target in pool:
+            chosen.setdefault(target.pk, target)
+    return sorted(chosen.values(), key=lambda target: (target.name, target.pk))
+
+
+def _opt_in(
+    *,
+    cleaned: Cleaned,
+    action: Action,
+    source: str,
+    page_url: str,
+    ip: str | None,
+    user_agent: str,
+    wording_version: str | None,
+    source_detail: str = "",
+) -> SignupResult | None:
+    """Ticked lists: a sign-up exactly as the sign-up page makes one (double opt-in, consent evidence)."""
+    if not cleaned.lists:
+        return None
+    existing = Subscriber.objects.filter(email=cleaned.email).first()
+    if existing is not None and existing.status == Subscriber.Status.CONFIRMED:
+        active = set(
+            existing.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list("mailing_list_id", flat=True)
+        )
+        if all(mailing_list.pk in active for mailing_list in cleaned.lists):
+            return None  # nothing to ask: no consent row, no confirmation email
+    return subscribe(
+        email=cleaned.email,
+        name=cleaned.name,
+        language=cleaned.language,
+        lists=cleaned.lists,
+        source=_CONSENT_SOURCE.get(Signature.Source(source), Consent.Source.FORM),
+        basis=Consent.Basis.EXPRESS,
+        double_opt_in=True,
+        wording_version=wording_version or consent_text.CURRENT_VERSION,
+        wording_language=cleaned.language,
+        page_url=page_url,
+        ip=ip,
+        user_agent=user_agent,
+        detail=(f"action: {action.slug}; {source_detail}" if source_detail else f"action: {action.slug}")[:255],
+    )
+
+
+def sign(
+    *,
+    action: Action,
+    email: str,
+    name: str,
+    postal_code: str = "",
+    district_code: str = "",
+    message: str = "",
+    letter_subject: str | None = None,
+    letter_body: str | None = None,
+    opt_in_lists: Iterable[MailingList | str] = (),
+    source: str = Signature.Source.FORM,
+    source_detail: str = "",
+    language: str = "en",
+    page_url: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    wording_version: str | None = None,
+) -> SignResult:
+    """``email`` signs ``action``, once.
+
+    A repeat by the same address changes nothing and writes no letter (the
+    result says ``created=False``); ticked lists are still honoured, as a
+    new sign-up request. For a letter that goes by district, a postal code
+    that matches no district or several raises DistrictChoiceNeeded, and
+    nothing is stored until the call names one of the choices in
+    ``district_code``. Letters are written ``pending`` (or ``by_hand`` for
+    targets not to be emailed): nothing is sent here.
+
+    Raises InvalidSignature (every problem by field), ActionNotOpen,
+    DistrictChoiceNeeded.
+    """
+    _check_source(source, source_detail)
+    cleaned = clean_signature(
+        action=action,
+        email=email,
+        name=name,
+        postal_code=postal_code,
+        message=message,
+        letter_subject=letter_subject,
+        letter_body=letter_body,
+        opt_in_lists=opt_in_lists,
+        language=language,
+    )
+    if not action.is_open:
+        raise ActionNotOpen(action)
+    opt_in = partial(
+        _opt_in,
+        cleaned=cleaned,
+        action=action,
+        source=source,
+        page_url=page_url,
+        ip=ip,
+        user_agent=user_agent,
+        wording_version=wording_version,
+        source_detail=source_detail,
+    )
+    earlier = Signature.objects.filter(action=action, email=cleaned.email).first()
+    if earlier is not None:
+        with transaction.atomic():
+            return SignResult(signature=earlier, created=False, opt_in=opt_in())
+
+    district = supporter_district(action=action, postal_code=cleaned.postal_code, district_code=district_code)
+    with transaction.atomic():
+        signature = _new_signature(action, cleaned, district, source=source, source_detail=source_detail or page_url)
+        if signature is None:
+            # Two submissions of one address raced (a double click): the other one signed.
+            earlier = Signature.objects.get(action=action, email=cleaned.email)
+            return SignResult(signature=earlier, created=False, opt_in=opt_in())
+        letters = _write_letters(action, signature, district) if action.is_letter else []
+        asked = opt_in()
+        if asked is not None and asked.subscriber is not None:
+            signature.consent = asked.consent
+            signature.subscriber = asked.subscriber
+            signature.save(update_fields=["consent", "subscriber"])
+    # The signature is committed: a cache outage must not turn it into an error page.
+    with contextlib.suppress(redis.RedisError):
+        cache.delete(count_cache_key(action))
+    return SignResult(signature=signature, created=True, letters=letters, opt_in=asked)
+
+
+def _check_source(source: str, source_detail: str) -> None:
+    if source not in Signature.Source.values:
+        raise InvalidSignature({"source": [f"unknown source {source!r}"]})
+    problem = text_problem(source_detail, single_line=True)
+    if problem:
+        raise InvalidSignature({"source": [problem]})
+
+
+def _new_signature(
+    action: Action, cleaned: Cleaned, district: District | None, *, source: str, source_detail: str
+) -> Signature | None:
+    """The signature, or None when this address signed in the meantime."""
+    try:
+        with transaction.atomic():
+            return Signature.objects.create(
+                action=action,
+                email=cleaned.email,
+                name=cleaned.name,
+                postal_code=cleaned.postal_code,
+                district=district,
+                message=cleaned.message,
+                letter_subject=cleaned.letter_subject,
+                letter_body=cleaned.letter_body,
+                language=cleaned.language,
+                source=source,
+                source_detail=source_detail[:255],
+                subscriber=Subscriber.objects.filter(email=cleaned.email).first(),
+            )
+    except IntegrityError:
+        return None
+
+
+def _write_letters(action: Action, signature: Signature, district: District | None) -> list[Letter]:
+    """One letter per target, waiting to be sent (or to be delivered by hand)."""
+    return Letter.objects.bulk_create(
+        [
+            Letter(
+                action=action,
+                signature=signature,
+                target=target,
+                status=Letter.Status.BY_HAND if target.do_not_email else Letter.Status.PENDING,
+                created_at=signature.created_at,
+            )
+            for target in letter_targets(action, district)
+        ]
+    )
+
+
+def supporter_district(*, action: Action, postal_code: str, district_code: str) -> District | None:
+    """The supporter's district; DistrictChoiceNeeded when a letter by district cannot tell."""
+    if not postal_code:
+        return None
+    match = find_district(postal_code)
+    if district_code:
+        chosen = allowed_choice(match, postal_code, district_code)
+        if chosen is None:
+            raise InvalidSignature({"district": [_("Choose one of the districts offered for your postal code.")]})
+        return chosen
+    if match.found:
+        return match.district
+    if action.is_letter and action.by_district:
+        raise DistrictChoiceNeeded(match, postal_code)
+    # A petition (or a letter to fixed targets) does not need the district:
+    # leave it unknown rather than ask.
+    return None
