@@ -11,8 +11,8 @@ class TocsinAdminConfig(AdminConfig):
         from anymail.signals import tracking
 
         from config.admin import name_security_apps
-        from config.metrics import observe_webhook_lag
+        from config.histograms import observe_webhook_lag
 
         name_security_apps()
-        # config's one AppConfig: the metrics' webhook lag (config/metrics.py) listens here.
-        tracking.connect(observe_webhook_lag, dispatch_uid="config.metrics.observe_webhook_lag")
+        # config's one AppConfig: the webhook lag histogram (config/histograms.py) listens here.
+        tracking.connect(observe_webhook_lag, dispatch_uid="config.histograms.observe_webhook_lag")

@@ -10,7 +10,7 @@ outbox (outbox/relay.py) or a database row the sweeper reads; the README's
 
 Beat runs once across every machine: config/beat.py's scheduler dispatches
 only while it holds a lock in Redis. Workers write a heartbeat for /readyz,
-and each send batch's duration goes to the metrics (config/metrics.py).
+and each send batch's duration goes to a histogram (config/histograms.py).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ if observability.log_format(os.environ.get("LOG_FORMAT", "")) == "json":
         logging.config.dictConfig(settings.LOGGING)
 
 
-# --- metrics: how long each send batch takes, per queue (config/metrics.py) ----------
+# --- metrics: how long each send batch takes, per queue (config/histograms.py) -------
 _BATCH_TASK = "campaigns.tasks.send_batch"
 _batch_started: dict[str, float] = {}
 
@@ -142,7 +142,7 @@ def _batch_ends(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
     started = _batch_started.pop(task_id, None)
     if started is None:
         return
-    from config import metrics
+    from config import histograms
 
     queue = (getattr(task.request, "delivery_info", None) or {}).get("routing_key") or "unknown"
-    metrics.BATCH_SECONDS.observe(time.monotonic() - started, queue=str(queue))
+    histograms.BATCH_SECONDS.observe(time.monotonic() - started, queue=str(queue))

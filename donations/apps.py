@@ -42,3 +42,12 @@ class DonationsConfig(AppConfig):
         from donations import people
 
         people.connect()
+
+        # campaigns sits below donations too: an appeal's audience and its donate
+        # buttons come from here, through the send pipeline's registry.
+        from campaigns.sending import plugins
+        from donations import ask_ladder, audience
+
+        plugins.register_audience_filter(audience.FILTER_NAME, audience.donor_rules_sql)
+        plugins.register_audience_note(audience.FILTER_NAME, audience.left_out_note)
+        plugins.register_block(ask_ladder.BLOCK)

@@ -6,19 +6,27 @@ gets the organisation's default ladder (``TOCSIN_DEFAULT_ASK_LADDER`` in
 type (5, 10, 25, 50…), since "37.13" reads like a bill, not a suggestion.
 
 ``ladders_for`` serves a whole send batch with one query; ``ladder_for`` is
-the one-recipient shortcut for previews and test sends.
+the one-recipient shortcut for previews and test sends. ``BLOCK`` is how the
+buttons get into an appeal's email: campaigns sits below donations, so
+``DonationsConfig.ready()`` registers it as a per-recipient block
+(``campaigns/sending/plugins.py``) and the appeal templates place it with
+``{{ blocks.ask_ladder }}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
+from django.template.loader import render_to_string
+from django.utils import formats
 
+from campaigns.models import Campaign
+from campaigns.sending.plugins import BlockSource, RecipientBlock
 from donations.models import Donation
 from subscribers.models import Subscriber
 
@@ -99,3 +107,68 @@ def ask_urls(url: str, ladder: AskLadder) -> list[tuple[Decimal, str]]:
         )
         for amount in ladder.amounts
     ]
+
+
+def with_currency(url: str, currency: str) -> str:
+    """``url`` with ``currency`` and without any ``amount``: the "Other amount" link."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in {"amount", "currency"}]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("currency", currency)])))
+
+
+# Signs written before the amount; other currencies show their code after it ("50 PEN").
+_CURRENCY_SIGNS = {"USD": "$", "GBP": "£", "EUR": "€"}
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """``35, "USD"`` → "$35", in the active language's number format."""
+    whole = amount == amount.to_integral_value()
+    number = formats.number_format(amount, decimal_pos=0 if whole else 2, use_l10n=True)
+    sign = _CURRENCY_SIGNS.get(currency)
+    if sign is None:
+        return f"{number}\u00a0{currency}"
+    return f"{sign}{number}"
+
+
+# --- the appeal email's buttons (a campaigns plugin) -----------------------------------------
+
+
+def asks_amounts(campaign: Campaign) -> bool:
+    """Whether an appeal's donate link gets suggested amounts.
+
+    Staff who put an ``amount`` in the link chose the ask themselves: one
+    button with their amount, not a ladder that would override it.
+    """
+    url = campaign.call_to_action_url
+    if campaign.kind != Campaign.Kind.APPEAL or not url:
+        return False
+    return not any(key == "amount" for key, _value in parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def _ladders_of(campaign: Campaign, subscriber_ids: Sequence[int]) -> Mapping[int, Hashable]:
+    return ladders_for(subscriber_ids)
+
+
+def _default_of(campaign: Campaign) -> Hashable:
+    return default_ladder()
+
+
+def render_buttons(ladder: Hashable, source: BlockSource) -> tuple[str, str]:
+    """(HTML, text) of one ladder's buttons, in the active language; the renderer inlines and tracks them."""
+    assert isinstance(ladder, AskLadder)
+    context = {
+        "cta_text": source.cta_text,
+        "rungs": [
+            {"label": money(amount, ladder.currency), "url": url} for amount, url in ask_urls(source.cta_url, ladder)
+        ],
+        "other_url": with_currency(source.cta_url, ladder.currency),
+    }
+    return (
+        render_to_string("emails/donations/ask_ladder.html", context),
+        render_to_string("emails/donations/ask_ladder.txt", context),
+    )
+
+
+BLOCK = RecipientBlock(
+    name="ask_ladder", applies=asks_amounts, values_for=_ladders_of, default=_default_of, render=render_buttons
+)

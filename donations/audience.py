@@ -28,6 +28,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import ngettext
 
 from campaigns.models import Campaign
 from donations.models import Donation
@@ -140,3 +142,20 @@ def donor_rules_sql(campaign: Campaign, *, alias: str = "s") -> tuple[str, list[
             sql += f" AND NOT {exists(f' AND d.{recurring} = %s AND d.{donated_at} >= %s')}"
             params += [True, _since(RECURRING_ACTIVE_DAYS)]
     return sql, params
+
+
+def left_out_note(campaign: Campaign) -> str | None:
+    """The send page's line on how many people the donor rules leave out (None when no rule applies)."""
+    if not _rules(campaign):
+        return None
+    from campaigns.sending.audience import count_left_out
+
+    count = count_left_out(campaign, FILTER_NAME)
+    return ngettext(
+        "%(count)s person is left out by the donor rules.",
+        "%(count)s people are left out by the donor rules.",
+        count,
+    ) % {"count": number_format(count, force_grouping=True)}
+
+
+FILTER_NAME = "donations.donor_rules"

@@ -2,7 +2,9 @@
 
 The audience is the union of the campaign's lists (active subscriptions) of
 confirmed, unsuppressed, not-paused subscribers, optionally restricted to some
-languages and a sign-up window. ``count_audience`` counts it with one
+languages and a sign-up window, and by whatever the apps above campaigns
+registered (``campaigns/sending/plugins.py``: donors, people who already
+acted). ``count_audience`` counts it with one
 ``SELECT COUNT(*)``; ``snapshot`` writes it once into the Delivery ledger with
 one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` (so running it twice is
 harmless). Nothing here loads subscribers into Python.
@@ -20,56 +22,20 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignTranslation, Delivery, DeliveryEvent
+from campaigns.sending import plugins
 from subscribers.models import Subscriber, Subscription, Suppression
 
 
-def _donor_exclusion(campaign: Campaign) -> tuple[str, list[Any]]:
-    """The appeal's donor rules (``donations.audience``), as SQL on subscriber rows ``s``.
+def _audience_where(campaign: Campaign, *, leave_out: str = "") -> tuple[str, list[Any]]:
+    """FROM + WHERE selecting the campaign's audience as ``s`` (subscriber rows).
 
-    Without the donations app, a Donation model with a ``subscriber`` foreign
-    key and a date field still honours ``exclude_donors_days``; with neither,
-    the rule is ignored.
+    The apps above campaigns add their conditions (``plugins.AudienceFilter``);
+    ``leave_out`` names one of them to skip (``count_left_out``).
     """
-    try:
-        from donations.audience import donor_rules_sql
-    except ImportError:
-        pass
-    else:
-        return donor_rules_sql(campaign, alias="s")
-    if not campaign.exclude_donors_days:
-        return "", []
-    model = None
-    for label in ("donations.Donation", "campaigns.Donation", "subscribers.Donation"):
-        try:
-            model = apps.get_model(label)
-            break
-        except (LookupError, ValueError):
-            continue
-    if model is None:
-        return "", []
-    field_names = {f.name for f in model._meta.get_fields()}
-    date_field = next((n for n in ("donated_at", "received_at", "date", "created_at") if n in field_names), None)
-    if "subscriber" not in field_names or date_field is None:
-        return "", []
-    table = connection.ops.quote_name(model._meta.db_table)
-    subscriber_col = model._meta.get_field("subscriber").column
-    date_col = model._meta.get_field(date_field).column
-    since = timezone.now() - timedelta(days=campaign.exclude_donors_days)
-    if model._meta.get_field(date_field).get_internal_type() == "DateField":
-        since = since.date()  # type: ignore[assignment]
-    return (
-        f" AND NOT EXISTS (SELECT 1 FROM {table} d WHERE d.{subscriber_col} = s.id AND d.{date_col} >= %s)",
-        [since],
-    )
-
-
-def _audience_where(campaign: Campaign) -> tuple[str, list[Any]]:
-    """FROM + WHERE selecting the campaign's audience as ``s`` (subscriber rows)."""
     subscriber = Subscriber._meta.db_table
     subscription = Subscription._meta.db_table
     suppression = Suppression._meta.db_table
@@ -106,8 +72,12 @@ def _audience_where(campaign: Campaign) -> tuple[str, list[Any]]:
             DeliveryEvent.Kind.CLICKED,
             timezone.now() - timedelta(days=campaign.engaged_within_days),
         ]
-    donors_sql, donors_params = _donor_exclusion(campaign)
-    return sql + donors_sql, params + donors_params
+    for name, audience_filter in plugins.audience_filters():
+        if name != leave_out:
+            extra_sql, extra_params = audience_filter(campaign, alias="s")
+            sql += extra_sql
+            params += extra_params
+    return sql, params
 
 
 def _fresh_statistics() -> None:
@@ -140,6 +110,15 @@ def count_audience(campaign: Campaign) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*)" + where, params)
         return int(cursor.fetchone()[0])
+
+
+def count_left_out(campaign: Campaign, filter_name: str) -> int:
+    """How many people the audience filter ``filter_name`` alone leaves out (for an audience note)."""
+    where, params = _audience_where(campaign, leave_out=filter_name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*)" + where, params)
+        without = int(cursor.fetchone()[0])
+    return max(without - count_audience(campaign), 0)
 
 
 def count_audience_by_language(campaign: Campaign) -> dict[str, int]:

@@ -334,7 +334,7 @@ class _Batch:
         self.throttle = Throttle()
         self.renderer = renderer_for(campaign)
         self.list_ids: dict[int, set[int]] = {}
-        self.ladders: dict[int, Any] = {}  # an appeal's suggested amounts per subscriber
+        self.block_values: dict[int, dict[str, Any]] = {}  # per-recipient blocks (plugins), per subscriber
         self.permanent_streak = 0
 
     # Called with self.lock held.
@@ -379,8 +379,8 @@ class _Batch:
                 self.buffer.reverse()
                 if len(self.renderer.lists) > 1:
                     self.list_ids = self.renderer.subscribed_list_ids([row[1] for row in self.buffer])
-                # One query per chunk, none for bulletins and alerts.
-                self.ladders = self.renderer.ladders_for([row[1] for row in self.buffer])
+                # One call per block and chunk (an appeal's suggested amounts: one query); none without blocks.
+                self.block_values = self.renderer.block_values_for([row[1] for row in self.buffer])
             return self.buffer.pop()
 
     def render(self, row: tuple) -> Any:
@@ -390,7 +390,7 @@ class _Batch:
             delivery_id=row[0],
             language=row[2] or None,
             list_ids=self.list_ids.get(row[1]),
-            ask_ladder=self.ladders.get(row[1]),
+            block_values=self.block_values.get(row[1]),
         )
 
     def count(self, outcome: str) -> None:

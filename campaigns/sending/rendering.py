@@ -9,10 +9,11 @@ recipient's tokens and joins strings: the sending engine calls it a thousand
 times a second, so no template rendering and no CSS inlining happen per
 recipient.
 
-An appeal's suggested amounts ("Give $35 / $50 / $70", ``donations.ask_ladder``)
-differ per reader, so they fill one more slot: the buttons of each distinct
-ladder are rendered and inlined once and cached, and their links are signed
-per recipient like every other tracked link.
+Blocks that the apps above campaigns register (``campaigns/sending/plugins.py``),
+such as an appeal's suggested amounts ("Give $35 / $50 / $70", from
+donations), differ per reader, so each fills one more slot: each distinct
+value of a block is rendered and inlined once and cached, and its links are
+signed per recipient like every other tracked link.
 
 Staff Markdown is never evaluated as a Django template (a phished staff
 account must not be able to reach template tags or object attributes): only
@@ -25,8 +26,8 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -45,7 +46,7 @@ from campaigns.content.articles import markdown_to_html
 from campaigns.content.plaintext import markdown_to_text, wrap
 from campaigns.events import tracking
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
-from donations.ask_ladder import AskLadder, ask_urls, default_ladder, ladders_for
+from campaigns.sending.plugins import BlockSource, RecipientBlock, blocks
 from subscribers import tokens
 from subscribers.models import MailingList, Subscriber, Subscription, quoted_list_names
 from subscribers.text import squash_spaces
@@ -160,17 +161,8 @@ class _MergeFields:
 
 
 @dataclass
-class _AskSource:
-    """What an appeal version needs to build the buttons of any ladder."""
-
-    cta_text: str
-    url: str  # the donate URL, absolute and attributed
-    css: str  # the email's stylesheet, to inline each ladder's buttons with
-
-
-@dataclass
-class _AskBlock:
-    """The suggested-amount buttons for one ladder in one language, with its links as slots."""
+class _Block:
+    """One value of a per-recipient block in one language, rendered and inlined, with its links as slots."""
 
     html: _Template
     text: str
@@ -195,9 +187,10 @@ class _Version:
     json_urls: dict[str, str] = field(default_factory=dict)
     untracked: dict[str, str] = field(default_factory=dict)
     reasons: dict[frozenset[int], tuple[str, str]] = field(default_factory=dict)
-    # Appeals with suggested amounts: what the ladder's buttons are made of, and each ladder's block.
-    ask: _AskSource | None = None
-    asks: dict[AskLadder, _AskBlock] = field(default_factory=dict)
+    # Per-recipient blocks (plugins.RecipientBlock): what they are rendered from, and each value's rendering.
+    block_source: BlockSource | None = None
+    css: str = ""  # the email's stylesheet, to inline each block with
+    blocks: dict[tuple[str, Hashable], _Block] = field(default_factory=dict)
 
     def name_values(self, name: str) -> tuple[dict[str, str], dict[str, str]]:
         """(text values, HTML values) of the name slots for a person called ``name``."""
@@ -225,7 +218,8 @@ class CampaignRenderer:
         # ONE tag: Postmark, SparkPost, Mailjet, Mailtrap and Postal accept no
         # more (Anymail raises AnymailUnsupportedFeature); the kind goes in metadata.
         self.tags = [f"campaign-{campaign.pk}"]
-        self.asks_amounts = campaign.kind == Campaign.Kind.APPEAL and _asks_amounts(campaign.call_to_action_url)
+        # The blocks this campaign's emails have, each with its slot ("b0", "b1"…) and link prefix.
+        self.blocks: list[RecipientBlock] = [block for block in blocks() if block.applies(campaign)]
         self._articles: list[Article] | None = None
         self._versions: dict[tuple[str, bool], _Version] = {}
         # The same URLs and tokens as subscribers.tokens.unsubscribe_url /
@@ -256,14 +250,14 @@ class CampaignRenderer:
         delivery_id: int | None = None,
         language: str | None = None,
         list_ids: Any = None,
-        ask_ladder: AskLadder | None = None,
+        block_values: Mapping[str, Hashable] | None = None,
     ) -> EmailMultiAlternatives:
         """The personalised message for one recipient.
 
         ``language`` (e.g. the delivery's snapshot) overrides the subscriber's;
         ``list_ids`` (see ``subscribed_list_ids``) saves a query per recipient
-        when the campaign targets several lists; so does ``ask_ladder`` (see
-        ``ladders_for``) for an appeal's suggested amounts.
+        when the campaign targets several lists; so does ``block_values`` (see
+        ``block_values_for``) for the blocks such as an appeal's suggested amounts.
         """
         version = self.version(language or subscriber.language)
         unsubscribe_token = self._unsubscribe_signer.sign(str(subscriber.pk))
@@ -281,13 +275,13 @@ class CampaignRenderer:
             self._track(version, html_values, int(delivery_id))  # type: ignore[arg-type]
         else:
             html_values.update(version.untracked)
-        if version.ask is not None:
-            block = self._ask_block(version, ask_ladder or self._ladder_of(subscriber))
-            text_values["a"] = block.text
-            ask_values = dict(block.untracked)
+        for index, recipient_block in enumerate(self.blocks if version.block_source is not None else ()):
+            block = self._block(version, recipient_block, self._block_value(recipient_block, subscriber, block_values))
+            text_values[f"b{index}"] = block.text
+            values = dict(block.untracked)
             if track_links:
-                self._sign_links(block.links, block.json_urls, ask_values, int(delivery_id))  # type: ignore[arg-type]
-            html_values["a"] = block.html.fill(ask_values)
+                self._sign_links(block.links, block.json_urls, values, int(delivery_id))  # type: ignore[arg-type]
+            html_values[f"b{index}"] = block.html.fill(values)
         message = EmailMultiAlternatives(
             subject=subject,
             body=version.text.fill(text_values),
@@ -338,10 +332,10 @@ class CampaignRenderer:
         """The campaign as an anonymous reader sees it on the site: no personal link anywhere."""
         version = self.version(language or self.campaign.language, web=True)
         _text_values, html_values = version.name_values("")
-        if version.ask is not None:
-            # Anyone may read the web version: the organisation's default amounts, no one's last gift.
-            block = self._ask_block(version, default_ladder())
-            html_values["a"] = block.html.fill(block.untracked)
+        for index, recipient_block in enumerate(self.blocks if version.block_source is not None else ()):
+            # Anyone may read the web version: a block's default, never one reader's value.
+            block = self._block(version, recipient_block, recipient_block.default(self.campaign))
+            html_values[f"b{index}"] = block.html.fill(block.untracked)
         return version.html.fill(html_values)
 
     def subscribed_list_ids(self, subscriber_ids: list[int]) -> dict[int, set[int]]:
@@ -354,11 +348,13 @@ class CampaignRenderer:
             found[subscriber_id].add(list_id)
         return found
 
-    def ladders_for(self, subscriber_ids: list[int]) -> dict[int, AskLadder]:
-        """For a batch: each subscriber's suggested amounts (one query; none when the campaign asks none)."""
-        if not self.asks_amounts:
-            return {}
-        return ladders_for(subscriber_ids)
+    def block_values_for(self, subscriber_ids: list[int]) -> dict[int, dict[str, Hashable]]:
+        """For a batch: each subscriber's value of each block (one call per block; none without blocks)."""
+        found: dict[int, dict[str, Hashable]] = {}
+        for block in self.blocks:
+            for subscriber_id, value in block.values_for(self.campaign, subscriber_ids).items():
+                found.setdefault(subscriber_id, {})[block.name] = value
+        return found
 
     def version(self, language: str, *, web: bool = False) -> _Version:
         if language not in self.languages:
@@ -389,7 +385,7 @@ class CampaignRenderer:
                 cta_url = attributed_url(cta_url, campaign.attribution_code) if cta_url else ""
             elif campaign.kind == Campaign.Kind.ALERT:
                 cta_text = cta_text or _("Take action")
-            ask_slot = _SLOT.format("a") if self.asks_amounts and cta_url else ""
+            block_slots = {block.name: _SLOT.format(f"b{index}") for index, block in enumerate(self.blocks)}
             context = {
                 "language": language,
                 "kind": campaign.kind,
@@ -402,7 +398,7 @@ class CampaignRenderer:
                 "body_text": markdown_to_text(body_source, absolute=absolute_url),
                 "cta_text": _one_line(cta_text),
                 "cta_url": absolute_url(cta_url),
-                "ask_slot": ask_slot,
+                "blocks": block_slots,
                 "articles": self._article_items(language) if campaign.kind == Campaign.Kind.BULLETIN else [],
                 "org_name": settings.TOCSIN_ORG_NAME,
                 "org_address": settings.TOCSIN_ORG_ADDRESS,
@@ -416,10 +412,15 @@ class CampaignRenderer:
             }
             rendered_html = render_to_string(f"emails/campaign/{campaign.kind}.html", context)
             rendered_text = render_to_string(f"emails/campaign/{campaign.kind}.txt", context)
-        ask = None
-        if ask_slot:
-            css = "\n".join(_STYLE.findall(rendered_html))
-            ask = _AskSource(cta_text=_one_line(cta_text), url=absolute_url(cta_url), css=css)
+        block_source = None
+        if block_slots:
+            block_source = BlockSource(
+                campaign=campaign,
+                language=language,
+                cta_text=_one_line(cta_text),
+                cta_url=absolute_url(cta_url),
+                web=web,
+            )
         inlined = _INLINER.inline(rendered_html)
         links: dict[str, str] = {}
         untracked: dict[str, str] = {}
@@ -436,35 +437,29 @@ class CampaignRenderer:
             defaults=merge.defaults,
             first_name_slots=merge.first_name_slots,
             fallback=merge.fallback,
-            ask=ask,
+            block_source=block_source,
+            css="\n".join(_STYLE.findall(rendered_html)) if block_source else "",
         )
 
-    def _ask_block(self, version: _Version, ladder: AskLadder) -> _AskBlock:
-        # Ladders repeat (most people never gave, and gifts cluster at round
+    def _block(self, version: _Version, block: RecipientBlock, value: Hashable) -> _Block:
+        # Values repeat (most people never gave, and gifts cluster at round
         # numbers), so each one is rendered and inlined once per language.
-        block = version.asks.get(ladder)
-        if block is None:
-            block = version.asks[ladder] = self._compile_ask(version, ladder)
-        return block
+        key = (block.name, value)
+        compiled = version.blocks.get(key)
+        if compiled is None:
+            compiled = version.blocks[key] = self._compile_block(version, block, value)
+        return compiled
 
-    def _compile_ask(self, version: _Version, ladder: AskLadder) -> _AskBlock:
-        source = version.ask
+    def _compile_block(self, version: _Version, block: RecipientBlock, value: Hashable) -> _Block:
+        source = version.block_source
         assert source is not None
         with translation.override(version.language):
-            context = {
-                "cta_text": source.cta_text,
-                "rungs": [
-                    {"label": money(amount, ladder.currency), "url": url}
-                    for amount, url in ask_urls(source.url, ladder)
-                ],
-                "other_url": _with_currency(source.url, ladder.currency),
-            }
-            rendered_html = render_to_string("emails/campaign/_ask_ladder.html", context)
-            rendered_text = render_to_string("emails/campaign/_ask_ladder.txt", context)
+            rendered_html, rendered_text = block.render(value, source)
+        prefix = f"b{self.blocks.index(block)}l"
         inlined, links, untracked = _link_slots(
-            _INLINER.inline_fragment(rendered_html, source.css), keep=set(), prefix="m", pixel=False
+            _INLINER.inline_fragment(rendered_html, version.css), keep=set(), prefix=prefix, pixel=False
         )
-        return _AskBlock(
+        return _Block(
             html=_Template(inlined),
             text=_tidy_text(rendered_text).rstrip("\n"),
             links=links,
@@ -472,10 +467,15 @@ class CampaignRenderer:
             untracked=untracked,
         )
 
-    def _ladder_of(self, subscriber: Subscriber) -> AskLadder:
-        if not subscriber.pk:  # a preview's sample reader or a test send: no one's real gifts
-            return default_ladder()
-        return ladders_for([subscriber.pk])[subscriber.pk]
+    def _block_value(
+        self, block: RecipientBlock, subscriber: Subscriber, values: Mapping[str, Hashable] | None
+    ) -> Hashable:
+        if values is not None and block.name in values:
+            return values[block.name]
+        if not subscriber.pk:  # a preview's sample reader or a test send: no one's real data
+            return block.default(self.campaign)
+        found = block.values_for(self.campaign, [subscriber.pk])
+        return found[subscriber.pk] if subscriber.pk in found else block.default(self.campaign)
 
     def _articles_in_order(self) -> list[Article]:
         if self._articles is None:
@@ -620,36 +620,6 @@ def _link_slots(
 
 
 _STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
-
-# Signs written before the amount; other currencies show their code after it ("50 PEN").
-_CURRENCY_SIGNS = {"USD": "$", "GBP": "£", "EUR": "€"}
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """``35, "USD"`` → "$35", in the active language's number format."""
-    whole = amount == amount.to_integral_value()
-    number = formats.number_format(amount, decimal_pos=0 if whole else 2, use_l10n=True)
-    sign = _CURRENCY_SIGNS.get(currency)
-    if sign is None:
-        return f"{number}\u00a0{currency}"
-    return f"{sign}{number}"
-
-
-def _asks_amounts(url: str) -> bool:
-    """Whether an appeal's donate link gets suggested amounts.
-
-    Staff who put an ``amount`` in the link chose the ask themselves: one
-    button with their amount, not a ladder that would override it.
-    """
-    if not url:
-        return False
-    return not any(key == "amount" for key, _value in parse_qsl(urlsplit(url).query, keep_blank_values=True))
-
-
-def _with_currency(url: str, currency: str) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in {"amount", "currency"}]
-    return urlunsplit(parts._replace(query=urlencode([*query, ("currency", currency)])))
 
 
 def _url_pattern(name: str) -> str:

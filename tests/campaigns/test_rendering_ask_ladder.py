@@ -150,9 +150,9 @@ def test_a_ladder_passed_in_is_used_without_asking_the_database(radio_list, djan
     give(rosa, "100", day=5)
     renderer = CampaignRenderer(appeal([radio_list]))
     renderer.render(subscriber=rosa, delivery_id=1)  # compiles the template outside the count
-    ladders = renderer.ladders_for([rosa.pk])
+    values = renderer.block_values_for([rosa.pk])
     with django_assert_num_queries(0):
-        message = renderer.render(subscriber=rosa, delivery_id=2, ask_ladder=ladders[rosa.pk])
+        message = renderer.render(subscriber=rosa, delivery_id=2, block_values=values[rosa.pk])
     assert "Give $100" in html_of(message) and "Give $150" in html_of(message) and "Give $200" in html_of(message)
 
 
@@ -164,7 +164,7 @@ def test_a_bulletin_has_no_ladder(radio_list):
     )
     bulletin.lists.set([radio_list])
     renderer = CampaignRenderer(bulletin)
-    assert renderer.ladders_for([rosa.pk]) == {}
+    assert renderer.block_values_for([rosa.pk]) == {}
     message = renderer.render(subscriber=rosa)
     assert "Give $" not in html_of(message) and "Other amount" not in html_of(message)
     assert "amount=" not in message.body

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from campaigns.models import Campaign
 from campaigns.sending.audience import count_audience, snapshot
-from donations.audience import apply_donor_rules
+from donations.audience import apply_donor_rules, left_out_note
 from subscribers.models import Subscriber
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.donations.helpers import gift
@@ -88,3 +89,10 @@ def test_the_count_is_one_query_and_the_snapshot_agrees(people):
         assert apply_donor_rules(Subscriber.objects.all(), appeal).count() == 3
     assert len(queries.captured_queries) == 1
     assert snapshot(appeal) == 3
+
+
+def test_the_send_page_note_says_how_many_the_donor_rules_leave_out(people):
+    appeal = make_campaign([people], kind=Campaign.Kind.APPEAL, exclude_donors_days=30)
+    with translation.override("en"):
+        assert left_out_note(appeal) == "3 people are left out by the donor rules."  # 2 recent, 1 monthly
+    assert left_out_note(make_campaign([people])) is None  # a bulletin: no rule, no query

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from campaigns import checklist, lifecycle
 from campaigns.admin.campaigns.panel import org_zone, versions
 from campaigns.models import Campaign
-from campaigns.sending import audience, rendering
+from campaigns.sending import audience, plugins, rendering
 from campaigns.services import drafts, proofs
 from campaigns.staff.roles import can_send
 from subscribers.dates import date_problem
@@ -186,6 +186,7 @@ class CampaignViews(admin.ModelAdmin):
             "campaign": campaign,
             "error": error,
             "recipients": audience.count_audience(campaign),
+            "audience_notes": plugins.audience_notes(campaign),
             "warnings": warnings,
             "content_blocked": any(warning.blocks for warning in warnings),
             "language_shares": checklist.language_shares(campaign),
