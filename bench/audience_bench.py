@@ -163,7 +163,7 @@ def main() -> None:
         from django.db import transaction
 
         started = time.perf_counter()
-        with transaction.atomic():  # as control.prepare runs it
+        with transaction.atomic():  # as batching.prepare runs it
             added = snapshot(campaign)
         print(f"  snapshot, {label}: {added:,} deliveries in {time.perf_counter() - started:.2f} s")
     verdict = "OK" if worst < TARGET_SECONDS else "OVER TARGET"

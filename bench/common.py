@@ -347,14 +347,13 @@ def run_send(campaign: Any, *, timeout: float = 3600) -> dict[str, float]:
     """Start the send the way a worker would (snapshot here, timed), wait for the last delivery."""
     from django.db import transaction
 
-    from campaigns import lifecycle
+    from campaigns import lifecycle, tasks
     from campaigns.models import Campaign, Delivery
-    from campaigns.sending import control
 
     started = time.perf_counter()
     with transaction.atomic():
         lifecycle.transition(campaign, Campaign.Status.SENDING)
-    control.prepare(campaign.pk)  # snapshot + batches, then the workers take over
+    tasks.prepare(campaign.pk)  # snapshot + batches, then the workers take over
     snapshot = time.perf_counter() - started
     total = Delivery.objects.filter(campaign=campaign).count()
     deadline = time.monotonic() + timeout

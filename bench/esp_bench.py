@@ -4,7 +4,7 @@
 
 Every call waits ``--latency`` seconds, like a real provider. Tocsin hides it
 by putting ``--per-call`` fully rendered messages in each call to Postmark's
-``/email/batch`` (campaigns/sending/provider_batch.py), with one sender thread per call of
+``/email/batch`` (campaigns/sending/transports/postmark.py), with one sender thread per call of
 a Celery batch in each of the worker's pool processes. ``--per-call 1`` sends
 one message per call through Anymail's backend instead, with ``--threads``
 concurrent senders per batch. Prints recipients/second end to end.

@@ -19,6 +19,11 @@ class CampaignsConfig(AppConfig):
 
         tracking.connect(on_tracking, dispatch_uid="campaigns.events.recording.on_tracking")
 
+        # Status changes ask for the workers by signal; the tasks layer above them queues the work.
+        from campaigns import signals, tasks
+
+        signals.sending_requested.connect(tasks.queue_send_work, dispatch_uid="campaigns.tasks.queue_send_work")
+
         # The API's own endpoints; apps above campaigns add theirs the same way from their ready().
         from campaigns.api.app import register_router
         from campaigns.api.views import router

@@ -4,8 +4,9 @@ draft → (review → approved, when ``TOCSIN_REQUIRE_APPROVAL`` is on) →
 scheduled or sending → sent, or paused / cancelled. The admin, the API, the
 CLI, beat and the workers all call the functions below; nothing else writes
 ``Campaign.status``. Each change is made under the campaign's row lock and
-logged (``AuditLog``, action = the new status); work for the workers is queued
-through the pipeline (``campaigns.sending.control``) only once it commits.
+logged (``AuditLog``, action = the new status). A change that needs the
+workers sends ``campaigns.signals.sending_requested``; ``campaigns/tasks.py``
+queues the work once the change commits.
 
 Why the approval policy exists: one compromised or careless staff account
 must not be able to mail the whole list alone. With it on, the approver must
@@ -27,9 +28,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns import merge_fields
+from campaigns import merge_fields, signals
 from campaigns.models import AuditLog, Campaign, CampaignTranslation, Delivery, SendBatch
-from campaigns.sending import audience, batching, control
+from campaigns.sending import audience, batching
 from campaigns.staff import audit
 from campaigns.staff.roles import can_approve
 
@@ -121,6 +122,11 @@ def _transition(campaign: Campaign, to: str, *, allowed: dict[str, set[str]], ac
         audit.record(actor=actor, action=str(to), campaign=locked, detail=reason)
     campaign.refresh_from_db()
     return campaign
+
+
+def _request_sending(campaign: Campaign, *, fresh: bool) -> None:
+    """Ask for the workers (the tasks layer listens, and queues the work after commit)."""
+    signals.sending_requested.send(sender=Campaign, campaign=campaign, fresh=fresh)
 
 
 # --- what blocks a send --------------------------------------------------------------------
@@ -269,7 +275,7 @@ def start(*, campaign: Campaign, actor: Any, at: datetime | None = None) -> Camp
     with transaction.atomic():
         if at is None:
             transition(campaign, S.SENDING, actor=actor)
-            control.enqueue_prepare(campaign)
+            _request_sending(campaign, fresh=True)
             return campaign
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=at)
@@ -289,7 +295,7 @@ def pause(*, campaign: Campaign, actor: Any, reason: str = "") -> Campaign:
 def resume(*, campaign: Campaign, actor: Any, reason: str = "") -> Campaign:
     with transaction.atomic():
         transition(campaign, S.SENDING, actor=actor, reason=reason)
-        control.enqueue_kick(campaign)
+        _request_sending(campaign, fresh=False)
     return campaign
 
 
@@ -316,7 +322,7 @@ def resend_unknown(*, campaign: Campaign, actor: Any) -> Campaign:
         )
         batching.cut_batches(locked, ids=ids)
         audit.record(actor=actor, action="resend_unknown", campaign=locked, detail=str(len(ids)))
-        control.enqueue_kick(locked)
+        _request_sending(locked, fresh=False)
     campaign.refresh_from_db()
     return campaign
 
@@ -336,7 +342,7 @@ def begin_scheduled(*, campaign: Campaign) -> bool:
     try:
         with transaction.atomic():
             transition(campaign, S.SENDING, reason=_("Scheduled send."))
-            control.enqueue_prepare(campaign)
+            _request_sending(campaign, fresh=True)
     except TransitionNotAllowed:
         return False  # the other beat, or staff, got there first
     return True

@@ -48,7 +48,7 @@ app.conf.beat_schedule = {
         "task": "subscribers.tasks.purge_unconfirmed",
         "schedule": 3600.0,
     },
-    # The sending engine's safety net (campaigns/sending/control.py): unknown rows,
+    # The sending engine's safety net (campaigns/tasks.py, sweep): unknown rows,
     # lapsed batch leases, campaigns to mark sent. Expires so that a backlog
     # of sweeps never piles up while no worker runs.
     "sweep-sending-campaigns": {

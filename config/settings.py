@@ -335,7 +335,7 @@ TOCSIN_SEND_WINDOW = env_int("TOCSIN_SEND_WINDOW", 8)
 # many calls must be in flight; one SMTP connection is CPU-bound already.
 TOCSIN_SEND_THREADS = env_int("TOCSIN_SEND_THREADS", 32 if ESP else 1)
 # Providers with a batch API (Postmark's /email/batch, up to 500): messages per
-# HTTP call (campaigns/sending/provider_batch.py); 1 sends one message per call instead.
+# HTTP call (campaigns/sending/transports/postmark.py); 1 sends one message per call instead.
 TOCSIN_SEND_ESP_BATCH = env_int("TOCSIN_SEND_ESP_BATCH", 100)
 TOCSIN_SEND_LEASE_SECONDS = env_int("TOCSIN_SEND_LEASE_SECONDS", 60)
 TOCSIN_SEND_QUEUE_LEASE_SECONDS = env_int("TOCSIN_SEND_QUEUE_LEASE_SECONDS", 600)

@@ -157,7 +157,7 @@ def snapshot(campaign: Campaign) -> int:
     delivery = Delivery._meta.db_table
     # ON CONFLICT costs a speculative insertion per row (a quarter of the time
     # at 1M rows): only a ledger that already has rows needs it. The first
-    # snapshot runs under the campaign's row lock (control.prepare), and the
+    # snapshot runs under the campaign's row lock (batching.prepare), and the
     # unique index still refuses a duplicate.
     conflict = (
         " ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"

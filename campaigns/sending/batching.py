@@ -1,5 +1,9 @@
 """Step 2: cut the ledger into keyset batches and lease them to Celery tasks.
 
+``prepare`` writes the audience snapshot (step 1) and the batches in one
+transaction; ``dispatch`` hands the waiting ones to the queue; ``all_sent``
+says when nothing is left.
+
 A batch is a range ``[first_id, last_id]`` of one campaign's Delivery ids,
 cut once by a single window-function query (the ids never come into Python).
 Only ``TOCSIN_SEND_WINDOW`` batches per campaign are in the queue or running
@@ -32,6 +36,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery, SendBatch
+from campaigns.sending import audience
 from outbox.relay import BROKER_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -100,6 +105,48 @@ def _create(campaign: Campaign, ranges: list[tuple[int, int, int]]) -> int:
         batch_size=2000,
     )
     return len(ranges)
+
+
+def prepare(campaign_id: int) -> int:
+    """Snapshot the audience and cut the batches, once; the number of deliveries written.
+
+    Snapshot and batches are one transaction under the campaign's row lock:
+    a worker killed half-way leaves nothing, and the sweeper prepares again.
+    """
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status != Campaign.Status.SENDING or is_prepared(campaign):
+            return 0
+        added = audience.snapshot(campaign)
+        cut_batches(campaign)
+    return added
+
+
+def is_prepared(campaign: Campaign) -> bool:
+    return SendBatch.objects.filter(campaign=campaign).exists()
+
+
+def recut_if_uncovered(campaign: Campaign) -> int:
+    """Batches for queued rows no open batch covers (cannot happen by design; cheap to repair)."""
+    if SendBatch.objects.filter(campaign=campaign, done=False).exists():
+        return 0
+    return cut_batches(campaign)
+
+
+def all_sent(campaign: Campaign) -> bool:
+    """True when nothing of a prepared campaign is queued (waiting or awaiting retry) or in flight.
+
+    Its batches are then marked done. A campaign prepared with an empty
+    audience has no batch and no delivery: all sent, too.
+    """
+    if not is_prepared(campaign):
+        return not Delivery.objects.filter(campaign=campaign).exists()
+    if Delivery.objects.filter(
+        campaign=campaign, status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]
+    ).exists():
+        return False
+    SendBatch.objects.filter(campaign=campaign, done=False).update(done=True, lease_until=None)
+    return True
 
 
 def pending_batches(campaign_id: int) -> int:

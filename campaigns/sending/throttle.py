@@ -33,7 +33,8 @@ return tostring(-tokens / rate)
 
 
 @lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
+def redis_client(url: str) -> redis.Redis:
+    """One Redis client per URL per process, shared by the throttle and the send statistics."""
     return redis.Redis.from_url(url)
 
 
@@ -47,7 +48,7 @@ class Throttle:
         self.key = key or f"tocsin:throttle:{settings.ESP or 'smtp'}"
         self._script = None
         if self.rate > 0:
-            self._script = _client(settings.REDIS_URL).register_script(_TAKE)
+            self._script = redis_client(settings.REDIS_URL).register_script(_TAKE)
 
     @property
     def unlimited(self) -> bool:

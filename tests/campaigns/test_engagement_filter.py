@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from campaigns import tasks
 from campaigns.models import Campaign, Delivery, DeliveryEvent
-from campaigns.sending import audience, control
+from campaigns.sending import audience
 from tests.campaigns.engine_helpers import make_list, make_people
 
 
@@ -40,7 +41,7 @@ def test_only_people_who_opened_or_clicked_within_the_window_are_counted_and_sna
 
     campaign.status = Campaign.Status.SENDING
     campaign.save(update_fields=["status"])
-    control.prepare(campaign.pk)
+    tasks.prepare(campaign.pk)
     snapshotted = set(Delivery.objects.filter(campaign=campaign).values_list("subscriber_id", flat=True))
     assert snapshotted == {opener.pk, clicker.pk}
 

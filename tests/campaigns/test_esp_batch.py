@@ -18,8 +18,9 @@ from django.core import mail
 from django.core.mail import get_connection
 
 from campaigns.models import Campaign, Delivery, SendBatch
-from campaigns.sending import engine, provider_batch
+from campaigns.sending import engine
 from campaigns.sending.rendering import CampaignRenderer
+from campaigns.sending.transports import postmark as postmark_transport
 from subscribers.models import Subscriber, Suppression, email_hash
 from tests.campaigns.test_sending import run, sending_campaign
 
@@ -169,13 +170,13 @@ def test_a_batch_goes_out_in_one_call_with_what_anymail_would_send_for_each_mess
 def test_messages_are_marked_sending_before_the_call_that_carries_them(postmark, monkeypatch):
     campaign, batch = sending_campaign(3)
     seen: list[list[str]] = []
-    real_send = provider_batch.PostmarkBatch.send
+    real_send = postmark_transport.PostmarkBatch.send
 
-    def spy(self, elements, token):  # type: ignore[no-untyped-def]
+    def spy(self, prepared):  # type: ignore[no-untyped-def]
         seen.append(statuses(campaign))
-        return real_send(self, elements, token)
+        return real_send(self, prepared)
 
-    monkeypatch.setattr(provider_batch.PostmarkBatch, "send", spy)
+    monkeypatch.setattr(postmark_transport.PostmarkBatch, "send", spy)
     run(campaign, batch, threads=1)
 
     assert seen == [[DS.SENDING] * 3]
@@ -221,7 +222,7 @@ def test_a_refused_call_is_retried_without_resending_what_succeeded(postmark, se
 
     assert result.retry_error and str(status) in result.retry_error and result.sent == 2
     assert statuses(campaign) == [DS.SENT, DS.SENT, DS.QUEUED, DS.QUEUED, DS.QUEUED]
-    assert engine.after_transient(result, campaign_id=campaign.pk) is not None  # back-off, not a pause yet
+    assert isinstance(engine.after_transient(result), engine.Retry)  # back-off, not a pause yet
 
     postmark.answers = [accept]
     postmark.calls.clear()

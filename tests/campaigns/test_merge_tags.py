@@ -9,10 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from campaigns import merge_fields
+from campaigns import merge_fields, tasks
 from campaigns.checklist import run_checklist
 from campaigns.models import Campaign, CampaignTranslation
-from campaigns.sending import control
 from campaigns.sending.rendering import render_preview
 from campaigns.staff.roles import SENDER
 from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
@@ -138,7 +137,7 @@ def test_a_scheduled_campaign_broken_after_scheduling_is_not_started_by_beat():
     Campaign.objects.filter(pk=made.pk).update(
         scheduled_at=timezone.now() - timedelta(minutes=1), body_markdown="Hi {{ name }"
     )
-    assert control.start_due() == []
+    assert tasks.start_due() == []
     made.refresh_from_db()
     assert made.status == Campaign.Status.DRAFT
     assert "{{ name }" in made.status_reason

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns import lifecycle
+from campaigns import lifecycle, tasks
 from campaigns.lifecycle import transition
 from campaigns.models import Campaign
-from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_list, make_people
 
 
@@ -35,7 +34,7 @@ def test_after_the_snapshot_the_counts_come_from_the_ledger(monkeypatch):
     campaign = Campaign.objects.create(subject="Alert", kind=Campaign.Kind.ALERT)
     campaign.lists.add(peru)
     transition(campaign, Campaign.Status.SENDING)
-    control.prepare(campaign.pk)
+    tasks.prepare(campaign.pk)
     make_people(2, peru, prefix="late")  # later sign-ups do not join a running send
 
     counts = lifecycle.campaign_counts(campaign)

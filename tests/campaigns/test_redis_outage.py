@@ -13,9 +13,8 @@ import redis
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import lifecycle
+from campaigns import lifecycle, tasks
 from campaigns.models import Campaign, SendBatch
-from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.outage import celery_broker_at, own_redis
 
@@ -53,7 +52,7 @@ def test_start_and_resume_with_the_broker_down_keep_the_campaign_sending_for_the
     # the batches: their leases are given back, not held for the queue
     # lease's ten minutes.
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     assert SendBatch.objects.filter(campaign=campaign).count() == 3
     assert leased(campaign) == 0
 
@@ -65,7 +64,7 @@ def test_start_and_resume_with_the_broker_down_keep_the_campaign_sending_for_the
 
     broker.start()
     with django_capture_on_commit_callbacks(execute=True):
-        control.sweep()
+        tasks.sweep()
     assert leased(campaign) == 3
     assert queued_tasks(broker.url, "bulk") == ["campaigns.tasks.send_batch"] * 3
 

@@ -11,8 +11,9 @@ from anymail.exceptions import AnymailAPIError
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
+from campaigns import tasks
 from campaigns.models import Campaign, Delivery, SendBatch
-from campaigns.sending import engine
+from campaigns.sending import engine, ledger, outcomes, senders
 from campaigns.sending.audience import snapshot
 from campaigns.sending.batching import cut_batches
 from subscribers.models import Subscriber, Suppression, email_hash
@@ -31,7 +32,7 @@ def sending_campaign(count: int = 5, **fields: Any) -> tuple[Campaign, SendBatch
     return campaign, SendBatch.objects.get(campaign=campaign)
 
 
-def run(campaign: Campaign, batch: SendBatch, **kwargs: Any) -> engine.BatchResult:
+def run(campaign: Campaign, batch: SendBatch, **kwargs: Any) -> senders.BatchResult:
     return engine.run_batch(campaign.pk, batch.first_id, batch.last_id, **kwargs)
 
 
@@ -93,11 +94,11 @@ def test_someone_who_unsubscribes_mid_send_is_skipped(failing_backend):
             Subscriber.objects.filter(pk=last.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
 
     failing_backend.hook = unsubscribe_the_last_one
-    engine.CHUNK, old_chunk = 1, engine.CHUNK
+    senders.CHUNK, old_chunk = 1, senders.CHUNK
     try:
         result = run(campaign, batch)
     finally:
-        engine.CHUNK = old_chunk
+        senders.CHUNK = old_chunk
     assert result.sent == 3 and result.skipped == 1
     assert last.email not in [m.to[0] for m in mail.outbox]
     assert Delivery.objects.get(campaign=campaign, subscriber=last).status == DS.SKIPPED
@@ -148,20 +149,21 @@ def test_a_transient_error_requeues_the_message_and_keeps_what_succeeded(failing
     assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
 
 
-def test_consecutive_transport_failures_pause_the_campaign_with_a_reason(failing_backend, settings):
+def test_consecutive_transport_failures_pause_the_campaign_with_a_reason(failing_backend, settings, monkeypatch):
     settings.TOCSIN_SEND_MAX_FAILURES = 3
     campaign, batch = sending_campaign(2)
     for person in Subscriber.objects.all():
         failing_backend.failures[person.email] = AnymailAPIError("Postmark is down", status_code=503)
+    delays: list[float | None] = []
+    monkeypatch.setattr(tasks, "enqueue_batch", lambda ref, *, queue, countdown=None: delays.append(countdown))
 
-    delays = []
     for _ in range(3):
         SendBatch.objects.filter(pk=batch.pk).update(lease_until=None, lease_token="")
         result = run(campaign, batch)
-        delays.append(engine.after_transient(result, campaign_id=campaign.pk))
+        tasks.after_batch(result, campaign_id=campaign.pk, first_id=batch.first_id, last_id=batch.last_id)
 
-    assert all(d is not None and 0 < d[0] <= settings.TOCSIN_SEND_RETRY_MAX for d in delays[:2])
-    assert delays[2] is None
+    # Re-enqueued twice with a back-off; the third failure in a row pauses instead.
+    assert len(delays) == 2 and all(d is not None and 0 < d <= settings.TOCSIN_SEND_RETRY_MAX for d in delays)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.PAUSED
     assert "Postmark is down" in campaign.status_reason
@@ -177,12 +179,12 @@ def test_a_paused_campaign_stops_between_messages(failing_backend):
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
 
     failing_backend.hook = pause_after_the_second
-    old = engine.CONTROL_INTERVAL
-    engine.CONTROL_INTERVAL = 0
+    old = senders.CONTROL_INTERVAL
+    senders.CONTROL_INTERVAL = 0
     try:
         result = run(campaign, batch)
     finally:
-        engine.CONTROL_INTERVAL = old
+        senders.CONTROL_INTERVAL = old
     assert result.stopped == Campaign.Status.PAUSED
     assert len(mail.outbox) == 2
     assert Delivery.objects.filter(campaign=campaign, status=DS.QUEUED).count() == 3
@@ -208,20 +210,20 @@ def test_provider_metadata_carries_campaign_and_delivery_ids():
 def test_errors_are_sorted_into_retry_failed_and_unknown():
     import requests
 
-    assert engine.classify(smtplib.SMTPRecipientsRefused({"a@x": (450, b"busy")})).outcome == "retry"
-    assert engine.classify(smtplib.SMTPDataError(554, b"rejected")).outcome == "failed"
-    assert engine.classify(AnymailAPIError("bad request", status_code=422)).outcome == "failed"
+    assert outcomes.classify(smtplib.SMTPRecipientsRefused({"a@x": (450, b"busy")})).outcome == "retry"
+    assert outcomes.classify(smtplib.SMTPDataError(554, b"rejected")).outcome == "failed"
+    assert outcomes.classify(AnymailAPIError("bad request", status_code=422)).outcome == "failed"
     timeout = AnymailAPIError("read timed out")
     timeout.__cause__ = requests.ReadTimeout()
-    assert engine.classify(timeout).outcome == "unknown"
-    assert engine.classify(ValueError("template bug")).outcome == "failed"
+    assert outcomes.classify(timeout).outcome == "unknown"
+    assert outcomes.classify(ValueError("template bug")).outcome == "failed"
 
 
 def test_one_ledger_step_records_the_outcome_and_claims_the_next_row():
     campaign, _batch = sending_campaign(2)
     first, second = Delivery.objects.filter(campaign=campaign).order_by("id")
-    assert engine.advance(None, first.pk)
-    assert engine.advance(engine.Done(first.pk, engine.Outcome.SENT, esp_message_id="<m1@example.org>"), second.pk)
+    assert ledger.advance(None, first.pk)
+    assert ledger.advance(ledger.Done(first.pk, outcomes.Outcome.SENT, esp_message_id="<m1@example.org>"), second.pk)
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, first.esp_message_id, first.attempts) == (DS.SENT, "<m1@example.org>", 1)
@@ -229,11 +231,11 @@ def test_one_ledger_step_records_the_outcome_and_claims_the_next_row():
     assert (second.status, second.attempts, second.sent_at) == (DS.SENDING, 1, None)
     assert second.claimed_at is not None
     # A transient failure puts the row back in the queue, unclaimed, with the reason.
-    assert not engine.advance(engine.Done(second.pk, engine.Outcome.RETRY, error="421 try later"), None)
+    assert not ledger.advance(ledger.Done(second.pk, outcomes.Outcome.RETRY, error="421 try later"), None)
     second.refresh_from_db()
     assert (second.status, second.claimed_at, second.error) == (DS.QUEUED, None, "421 try later")
     # Claiming a row that is not queued any more wins nothing.
-    assert not engine.advance(None, first.pk)
+    assert not ledger.advance(None, first.pk)
 
 
 @pytest.mark.postgres
@@ -243,9 +245,9 @@ def test_the_prepared_ledger_statement_survives_a_new_database_connection():
 
     campaign, _batch = sending_campaign(2)
     first, second = Delivery.objects.filter(campaign=campaign).order_by("id")
-    assert engine.advance(None, first.pk)
+    assert ledger.advance(None, first.pk)
     connection.close()  # a new server session knows no prepared statement: prepared again
-    assert engine.advance(engine.Done(first.pk, engine.Outcome.SENT), second.pk)
+    assert ledger.advance(ledger.Done(first.pk, outcomes.Outcome.SENT), second.pk)
     assert Delivery.objects.get(pk=first.pk).status == DS.SENT
 
 
@@ -257,11 +259,11 @@ def test_a_ledger_step_inside_a_transaction_is_rolled_back_with_it():
     campaign, _batch = sending_campaign(1)
     delivery = Delivery.objects.get(campaign=campaign)
     with pytest.raises(RuntimeError), transaction.atomic():
-        assert engine.advance(None, delivery.pk)  # the transaction's first statement
+        assert ledger.advance(None, delivery.pk)  # the transaction's first statement
         raise RuntimeError("roll back")
     assert Delivery.objects.get(pk=delivery.pk).status == DS.QUEUED
     with transaction.atomic():
-        assert engine.advance(None, delivery.pk)
+        assert ledger.advance(None, delivery.pk)
     assert Delivery.objects.get(pk=delivery.pk).status == DS.SENDING
 
 
@@ -269,9 +271,9 @@ def test_a_ledger_step_inside_a_transaction_is_rolled_back_with_it():
 def test_a_database_error_in_the_prepared_statement_raises_and_names_the_problem():
     import psycopg
 
-    broken = engine._Prepared("tocsin_test_broken", "SELECT 1 / %(zero)s::int")
+    broken = ledger.PreparedStatement("tocsin_test_broken", "SELECT 1 / %(zero)s::int")
     with pytest.raises(psycopg.errors.DivisionByZero, match="division by zero"):
-        engine._execute_prepared(broken, {"zero": 0})
+        ledger.execute_prepared(broken, {"zero": 0})
 
 
 @pytest.mark.postgres
@@ -288,7 +290,7 @@ def test_two_claimers_never_get_the_same_delivery():
         barrier.wait()
         try:
             for delivery_id in ids:
-                if engine.advance(None, delivery_id):
+                if ledger.advance(None, delivery_id):
                     won[name].append(delivery_id)
         finally:
             connection.close()

@@ -1,4 +1,4 @@
-"""campaigns/sending/smtp.py: one mail transaction in two round trips, with sendmail's errors."""
+"""campaigns/sending/transports/smtp.py: one mail transaction in two round trips, with sendmail's errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from campaigns.sending import engine, smtp
+from campaigns.sending import outcomes
+from campaigns.sending.transports import smtp
 
 MESSAGE = (
     b"From: bulletin@example.org\r\nTo: ana@example.org\r\nSubject: Hello\r\nMIME-Version: 1.0\r\n"
@@ -101,8 +102,8 @@ def test_messages_arrive_intact_one_after_another_on_one_connection(server, clie
 def test_a_refused_recipient_raises_like_sendmail_and_the_connection_goes_on(server, client):
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
         smtp.send(client, "bulletin@example.org", ["nobody@example.org"], MESSAGE)
-    verdict = engine.classify(refused.value)
-    assert verdict.outcome == engine.Outcome.FAILED and verdict.suppress
+    verdict = outcomes.classify(refused.value)
+    assert verdict.outcome == outcomes.Outcome.FAILED and verdict.suppress
 
     smtp.send(client, "bulletin@example.org", ["ana@example.org"], MESSAGE)
     assert len(server.messages) == 1
@@ -111,7 +112,7 @@ def test_a_refused_recipient_raises_like_sendmail_and_the_connection_goes_on(ser
 def test_a_deferred_recipient_is_retried_later(server, client):
     with pytest.raises(smtplib.SMTPRecipientsRefused) as deferred:
         smtp.send(client, "bulletin@example.org", ["busy@example.org"], MESSAGE)
-    assert engine.classify(deferred.value).outcome == engine.Outcome.RETRY
+    assert outcomes.classify(deferred.value).outcome == outcomes.Outcome.RETRY
 
 
 def test_a_rejected_message_raises_a_data_error_and_nothing_is_delivered(server, client):

@@ -17,9 +17,8 @@ from collections import Counter
 import pytest
 import redis
 
-from campaigns import lifecycle
+from campaigns import lifecycle, tasks
 from campaigns.models import Campaign, Delivery
-from campaigns.sending import control
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 from tests.e2e.conftest import wait_until
 from tests.e2e.engine_helpers import CONCURRENCY, FAST_RECOVERY, CountingHandler, smtp_on_localhost, start_worker
@@ -59,7 +58,7 @@ def test_a_worker_killed_mid_send_leaves_no_duplicate_and_the_send_finishes(slow
         deadline = time.monotonic() + 180
         while Campaign.objects.get(pk=campaign.pk).status != Campaign.Status.SENT:
             assert time.monotonic() < deadline, "the campaign did not finish after the restart:\n" + second.log
-            control.sweep()  # what beat does every 15 s
+            tasks.sweep()  # what beat does every 15 s
             time.sleep(1)
     finally:
         second.stop()

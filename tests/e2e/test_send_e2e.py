@@ -1,6 +1,6 @@
 """Sending campaigns through a real Celery worker, real Redis and a real SMTP server.
 
-Each test drives the engine the way staff do (``campaigns.sending.control``) and
+Each test drives the engine the way staff do (``campaigns.lifecycle``, ``campaigns.tasks``) and
 looks at what the SMTP server received.
 """
 

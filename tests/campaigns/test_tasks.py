@@ -8,10 +8,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from campaigns import lifecycle
+from campaigns import lifecycle, tasks
 from campaigns.lifecycle import TransitionNotAllowed
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
-from campaigns.sending import control, engine
+from campaigns.sending import engine
 from campaigns.sending.throttle import Throttle
 from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
 
@@ -52,11 +52,11 @@ def test_prepare_snapshots_cuts_batches_and_fills_the_window(
     settings.TOCSIN_SEND_WINDOW = 2
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        assert control.prepare(campaign.pk) == 12
+        assert tasks.prepare(campaign.pk) == 12
     assert SendBatch.objects.filter(campaign=campaign).count() == 3
     assert len(enqueued) == 2 and {queue for _, queue in enqueued} == {"bulk"}
     with django_capture_on_commit_callbacks(execute=True):
-        assert control.prepare(campaign.pk) == 0  # a second prepare (the sweeper) changes nothing
+        assert tasks.prepare(campaign.pk) == 0  # a second prepare (the sweeper) changes nothing
     assert Delivery.objects.filter(campaign=campaign).count() == 12
 
 
@@ -66,7 +66,7 @@ def test_alerts_go_to_the_urgent_queue(settings, enqueued, django_capture_on_com
     alert = make_campaign([peru], kind=Campaign.Kind.ALERT)
     lifecycle.start(campaign=alert, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(alert.pk)
+        tasks.prepare(alert.pk)
     assert [queue for _, queue in enqueued] == ["urgent"]
 
 
@@ -76,14 +76,14 @@ def run_every_batch(campaign, enqueued, capture_on_commit):  # type: ignore[no-u
         ref, _queue = enqueued.pop(0)
         engine.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
         with capture_on_commit(execute=True):
-            control.after_batch(campaign.pk)
+            tasks.continue_sending(campaign.pk)
 
 
 def test_a_whole_send_through_the_steps_ends_sent(campaign, settings, enqueued, django_capture_on_commit_callbacks):
     settings.TOCSIN_SEND_BATCH_SIZE = 5
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     run_every_batch(campaign, enqueued, django_capture_on_commit_callbacks)
     campaign.refresh_from_db()
     assert campaign.status == S.SENT and campaign.finished_at
@@ -111,11 +111,11 @@ def test_scheduling_in_the_past_is_refused(campaign):
 def test_a_scheduled_campaign_starts_once_when_its_time_comes(campaign, django_capture_on_commit_callbacks):
     lifecycle.start(campaign=campaign, actor=None, at=timezone.now() + timedelta(hours=1))
     assert campaign.status == S.SCHEDULED
-    assert control.start_due() == []
+    assert tasks.start_due() == []
     Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert control.start_due() == [campaign.pk]
-        assert control.start_due() == []  # a second beat finds it already sending
+        assert tasks.start_due() == [campaign.pk]
+        assert tasks.start_due() == []  # a second beat finds it already sending
     assert len(callbacks) == 1
     campaign.refresh_from_db()
     assert campaign.status == S.SENDING
@@ -124,7 +124,7 @@ def test_a_scheduled_campaign_starts_once_when_its_time_comes(campaign, django_c
 def test_pause_resume_and_cancel_follow_the_workflow(campaign, enqueued, django_capture_on_commit_callbacks):
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     lifecycle.pause(campaign=campaign, actor=None, reason="Checking a link")
     assert campaign.status == S.PAUSED and campaign.status_reason == "Checking a link"
     enqueued.clear()
@@ -143,12 +143,12 @@ def test_the_sweeper_marks_rows_left_sending_by_a_dead_worker_unknown(
 ):
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     stale, fresh = Delivery.objects.filter(campaign=campaign).order_by("id")[:2]
     Delivery.objects.filter(pk=stale.pk).update(status=DS.SENDING, claimed_at=timezone.now() - timedelta(hours=1))
     Delivery.objects.filter(pk=fresh.pk).update(status=DS.SENDING, claimed_at=timezone.now())
 
-    control.sweep()
+    tasks.sweep()
 
     assert Delivery.objects.get(pk=stale.pk).status == DS.UNKNOWN
     assert Delivery.objects.get(pk=fresh.pk).status == DS.SENDING  # maybe still in flight
@@ -157,14 +157,14 @@ def test_the_sweeper_marks_rows_left_sending_by_a_dead_worker_unknown(
 def test_the_sweeper_requeues_batches_whose_lease_lapsed(campaign, enqueued, django_capture_on_commit_callbacks):
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     assert len(enqueued) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        control.sweep()
+        tasks.sweep()
     assert len(enqueued) == 1  # still leased: nothing new
     SendBatch.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        control.sweep()
+        tasks.sweep()
     assert len(enqueued) == 2 and enqueued[0][0].first_id == enqueued[1][0].first_id
 
 
@@ -173,13 +173,13 @@ def test_a_campaign_is_sent_only_when_nothing_is_queued_or_in_flight(
 ):
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     Delivery.objects.filter(campaign=campaign).update(status=DS.SENT)
     one = Delivery.objects.filter(campaign=campaign).first()
     Delivery.objects.filter(pk=one.pk).update(status=DS.SENDING, claimed_at=timezone.now())
-    assert not control.finish_if_done(campaign)
+    assert not tasks.finish_if_done(campaign)
     Delivery.objects.filter(pk=one.pk).update(status=DS.UNKNOWN)
-    assert control.finish_if_done(campaign)
+    assert tasks.finish_if_done(campaign)
     campaign.refresh_from_db()
     assert campaign.status == S.SENT
 
@@ -187,7 +187,7 @@ def test_a_campaign_is_sent_only_when_nothing_is_queued_or_in_flight(
 def test_an_empty_audience_finishes_at_once(django_capture_on_commit_callbacks, enqueued):
     campaign = make_campaign([make_list("empty")])
     lifecycle.start(campaign=campaign, actor=None)
-    control.prepare(campaign.pk)
+    tasks.prepare(campaign.pk)
     campaign.refresh_from_db()
     assert campaign.status == S.SENT
 
@@ -195,7 +195,7 @@ def test_an_empty_audience_finishes_at_once(django_capture_on_commit_callbacks, 
 def test_resend_unknown_queues_only_the_doubtful_recipients(campaign, enqueued, django_capture_on_commit_callbacks):
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     with pytest.raises(lifecycle.NothingToResend):
         lifecycle.resend_unknown(campaign=campaign, actor=None)
     doubtful = Delivery.objects.filter(campaign=campaign).first()
@@ -216,13 +216,13 @@ def test_staff_can_resend_the_unknown_deliveries_of_a_sent_campaign_and_it_finis
 ):
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     doubtful = Delivery.objects.filter(campaign=campaign).first()
     Delivery.objects.filter(pk=doubtful.pk).update(status=DS.UNKNOWN)
     Delivery.objects.exclude(pk=doubtful.pk).update(status=DS.SENT)
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        control.after_batch(campaign.pk)
+        tasks.continue_sending(campaign.pk)
     campaign.refresh_from_db()
     assert campaign.status == S.SENT
 
@@ -279,7 +279,7 @@ def test_send_campaign_wait_shows_progress_and_the_reason_it_stopped(
 
     lifecycle.start(campaign=campaign, actor=None)
     with django_capture_on_commit_callbacks(execute=True):
-        control.prepare(campaign.pk)
+        tasks.prepare(campaign.pk)
     Delivery.objects.filter(pk__in=Delivery.objects.filter(campaign=campaign).values("id")[:4]).update(status=DS.SENT)
     lifecycle.pause(campaign=campaign, actor=None, reason="Checking a link")
     out = StringIO()
@@ -302,3 +302,20 @@ def test_beat_runs_the_sweeper_and_the_scheduled_campaign_dispatcher_often():
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert schedule["campaigns.tasks.sweep_sending"] <= 15
     assert schedule["campaigns.tasks.start_due_campaigns"] <= 15
+
+
+def test_the_task_names_workers_and_beat_rely_on_are_unchanged():
+    """Tasks already in the broker, and beat's schedule, call them by these names."""
+    from config.celery import app
+
+    expected = {
+        "campaigns.tasks.prepare_campaign",
+        "campaigns.tasks.send_batch",
+        "campaigns.tasks.sweep_sending",
+        "campaigns.tasks.start_due_campaigns",
+    }
+    defined = [tasks.prepare_campaign, tasks.send_batch, tasks.sweep_sending, tasks.start_due_campaigns]
+    assert {task.name for task in defined} == expected
+    assert expected <= set(app.tasks)
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values() if entry["task"].startswith("campaigns.")}
+    assert scheduled == {"campaigns.tasks.sweep_sending", "campaigns.tasks.start_due_campaigns"}

@@ -1,4 +1,4 @@
-"""One SMTP mail transaction in two round trips, for the SMTP path of the sending engine.
+"""One SMTP mail transaction in two round trips, for the SMTP path of the email-backend transport.
 
 ``smtplib.SMTP.sendmail`` waits for the server after MAIL, after each RCPT,
 after DATA and after the message: four round trips per message, each a
@@ -13,7 +13,7 @@ dot; we check rather than trust.
 
 Anything unusual (no PIPELINING, an address that is not plain ASCII) goes
 through ``sendmail`` unchanged, and errors raise the exceptions ``sendmail``
-raises, so ``campaigns.sending.engine.classify`` treats both paths alike.
+raises, so ``campaigns.sending.outcomes.classify`` treats both paths alike.
 """
 
 from __future__ import annotations

@@ -1,0 +1,94 @@
+"""One message per call through Django's configured email backend: SMTP, or any Anymail provider.
+
+For Django's SMTP backend the message does not go through Django's own
+serialiser and ``smtplib.sendmail``: its bytes come from
+``campaigns/sending/mime.py`` and go out with two round trips instead of
+four (``smtp.py``). Every other backend (Anymail's providers, the test
+backends) gets ``send_messages([message])`` and reports through
+``message.anymail_status``.
+
+We set the Message-ID ourselves before sending, so the ledger knows it even
+for SMTP, where the server's answer does not say.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import make_msgid, parseaddr
+from functools import lru_cache
+from typing import Any
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+
+from campaigns.sending import outcomes
+from campaigns.sending.mime import envelope_and_bytes
+from campaigns.sending.outcomes import Classified, Outcome
+from campaigns.sending.transports import smtp
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Outgoing:
+    message: EmailMultiAlternatives
+    email: str  # the recipient, to find their answer in Anymail's status
+    message_id: str  # ours: what the ledger records when the backend names none
+
+
+@lru_cache(maxsize=64)
+def _domain_of(from_email: str) -> str:
+    # parseaddr is pure Python and slow; a campaign has one sender.
+    return parseaddr(from_email)[1].rpartition("@")[2] or "tocsin.invalid"
+
+
+def message_id(message: EmailMultiAlternatives, *, campaign_id: int, delivery_id: int) -> str:
+    """Our own Message-ID for ``message`` (kept if it has one), so the ledger knows it before the server answers."""
+    if "Message-ID" not in message.extra_headers:
+        domain = _domain_of(message.from_email)
+        message.extra_headers["Message-ID"] = make_msgid(idstring=f"tocsin.{campaign_id}.{delivery_id}", domain=domain)
+    return message.extra_headers["Message-ID"]
+
+
+class EmailBackendTransport:
+    """One connection of Django's email backend, kept open between messages."""
+
+    max_per_call = 1
+
+    def __init__(self) -> None:
+        self.connection: Any = get_connection(fail_silently=False)
+
+    def prepare(self, message: EmailMultiAlternatives, *, campaign_id: int, delivery_id: int) -> Outgoing:
+        ours = message_id(message, campaign_id=campaign_id, delivery_id=delivery_id)
+        return Outgoing(message, message.to[0] if message.to else "", ours)
+
+    def send(self, prepared: Sequence[Outgoing]) -> list[Classified]:
+        return [self._send_one(outgoing) for outgoing in prepared]
+
+    def _send_one(self, outgoing: Outgoing) -> Classified:
+        try:
+            built = envelope_and_bytes(outgoing.message) if isinstance(self.connection, SMTPBackend) else None
+            if built is not None:
+                # Django's SMTP backend, minus its slow serialiser (mime.py) and
+                # smtplib's four round trips per message (smtp.py).
+                if self.connection.connection is None:
+                    self.connection.open()
+                smtp.send(self.connection.connection, *built)
+            else:
+                self.connection.send_messages([outgoing.message])
+        except Exception as exc:
+            verdict = outcomes.classify(exc)
+            if verdict.outcome == Outcome.RETRY:
+                # The connection may be half-dead (a 421, a reset): start the next message on a new one.
+                self.close()
+                self.connection = get_connection(fail_silently=False)
+            return verdict
+        return outcomes.after_send(outgoing.message, outgoing.email, outgoing.message_id)
+
+    def close(self) -> None:
+        try:
+            self.connection.close()
+        except Exception:  # a dead SMTP connection raises on QUIT; nothing is lost
+            logger.debug("closing the email connection failed", exc_info=True)
