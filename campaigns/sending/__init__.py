@@ -3,7 +3,8 @@
 audience (who: counted, and snapshotted into the ledger)
 -> batching (prepare: snapshot + keyset batches; leases; the queue's window)
 -> engine (one batch: sender threads) -> senders (take, render, claim, send, record)
-   -> rendering (one delivery -> one message; merge fields) -> mime (bytes)
+   -> rendering (one delivery -> one message, from compiling: each language version
+      compiled once, split at slots) -> mime (bytes)
    -> transports (SMTP or any Anymail backend, one message per call; Postmark's batch call)
    -> outcomes (sent / failed / retry / unknown, and why)
    -> ledger (the claim and record statements: what was sent, exactly once)

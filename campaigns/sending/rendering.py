@@ -1,55 +1,40 @@
-"""One Delivery -> one email message.
+"""One delivery -> one email message, from a campaign compiled once (``compiling.py``).
 
 ``CampaignRenderer`` is built once per campaign (a batch, a preview, a test
-send). For each language version it renders the Django templates and inlines
-the CSS exactly once, with sentinel markers where the personal parts go (the
-name, the unsubscribe / preference / web-version links, the footer reason),
-and splits the result at those markers. ``render()`` then only signs the
-recipient's tokens and joins strings: the sending engine calls it a thousand
-times a second, so no template rendering and no CSS inlining happen per
-recipient.
+send). Each language version is compiled once (``compiling.Compiler``: the
+templates rendered and the CSS inlined, with slots where the personal parts
+go); ``render()`` then only signs the recipient's tokens and joins strings:
+the sending engine calls it a thousand times a second, so no template
+rendering and no CSS inlining happen per recipient.
 
 Blocks that the apps above campaigns register (``campaigns/sending/plugins.py``),
 such as an appeal's suggested amounts ("Give $35 / $50 / $70", from
 donations), differ per reader, so each fills one more slot: each distinct
 value of a block is rendered and inlined once and cached, and its links are
 signed per recipient like every other tracked link.
-
-Staff Markdown is never evaluated as a Django template (a phished staff
-account must not be able to reach template tags or object attributes): only
-the name merge fields are recognised, with the regular expressions of
-``campaigns.merge_fields``.
 """
 
 from __future__ import annotations
 
 import html
-import json
-import re
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
-from django.utils import formats, translation
+from django.urls import NoReverseMatch
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
-from campaigns import merge_fields
-from campaigns.content.articles import markdown_to_html
-from campaigns.content.plaintext import markdown_to_text, wrap
+from campaigns.content.plaintext import wrap
 from campaigns.events import tracking
-from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
-from campaigns.sending.plugins import BlockSource, RecipientBlock, blocks
+from campaigns.models import Campaign, CampaignTranslation
+from campaigns.sending.compiling import Compiler, Version, site_name
+from campaigns.sending.plugins import RecipientBlock, blocks
+from campaigns.sending.slots import one_line, url_pattern
 from subscribers import tokens
 from subscribers.models import MailingList, Subscriber, Subscription, quoted_list_names
-from subscribers.text import squash_spaces
 
 # Gmail clips messages whose HTML is larger than this ("[Message clipped]"),
 # hiding the footer -- and with it the unsubscribe link.
@@ -58,18 +43,6 @@ SIZE_WARNING_RATIO = 0.9
 
 ATTRIBUTION_PARAMS = ("utm_source", "utm_medium", "utm_campaign", "tocsin_ref")
 
-# Letters and digits only: Markdown, smartypants, nh3, Django's autoescape
-# and css-inline all leave such a word untouched.
-_SLOT = "TOCSINSLOT{}Z"
-_SLOT_RE = re.compile(r"TOCSINSLOT([a-z0-9]+)Z")
-
-
-# The word that stands in for a missing name. Kept here as well as in the
-# .po files: a greeting of "Hola friend" is worse than a missing translation.
-_FALLBACK_NAMES = {"en": "friend", "es": "amigo/a", "fr": "ami·e"}
-
-_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-
 # Anymail backends with no per-message open/click tracking switch: they refuse
 # ``track_opens``/``track_clicks`` (AnymailUnsupportedFeature) whatever the value;
 # those providers track per account or configuration set.
@@ -77,14 +50,6 @@ _NO_TRACKING_SWITCH = frozenset({"amazon_ses", "brevo", "sendinblue", "mailtrap"
 # Anymail backends that refuse ``metadata`` (AnymailUnsupportedFeature): their
 # webhooks are matched back to deliveries by the provider's message id alone.
 _NO_METADATA = frozenset({"mailersend", "postal"})
-
-
-def fallback_name(language: str) -> str:
-    with translation.override(language):
-        word = pgettext("name used when a subscriber has none", "friend")
-    if word == "friend":
-        word = _FALLBACK_NAMES.get(language, word)
-    return word
 
 
 def message_size_warning(html_part: str) -> str | None:
@@ -99,109 +64,6 @@ def message_size_warning(html_part: str) -> str | None:
     if size > GMAIL_CLIP_BYTES * SIZE_WARNING_RATIO:
         return _("The email is %(kb)s KB, close to Gmail's 102 KB limit, after which it is cut off.") % {"kb": kb}
     return None
-
-
-def attributed_url(url: str, code: str) -> str:
-    """``url`` with Tocsin's attribution parameters, keeping its own query string."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ATTRIBUTION_PARAMS]
-    query += [("utm_source", "tocsin"), ("utm_medium", "email"), ("utm_campaign", code), ("tocsin_ref", code)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def absolute_url(url: str) -> str:
-    if url.startswith("/") and not url.startswith("//"):
-        return settings.SITE_URL + url
-    return url
-
-
-def _one_line(value: str) -> str:
-    # Names and subjects go into headers: a newline there is a header injection.
-    return squash_spaces(value)
-
-
-class _Template:
-    """A rendered document split at its slots: filling it is one ``join``."""
-
-    __slots__ = ("pieces", "slots")
-
-    def __init__(self, rendered: str) -> None:
-        self.pieces = _SLOT_RE.split(rendered)
-        self.slots = self.pieces[1::2]
-
-    def fill(self, values: dict[str, str]) -> str:
-        pieces = self.pieces.copy()
-        # A slot the values do not name (a staff typo that looks like a marker) comes out empty.
-        pieces[1::2] = [values.get(slot, "") for slot in self.slots]
-        return "".join(pieces)
-
-
-@dataclass
-class _MergeFields:
-    """Turns the merge fields of staff text into slots and remembers each one's fallback."""
-
-    fallback: str
-    defaults: dict[str, str] = field(default_factory=dict)  # slot -> fallback text
-    first_name_slots: set[str] = field(default_factory=set)
-
-    def __call__(self, text: str) -> str:
-        return merge_fields.FIELD.sub(self._replace, text or "")
-
-    def _replace(self, match: re.Match[str]) -> str:
-        parsed = merge_fields.parse(match.group(1))
-        if parsed is None:
-            # Unknown fields disappear rather than show readers "{{ something }}"
-            # (the pre-send check refuses them: campaigns/lifecycle.py, content_problems).
-            return ""
-        slot = f"n{len(self.defaults)}"
-        self.defaults[slot] = _one_line(parsed.default) if parsed.default is not None else self.fallback
-        if parsed.first_only:
-            self.first_name_slots.add(slot)
-        return _SLOT.format(slot)
-
-
-@dataclass
-class _Block:
-    """One value of a per-recipient block in one language, rendered and inlined, with its links as slots."""
-
-    html: _Template
-    text: str
-    links: dict[str, str]
-    json_urls: dict[str, str]
-    untracked: dict[str, str]
-
-
-@dataclass
-class _Version:
-    """One language version of a campaign, compiled."""
-
-    language: str
-    subject: _Template
-    html: _Template
-    text: _Template
-    defaults: dict[str, str]
-    first_name_slots: set[str]
-    fallback: str
-    # Links the first-party click redirect may wrap: slot -> URL, and each slot's untracked HTML value.
-    links: dict[str, str] = field(default_factory=dict)
-    json_urls: dict[str, str] = field(default_factory=dict)
-    untracked: dict[str, str] = field(default_factory=dict)
-    reasons: dict[frozenset[int], tuple[str, str]] = field(default_factory=dict)
-    # Per-recipient blocks (plugins.RecipientBlock): what they are rendered from, and each value's rendering.
-    block_source: BlockSource | None = None
-    css: str = ""  # the email's stylesheet, to inline each block with
-    blocks: dict[tuple[str, Hashable], _Block] = field(default_factory=dict)
-
-    def name_values(self, name: str) -> tuple[dict[str, str], dict[str, str]]:
-        """(text values, HTML values) of the name slots for a person called ``name``."""
-        if not self.defaults:
-            return {}, {}
-        if not name:
-            text = dict(self.defaults)
-        else:
-            first = name.split(" ", 1)[0]
-            text = {slot: first if slot in self.first_name_slots else name for slot in self.defaults}
-        return text, {slot: html.escape(value) for slot, value in text.items()}
 
 
 class CampaignRenderer:
@@ -220,8 +82,8 @@ class CampaignRenderer:
         self.tags = [f"campaign-{campaign.pk}"]
         # The blocks this campaign's emails have, each with its slot ("b0", "b1"…) and link prefix.
         self.blocks: list[RecipientBlock] = [block for block in blocks() if block.applies(campaign)]
-        self._articles: list[Article] | None = None
-        self._versions: dict[tuple[str, bool], _Version] = {}
+        self.compiler = Compiler(campaign, translations=self.translations, blocks=self.blocks)
+        self._versions: dict[tuple[str, bool], Version] = {}
         # The same URLs and tokens as subscribers.tokens.unsubscribe_url /
         # preferences_url and campaigns.events.tracking.click_url / open_pixel_url,
         # with each path reversed once and each HMAC key derived once:
@@ -230,11 +92,11 @@ class CampaignRenderer:
         self._preferences_signer = tokens.preferences_signer()
         self._click_signer = tracking.click_signer()
         self._open_signer = tracking.open_signer()
-        self._unsubscribe_url = _url_pattern("subscribers:unsubscribe")
-        self._preferences_url = _url_pattern("subscribers:preferences")
+        self._unsubscribe_url = url_pattern("subscribers:unsubscribe")
+        self._preferences_url = url_pattern("subscribers:preferences")
         try:
-            self._click_url = _url_pattern("campaigns:track_click")
-            self._open_url = _url_pattern("campaigns:track_open")
+            self._click_url = url_pattern("campaigns:track_click")
+            self._open_url = url_pattern("campaigns:track_open")
         except NoReverseMatch:  # first-party tracking not installed: providers' tracking only
             self._click_url = self._open_url = ""
         # Signed tokens are URL-safe base64 and ":": only the rest of the URL needs escaping.
@@ -265,7 +127,7 @@ class CampaignRenderer:
         preferences = self._preferences_url.format(self._preferences_signer.sign(str(subscriber.pk)))
         headers = tokens.list_unsubscribe_header_values(unsubscribe_url=unsubscribe, token=unsubscribe_token)
         reason_text, reason_html = self._reason(version, self._list_ids_of(subscriber, list_ids))
-        text_values, html_values = version.name_values(_one_line(subscriber.name))
+        text_values, html_values = version.name_values(one_line(subscriber.name))
         subject = version.subject.fill(text_values)
         text_values.update(u=unsubscribe, p=preferences, r=reason_text)
         html_values.update(u=html.escape(unsubscribe), p=html.escape(preferences), r=reason_html)
@@ -276,7 +138,9 @@ class CampaignRenderer:
         else:
             html_values.update(version.untracked)
         for index, recipient_block in enumerate(self.blocks if version.block_source is not None else ()):
-            block = self._block(version, recipient_block, self._block_value(recipient_block, subscriber, block_values))
+            block = self.compiler.block(
+                version, recipient_block, self._block_value(recipient_block, subscriber, block_values)
+            )
             text_values[f"b{index}"] = block.text
             values = dict(block.untracked)
             if track_links:
@@ -304,7 +168,7 @@ class CampaignRenderer:
             message.track_clicks = tracked  # type: ignore[attr-defined]
         return message
 
-    def _track(self, version: _Version, html_values: dict[str, str], delivery_id: int) -> None:
+    def _track(self, version: Version, html_values: dict[str, str], delivery_id: int) -> None:
         """First-party click redirects and the open pixel, so that SMTP sends are measured too.
 
         One signature per distinct URL: an article's image, headline and
@@ -334,7 +198,7 @@ class CampaignRenderer:
         _text_values, html_values = version.name_values("")
         for index, recipient_block in enumerate(self.blocks if version.block_source is not None else ()):
             # Anyone may read the web version: a block's default, never one reader's value.
-            block = self._block(version, recipient_block, recipient_block.default(self.campaign))
+            block = self.compiler.block(version, recipient_block, recipient_block.default(self.campaign))
             html_values[f"b{index}"] = block.html.fill(block.untracked)
         return version.html.fill(html_values)
 
@@ -356,116 +220,13 @@ class CampaignRenderer:
                 found.setdefault(subscriber_id, {})[block.name] = value
         return found
 
-    def version(self, language: str, *, web: bool = False) -> _Version:
+    def version(self, language: str, *, web: bool = False) -> Version:
         if language not in self.languages:
             language = self.campaign.language
         key = (language, web)
         if key not in self._versions:
-            self._versions[key] = self._compile(language, web=web)
+            self._versions[key] = self.compiler.version(language, web=web)
         return self._versions[key]
-
-    # --- compiling a language version -----------------------------------------
-
-    def _compile(self, language: str, *, web: bool) -> _Version:
-        campaign = self.campaign
-        content: Campaign | CampaignTranslation = self.translations.get(language, campaign)
-        if language == campaign.language:
-            content = campaign
-        with translation.override(language):
-            merge = _MergeFields(fallback=fallback_name(language))
-            subject = merge(_one_line(content.subject))
-            preheader = merge(_one_line(content.preheader))
-            web_version_url = self._web_version_url(language)
-            intro_source = merge(content.intro_markdown)
-            body_source = merge(content.body_markdown)
-            cta_text = content.call_to_action_text or campaign.call_to_action_text
-            cta_url = campaign.call_to_action_url
-            if campaign.kind == Campaign.Kind.APPEAL:
-                cta_text = cta_text or _("Donate now")
-                cta_url = attributed_url(cta_url, campaign.attribution_code) if cta_url else ""
-            elif campaign.kind == Campaign.Kind.ALERT:
-                cta_text = cta_text or _("Take action")
-            block_slots = {block.name: _SLOT.format(f"b{index}") for index, block in enumerate(self.blocks)}
-            context = {
-                "language": language,
-                "kind": campaign.kind,
-                "web": web,
-                "subject": subject,
-                "preheader": preheader,
-                "intro_html": markdown_to_html(intro_source),
-                "intro_text": markdown_to_text(intro_source, absolute=absolute_url),
-                "body_html": markdown_to_html(body_source),
-                "body_text": markdown_to_text(body_source, absolute=absolute_url),
-                "cta_text": _one_line(cta_text),
-                "cta_url": absolute_url(cta_url),
-                "blocks": block_slots,
-                "articles": self._article_items(language) if campaign.kind == Campaign.Kind.BULLETIN else [],
-                "org_name": settings.TOCSIN_ORG_NAME,
-                "org_address": settings.TOCSIN_ORG_ADDRESS,
-                "site_url": settings.SITE_URL,
-                "site_name": _site_name(),
-                "signup_url": _signup_url(),
-                "web_version_url": web_version_url,
-                "unsubscribe_url": _SLOT.format("u"),
-                "preferences_url": _SLOT.format("p"),
-                "reason": _SLOT.format("r"),
-            }
-            rendered_html = render_to_string(f"emails/campaign/{campaign.kind}.html", context)
-            rendered_text = render_to_string(f"emails/campaign/{campaign.kind}.txt", context)
-        block_source = None
-        if block_slots:
-            block_source = BlockSource(
-                campaign=campaign,
-                language=language,
-                cta_text=_one_line(cta_text),
-                cta_url=absolute_url(cta_url),
-                web=web,
-            )
-        inlined = _INLINER.inline(rendered_html)
-        links: dict[str, str] = {}
-        untracked: dict[str, str] = {}
-        if not web:
-            inlined, links, untracked = _link_slots(inlined, keep={web_version_url})
-        return _Version(
-            language=language,
-            subject=_Template(subject),
-            html=_Template(inlined),
-            links=links,
-            json_urls={url: json.dumps(url) for url in links.values()},
-            untracked=untracked,
-            text=_Template(_tidy_text(rendered_text)),
-            defaults=merge.defaults,
-            first_name_slots=merge.first_name_slots,
-            fallback=merge.fallback,
-            block_source=block_source,
-            css="\n".join(_STYLE.findall(rendered_html)) if block_source else "",
-        )
-
-    def _block(self, version: _Version, block: RecipientBlock, value: Hashable) -> _Block:
-        # Values repeat (most people never gave, and gifts cluster at round
-        # numbers), so each one is rendered and inlined once per language.
-        key = (block.name, value)
-        compiled = version.blocks.get(key)
-        if compiled is None:
-            compiled = version.blocks[key] = self._compile_block(version, block, value)
-        return compiled
-
-    def _compile_block(self, version: _Version, block: RecipientBlock, value: Hashable) -> _Block:
-        source = version.block_source
-        assert source is not None
-        with translation.override(version.language):
-            rendered_html, rendered_text = block.render(value, source)
-        prefix = f"b{self.blocks.index(block)}l"
-        inlined, links, untracked = _link_slots(
-            _INLINER.inline_fragment(rendered_html, version.css), keep=set(), prefix=prefix, pixel=False
-        )
-        return _Block(
-            html=_Template(inlined),
-            text=_tidy_text(rendered_text).rstrip("\n"),
-            links=links,
-            json_urls={url: json.dumps(url) for url in links.values()},
-            untracked=untracked,
-        )
 
     def _block_value(
         self, block: RecipientBlock, subscriber: Subscriber, values: Mapping[str, Hashable] | None
@@ -476,52 +237,6 @@ class CampaignRenderer:
             return block.default(self.campaign)
         found = block.values_for(self.campaign, [subscriber.pk])
         return found[subscriber.pk] if subscriber.pk in found else block.default(self.campaign)
-
-    def _articles_in_order(self) -> list[Article]:
-        if self._articles is None:
-            links = CampaignArticle.objects.filter(campaign=self.campaign).select_related("article")
-            articles = [link.article for link in links.order_by("position", "id")]
-            translations = Article.objects.filter(
-                translation_of__in=[a.pk for a in articles], status=Article.Status.PUBLISHED
-            )
-            self._article_translations = {(a.translation_of_id, a.language): a for a in translations}
-            self._articles = articles
-        return self._articles
-
-    def _article_items(self, language: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for original in self._articles_in_order():
-            article = original
-            if article.language != language:
-                article = self._article_translations.get((original.pk, language), original)
-            if article.summary.strip():
-                content_html = markdown_to_html(article.summary)
-                content_text = markdown_to_text(article.summary, absolute=absolute_url)
-            else:
-                content_html = article.body_html or markdown_to_html(article.body_markdown)
-                # Articles written in the rich-text editor have HTML only; the converter copes with it.
-                content_text = markdown_to_text(article.body_markdown or article.body_html, absolute=absolute_url)
-            items.append(
-                {
-                    "title": article.title,
-                    "rule": "-" * min(len(article.title) + len(str(len(items) + 1)) + 2, 72),
-                    "url": _article_url(article),
-                    "source": article.source,
-                    "date": formats.date_format(article.published_at, "DATE_FORMAT") if article.published_at else "",
-                    "image_url": absolute_url(article.lead_image_url),
-                    "image_alt": article.lead_image_alt,
-                    "content_html": content_html,
-                    "content_text": content_text,
-                    "read_more": bool(article.summary.strip()),
-                }
-            )
-        return items
-
-    def _web_version_url(self, language: str) -> str:
-        url = settings.SITE_URL + reverse("campaigns:web_version", args=[self.campaign.attribution_code])
-        if language != self.campaign.language:
-            url += f"?lang={language}"
-        return url
 
     # --- per recipient --------------------------------------------------------------
 
@@ -540,7 +255,7 @@ class CampaignRenderer:
             return frozenset(self.lists)
         return frozenset(self.subscribed_list_ids([subscriber.pk])[subscriber.pk])
 
-    def _reason(self, version: _Version, list_ids: frozenset[int]) -> tuple[str, str]:
+    def _reason(self, version: Version, list_ids: frozenset[int]) -> tuple[str, str]:
         reason = version.reasons.get(list_ids)
         if reason is None:
             # The lists' own order (MailingList.Meta), whatever order the set iterates in.
@@ -549,10 +264,10 @@ class CampaignRenderer:
                 if ordered:
                     sentence = _("You receive this because you signed up for %(lists)s at %(site)s.") % {
                         "lists": quoted_list_names([self.lists[pk] for pk in ordered]),
-                        "site": _site_name(),
+                        "site": site_name(),
                     }
                 else:
-                    sentence = _("You receive this because you signed up at %(site)s.") % {"site": _site_name()}
+                    sentence = _("You receive this because you signed up at %(site)s.") % {"site": site_name()}
             reason = version.reasons[list_ids] = (wrap(sentence), html.escape(sentence))
         return reason
 
@@ -578,78 +293,8 @@ def render_web_version(campaign: Campaign, *, language: str | None = None) -> st
 
 
 def _from_address(campaign: Campaign) -> str:
-    name = _one_line(campaign.from_name).replace("\\", "").replace('"', "'")
+    name = one_line(campaign.from_name).replace("\\", "").replace('"', "'")
     address = campaign.from_email or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     if not name:
         return campaign.from_email or settings.DEFAULT_FROM_EMAIL
     return f'"{name}" <{address}>'
-
-
-_HREF = re.compile(r"""(<a\b[^>]*?\bhref=")([^"]*)(")""", re.IGNORECASE)
-_BODY_END = "</body>"
-
-
-def _link_slots(
-    document: str, *, keep: set[str], prefix: str = "l", pixel: bool = True
-) -> tuple[str, dict[str, str], dict[str, str]]:
-    """Turn each trackable link of ``document`` into a slot, and add the open pixel's slot.
-
-    Works on css-inline's output, which always writes attributes double-quoted.
-    Personal links (unsubscribe, preferences) are slots already, so they are
-    never wrapped: leaving must not depend on the tracker. Nor are the URLs in ``keep``.
-    """
-    links: dict[str, str] = {}
-    untracked: dict[str, str] = {"o": ""} if pixel else {}
-
-    def replace(match: re.Match[str]) -> str:
-        url = html.unescape(match.group(2)).strip()
-        if url in keep or not tracking.is_redirectable(url):
-            return match.group(0)
-        slot = f"{prefix}{len(links)}"
-        links[slot] = url
-        untracked[slot] = match.group(2)
-        return match.group(1) + _SLOT.format(slot) + match.group(3)
-
-    document = _HREF.sub(replace, document)
-    if not pixel:
-        return document, links, untracked
-    index = document.rfind(_BODY_END)
-    marker = _SLOT.format("o")
-    document = document[:index] + marker + document[index:] if index != -1 else document + marker
-    return document, links, untracked
-
-
-_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
-
-
-def _url_pattern(name: str) -> str:
-    """``absolute(reverse(name, args=[token]))`` as a format string with ``{}`` for the token."""
-    marker = _SLOT.format("token")
-    return tokens.absolute(reverse(name, args=[marker])).replace("{", "{{").replace("}", "}}").replace(marker, "{}")
-
-
-def _article_url(article: Article) -> str:
-    return settings.SITE_URL + reverse("campaigns:article", args=[article.slug])
-
-
-def _site_name() -> str:
-    return urlsplit(settings.SITE_URL).netloc or settings.SITE_URL
-
-
-def _signup_url() -> str:
-    for name in ("subscribers:signup", "subscribers:subscribe"):
-        try:
-            return settings.SITE_URL + reverse(name)
-        except NoReverseMatch:
-            continue
-    # The sign-up form is reachable from the home page (a SPEC contract).
-    return settings.SITE_URL + "/"
-
-
-_BLANK_LINES = re.compile(r"\n{3,}")
-
-
-def _tidy_text(text: str) -> str:
-    # Template tags leave blank lines behind; one empty line between blocks is enough.
-    lines = [line.rstrip() for line in text.strip().split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)) + "\n"

@@ -25,7 +25,7 @@ from django.utils.translation import get_language, get_language_info
 
 from campaigns import merge_fields
 from campaigns.models import Article, Campaign
-from campaigns.sending.rendering import fallback_name
+from campaigns.sending.compiling import fallback_name
 from subscribers.models import Language, MailingList
 
 ARTICLES_PER_PAGE = 20
