@@ -1,0 +1,33 @@
+"""campaigns' models, one module per concern; every model is importable from ``campaigns.models``.
+
+- ``content``: Article
+- ``campaigns``: Campaign, CampaignArticle, CampaignTranslation
+- ``deliveries``: Delivery (the ledger), SendBatch
+- ``events``: DeliveryEvent, CampaignStat, RefusedWebhook
+- ``staff``: AuditLog, ApiToken
+
+The pipeline that uses them is ``campaigns/sending/`` (see ARCHITECTURE.md).
+"""
+
+from campaigns.models.campaigns import Campaign, CampaignArticle, CampaignTranslation, new_attribution_code
+from campaigns.models.content import Article
+from campaigns.models.deliveries import Delivery, SendBatch
+from campaigns.models.events import CampaignStat, DeliveryEvent, RefusedWebhook
+from campaigns.models.staff import ApiToken, AuditLog
+
+# Migrations 0001 and 0007 name the default of Campaign.attribution_code by this path: the same function.
+_attribution_code = new_attribution_code
+
+__all__ = [
+    "ApiToken",
+    "Article",
+    "AuditLog",
+    "Campaign",
+    "CampaignArticle",
+    "CampaignStat",
+    "CampaignTranslation",
+    "Delivery",
+    "DeliveryEvent",
+    "RefusedWebhook",
+    "SendBatch",
+]

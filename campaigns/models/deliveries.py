@@ -1,0 +1,104 @@
+"""The delivery ledger: one ``Delivery`` row per recipient, and the ``SendBatch`` ranges it is sent in.
+
+The ledger, not the broker, says what was sent (``campaigns/sending/ledger.py``).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models.campaigns import Campaign
+from subscribers.models import Subscriber
+
+
+class Delivery(models.Model):
+    """One recipient of one campaign: the ledger that makes sending idempotent."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown (worker died mid-send)")
+        SKIPPED = "skipped", _("Skipped (left before sending)")
+
+    # No index of its own: the unique (campaign, subscriber) and the (campaign,
+    # status, id) indexes cover it, and every ledger update pays for each index.
+    # No foreign-key constraints in the database either (db_constraint=False):
+    # the snapshot writes a million rows straight from the subscriber table in
+    # one statement, and checking each row against it again (a row lock per
+    # subscriber) doubled the snapshot's time. Deleting a campaign or a
+    # subscriber still deletes their deliveries: Django cascades, not the database.
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("campaign"),
+    )
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
+        verbose_name=_("subscriber"),
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status"))
+    language = models.CharField(max_length=8, blank=True, verbose_name=_("language"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    esp_message_id = models.CharField(max_length=255, blank=True, verbose_name=_("provider's message id"))
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [models.UniqueConstraint(fields=["campaign", "subscriber"], name="delivery_unique")]
+        indexes = [
+            # id last: a batch reads its queued rows in id order from one index
+            # range (campaigns/sending/batching.py: queued_rows), never by walking every
+            # queued row of the campaign and sorting them.
+            models.Index(fields=["campaign", "status", "id"], name="delivery_campaign_status_id"),
+            # Webhook events are matched by exact id; a Meta index skips the
+            # extra LIKE-pattern index Postgres gets for db_index=True. Partial:
+            # a queued or in-flight row has no id yet, so the snapshot and each
+            # claim write nothing to it (a lookup by a non-empty id implies it).
+            models.Index(
+                fields=["esp_message_id"], name="delivery_esp_message_id", condition=models.Q(esp_message_id__gt="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} → {self.subscriber_id} ({self.status})"
+
+
+class SendBatch(models.Model):
+    """A keyset range of one campaign's deliveries, handed to one Celery task at a time.
+
+    The lease is what lets the sweeper tell a live batch from one whose worker
+    died (re-queue it) without relying on Redis's visibility timeout.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches", verbose_name=_("campaign"))
+    first_id = models.BigIntegerField(verbose_name=_("first delivery id"))
+    last_id = models.BigIntegerField(verbose_name=_("last delivery id"))
+    size = models.PositiveIntegerField(default=0, verbose_name=_("size"))
+    done = models.BooleanField(default=False, verbose_name=_("done"))
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("leased until"))
+    lease_token = models.CharField(max_length=32, blank=True, verbose_name=_("lease token"))
+    failures = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Consecutive transport failures."), verbose_name=_("failures")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("send batch")
+        verbose_name_plural = _("send batches")
+        indexes = [models.Index(fields=["campaign", "done", "lease_until"], name="sendbatch_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} [{self.first_id}..{self.last_id}]"
