@@ -348,7 +348,7 @@ TOCSIN_SEND_SWEEP_SECONDS = env_float("TOCSIN_SEND_SWEEP_SECONDS", 15.0)
 TOCSIN_SEND_STATS = env_bool("TOCSIN_SEND_STATS", default=False)
 # Off (the default): per-message ledger commits skip the WAL flush on Postgres;
 # safe against killed workers, a crashed Postgres may forget the last ~0.6 s
-# (campaigns/sending/engine.py explains). On: every claim waits for the disk.
+# (campaigns/sending/ledger.py explains). On: every claim waits for the disk.
 TOCSIN_SEND_SYNC_COMMIT = env_bool("TOCSIN_SEND_SYNC_COMMIT", default=False)
 
 # --- Security (the production settings `check --deploy` looks at) ---------------
