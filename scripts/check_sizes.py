@@ -30,8 +30,6 @@ EXCLUDED = [
 # "path::function" one function's.
 ALLOWED = {
     "scripts/mailcatcher.py::make_handler": "not split yet: unassigned in issue 11",
-    "tests/campaigns/test_api.py": "helper b is splitting this (the API's tests, with django-ninja)",
-    "tests/campaigns/test_rendering.py": "helper a is splitting this (the rendering's tests)",
 }
 
 

@@ -9,8 +9,8 @@ import pytest
 from actions.models import Action, Letter, Signature
 from campaigns.staff.roles import ADMIN, WRITER
 from subscribers.models import Consent, MailingList, Subscriber
-from tests.actions.helpers import group, letter, petition, riding_map
-from tests.campaigns.staff_helpers import bearer, staff, token_for
+from tests.support.factories.actions import group, letter, petition, riding_map
+from tests.support.personas import bearer, staff, token_for
 
 pytestmark = pytest.mark.django_db
 

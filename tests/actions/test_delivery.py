@@ -11,8 +11,8 @@ from django.urls import reverse
 from actions import services
 from campaigns.models import AuditLog
 from campaigns.staff.roles import WRITER
-from tests.actions.helpers import letter, petition, riding_map, target
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.factories.actions import letter, petition, riding_map, target
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

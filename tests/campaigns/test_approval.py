@@ -7,7 +7,8 @@ import pytest
 from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
 from campaigns.staff.roles import SENDER, WRITER
-from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
+from tests.support.forms import form_data
+from tests.support.personas import campaign, mailing_list, staff, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +116,6 @@ def test_editing_an_approved_campaign_sends_it_back_to_draft(client):
     lifecycle.submit_for_review(campaign=made, actor=writer)
     lifecycle.approve(campaign=made, actor=sender)
     client.force_login(writer)
-    from tests.campaigns.test_campaign_admin import form_data
 
     client.post(f"/admin/campaigns/campaign/{made.pk}/change/", form_data(lists=[str(news.pk)], subject="Changed"))
     made.refresh_from_db()

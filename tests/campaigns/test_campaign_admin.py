@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from campaigns.models import AuditLog, Campaign, CampaignTranslation
 from campaigns.staff.roles import SENDER, WRITER
-from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
+from tests.support.forms import form_data
+from tests.support.personas import campaign, mailing_list, staff, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -31,29 +32,6 @@ def started(made: Campaign) -> list[tuple[str, str]]:
 
 def change_url(made: Campaign) -> str:
     return f"/admin/campaigns/campaign/{made.pk}/change/"
-
-
-def form_data(**fields):  # type: ignore[no-untyped-def]
-    data = {
-        "kind": "bulletin",
-        "language": "en",
-        "subject": "Weekly bulletin",
-        "preheader": "",
-        "intro_markdown": "",
-        "body_markdown": 'Hello {{ name|default:"friend" }}.',
-        "call_to_action_text": "",
-        "call_to_action_url": "",
-        "from_name": "",
-        "from_email": "",
-        "reply_to": "",
-        "tracking_enabled": "on",
-        "campaignarticle_set-TOTAL_FORMS": "0",
-        "campaignarticle_set-INITIAL_FORMS": "0",
-        "translations-TOTAL_FORMS": "0",
-        "translations-INITIAL_FORMS": "0",
-    }
-    data.update(fields)
-    return data
 
 
 def test_the_list_shows_status_kind_and_schedule(client, sender):

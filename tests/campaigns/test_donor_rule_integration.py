@@ -16,8 +16,8 @@ from campaigns.sending.audience import count_audience
 from campaigns.staff.roles import ADMIN, SENDER, WRITER
 from donations.models import Donation
 from subscribers.models import MailingList, Subscriber, Subscription
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
-from tests.campaigns.test_campaign_admin import form_data
+from tests.support.forms import form_data
+from tests.support.personas import bearer, campaign, mailing_list, staff, token_for, verified
 
 pytestmark = pytest.mark.django_db
 

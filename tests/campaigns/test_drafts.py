@@ -12,8 +12,8 @@ from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
 from campaigns.services import drafts
 from campaigns.staff.roles import WRITER
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for
-from tests.campaigns.test_campaign_admin import form_data
+from tests.support.forms import form_data
+from tests.support.personas import bearer, campaign, mailing_list, staff, token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from campaigns.checklist import run_checklist
 from campaigns.models import Campaign, CampaignTranslation
 from campaigns.sending.rendering import render_preview
 from campaigns.staff.roles import SENDER
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
+from tests.support.personas import bearer, campaign, mailing_list, staff, token_for, verified
 
 pytestmark = pytest.mark.django_db
 

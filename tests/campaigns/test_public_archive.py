@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from campaigns.models import AuditLog, Campaign
 from campaigns.staff.roles import SENDER, WRITER
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
+from tests.support.forms import form_data
+from tests.support.personas import bearer, campaign, mailing_list, staff, token_for, verified
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFENDER = "Berta Quispe detained in Cajamarca"
@@ -84,7 +85,6 @@ def test_a_sender_publishes_a_sent_alert_from_its_page(client):
 def test_the_admin_form_without_a_choice_follows_the_kind(client):
     verified(client, staff("sam", SENDER))
     mailing_list("peru")
-    from tests.campaigns.test_campaign_admin import form_data
 
     response = client.post(
         "/admin/campaigns/campaign/add/", form_data(kind="alert", subject=DEFENDER, public_archive="")
@@ -93,7 +93,8 @@ def test_the_admin_form_without_a_choice_follows_the_kind(client):
     made = Campaign.objects.get(subject=DEFENDER)
     assert made.public_archive is None and made.in_public_archive is False
     response = client.post(
-        f"/admin/campaigns/campaign/{made.pk}/change/", form_data(kind="alert", subject=DEFENDER, public_archive="True")
+        f"/admin/campaigns/campaign/{made.pk}/change/",
+        form_data(kind="alert", subject=DEFENDER, public_archive="True"),
     )
     made.refresh_from_db()
     assert made.public_archive is True
@@ -134,6 +135,7 @@ for kind in ("bulletin", "alert", "appeal"):
     old.objects.create(kind=kind, subject=kind, status="sent", attribution_code="code" + kind)
 MigrationExecutor(connection).migrate([("campaigns", "0005_public_archive_per_campaign")])
 from campaigns.models import Campaign
+from tests.support.forms import form_data
 print(json.dumps({c.kind: [c.public_archive, c.in_public_archive] for c in Campaign.objects.all()}))
 """
 

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from campaigns.api.auth import BearerToken
 from campaigns.staff.roles import ADMIN, SENDER, WRITER, can_export, can_send, ensure_roles, needs_two_factor
-from tests.campaigns.staff_helpers import staff
+from tests.support.personas import staff
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from campaigns.models import AuditLog
 from campaigns.staff.roles import ADMIN, SENDER, WRITER
 from campaigns.staff.two_factor import issue_backup_code
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from campaigns.models import DeliveryEvent, RefusedWebhook
 from subscribers.models import Suppression, email_hash
-from tests.campaigns.event_helpers import (
+from tests.support.payloads import (
     MAILGUN_SIGNING_KEY,
     WEBHOOK_SECRET,
     auth_header,
@@ -26,7 +26,7 @@ from tests.campaigns.event_helpers import (
     postmark_bounce,
     sns_headers,
 )
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

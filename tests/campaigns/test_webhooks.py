@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from campaigns.models import DeliveryEvent, RefusedWebhook
 from subscribers.models import Consent, Subscriber, Suppression, email_hash
-from tests.campaigns.event_helpers import (
+from tests.support.payloads import (
     MAILGUN_SIGNING_KEY,
     WEBHOOK_SECRET,
     auth_header,

@@ -18,10 +18,10 @@ from campaigns.reports.figures import campaign_report
 from campaigns.staff.roles import WRITER
 from donations.reports import appeal_report, csv_rows
 from subscribers.models import MailingList, Subscriber, Subscription
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.campaigns.event_helpers import make_delivery
-from tests.campaigns.staff_helpers import bearer, staff, token_for, verified
-from tests.donations.helpers import gift, started_appeal
+from tests.support.factories.campaigns import make_campaign, make_list, make_people
+from tests.support.factories.donations import gift, started_appeal
+from tests.support.payloads import make_delivery
+from tests.support.personas import bearer, staff, token_for, verified
 
 pytestmark = pytest.mark.django_db
 

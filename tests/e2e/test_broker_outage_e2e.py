@@ -1,6 +1,6 @@
 """Redis stopped: sign-ups, API calls and sends are answered and kept; they go out, once, when it is back.
 
-The broker is a redis-server of the test's own (tests/outage.py), really
+The broker is a redis-server of the test's own (tests/support/outages.py), really
 stopped while the requests arrive, then started again with a real worker
 and a real beat on it: nothing in the test hands work over by hand.
 """
@@ -17,11 +17,10 @@ from campaigns.models import Campaign
 from campaigns.staff.roles import ADMIN
 from outbox.models import OutboxMessage
 from subscribers.models import MailingList, Subscriber, Subscription
-from tests.campaigns.staff_helpers import bearer, campaign, staff, token_for
-from tests.e2e.conftest import wait_until
-from tests.e2e.engine_helpers import start_worker
-from tests.e2e.test_schedule_e2e import start_beat, stop
-from tests.outage import celery_broker_at, own_redis
+from tests.support.outages import celery_broker_at, own_redis
+from tests.support.personas import bearer, campaign, staff, token_for
+from tests.support.waiting import wait_until
+from tests.support.workers import start_beat, start_worker, stop
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -23,11 +23,10 @@ from campaigns.staff.roles import WRITER
 from subscribers.models import MailingList
 from subscribers.services import send_confirmation, subscribe
 from subscribers.tokens import make_preferences_token
-from tests.campaigns.staff_helpers import bearer, staff, token_for
-from tests.subscribers.leaving_helpers import make_subscriber
-from tests.test_translations import compiled_catalogs  # noqa: F401  (builds the .mo files)
+from tests.support.factories.subscribers import make_subscriber
+from tests.support.personas import bearer, staff, token_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogs")]
 
 NBSP = "\u00a0"
 

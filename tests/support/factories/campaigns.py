@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Delivery, DeliveryEvent
 from subscribers.models import MailingList, Subscriber, Subscription
 
 
@@ -48,3 +49,16 @@ def make_campaign(lists: list[MailingList], **fields: Any) -> Campaign:
     campaign = Campaign.objects.create(**fields)
     campaign.lists.set(lists)
     return campaign
+
+
+def engage(subscriber: Subscriber, kind: str, *, days_ago: int) -> None:
+    """``subscriber`` opened or clicked (``kind``) an earlier bulletin ``days_ago`` days ago."""
+    old = Campaign.objects.create(subject="Earlier bulletin", status=Campaign.Status.SENT)
+    delivery = Delivery.objects.create(campaign=old, subscriber=subscriber, status=Delivery.Status.SENT)
+    DeliveryEvent.objects.create(
+        delivery=delivery,
+        campaign=old,
+        kind=kind,
+        event_id=f"test:{subscriber.pk}:{kind}:{days_ago}",
+        occurred_at=timezone.now() - timedelta(days=days_ago),
+    )

@@ -22,7 +22,7 @@ from campaigns.sending import engine
 from campaigns.sending.rendering import CampaignRenderer
 from campaigns.sending.transports import postmark as postmark_transport
 from subscribers.models import Subscriber, Suppression, email_hash
-from tests.campaigns.test_sending import run, sending_campaign
+from tests.support.sending import run, sending_campaign
 
 pytestmark = pytest.mark.django_db
 DS = Delivery.Status

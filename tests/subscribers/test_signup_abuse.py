@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 
 from subscribers.models import Consent, Subscriber
-from tests.subscribers.signup_helpers import EMBED, nothing_happened, post, valid
+from tests.support.signup import EMBED, nothing_happened, post, valid
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_isolation")]
 

@@ -1,0 +1,1 @@
+"""Test data: lists, people, consents, campaigns, deliveries, donations, actions."""
