@@ -12,7 +12,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from campaigns.models import Article, Campaign, CampaignArticle
-from tests.support.factories.subscribers import make_list, make_subscriber
+from tests.support.factories import make_list, make_subscriber
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogs")]
 

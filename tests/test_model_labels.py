@@ -89,7 +89,7 @@ def french_staff(db) -> Client:
 
 
 def test_the_subscriber_page_reads_in_french(french_staff):
-    from tests.support.factories.subscribers import make_list, make_subscriber
+    from tests.support.factories import make_list, make_subscriber
 
     person = make_subscriber("ana@example.org", lists=[make_list("peru")], name="Ana")
 

@@ -10,7 +10,7 @@ from django.core import mail
 
 from actions.models import Action, Letter, Signature
 from subscribers.models import Consent, MailingList, Subscriber
-from tests.support.factories.actions import letter, petition, riding_map
+from tests.support.factories import letter, petition, riding_map
 from tests.support.personas import staff
 
 pytestmark = pytest.mark.django_db

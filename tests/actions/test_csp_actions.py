@@ -6,7 +6,7 @@ import pytest
 
 from actions import services
 from tests.support.csp import blocked_on, digest
-from tests.support.factories.actions import letter, petition, riding_map
+from tests.support.factories import letter, petition, riding_map
 from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db

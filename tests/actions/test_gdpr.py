@@ -13,7 +13,7 @@ from actions import services
 from actions.models import Letter, Signature
 from subscribers.models import Subscriber
 from subscribers.services import erase, export_personal_data
-from tests.support.factories.actions import letter, petition, riding_map
+from tests.support.factories import letter, petition, riding_map
 from tests.support.personas import staff as make_staff
 from tests.support.personas import verified
 

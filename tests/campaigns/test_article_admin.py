@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from campaigns.models import Article
 from campaigns.staff.roles import WRITER
-from tests.support.factories.articles import make_article, make_topic
+from tests.support.factories import make_article, make_topic
 from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db

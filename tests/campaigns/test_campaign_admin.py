@@ -10,16 +10,18 @@ from django.core import mail
 from django.utils import timezone
 
 from campaigns.models import AuditLog, Campaign, CampaignTranslation
-from campaigns.staff.roles import SENDER, WRITER
+from campaigns.staff.roles import WRITER
+from tests.support import personas
+from tests.support.factories import campaign, mailing_list
 from tests.support.forms import form_data
-from tests.support.personas import campaign, mailing_list, staff, verified
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def sender(client):  # type: ignore[no-untyped-def]
-    user = staff("sam", SENDER)
+    user = personas.sender()
     verified(client, user)
     return user
 
@@ -44,7 +46,7 @@ def test_the_list_shows_status_kind_and_schedule(client, sender):
 
 
 def test_a_writer_creates_a_campaign_with_a_translation_and_it_is_logged(client):
-    writer = staff("wendy", WRITER)
+    writer = personas.writer()
     client.force_login(writer)  # writers cannot send, so they need no second factor
     news = mailing_list("news")
     data = form_data(
@@ -183,7 +185,7 @@ def test_scheduling_in_the_past_is_refused_on_the_page(client, sender):
 
 
 def test_a_writer_cannot_open_the_send_page(client):
-    writer = staff("wendy", WRITER)
+    writer = personas.writer()
     client.force_login(writer)
     made = campaign(author=writer, lists=[mailing_list()])
     assert client.get(f"/admin/campaigns/campaign/{made.pk}/send/").status_code == 403

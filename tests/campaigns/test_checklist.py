@@ -7,7 +7,8 @@ from django.utils import timezone, translation
 
 from campaigns.checklist import link_is_broken, run_checklist
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
-from tests.support.personas import campaign, mailing_list
+from tests.support.factories import campaign, mailing_list
+from tests.support.personas import sender
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogs")]
 
@@ -144,10 +145,9 @@ def test_readers_without_a_translation_are_counted_by_language():
 
 
 def test_staff_restrict_the_send_to_languages_with_a_version(client):
-    from campaigns.staff.roles import SENDER
-    from tests.support.personas import staff, verified
+    from tests.support.personas import verified
 
-    user = staff("sam", SENDER)
+    user = sender()
     verified(client, user)
     mailing = mailing_list(people=3)
     _readers(mailing, "es", 2)

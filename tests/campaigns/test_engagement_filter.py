@@ -7,7 +7,7 @@ import pytest
 from campaigns import tasks
 from campaigns.models import Campaign, Delivery, DeliveryEvent
 from campaigns.sending import audience
-from tests.support.factories.campaigns import engage, make_list, make_people
+from tests.support.factories import engage, make_list, make_people
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.support.factories.articles import make_article, make_topic
+from tests.support.factories import make_article, make_topic
 
 pytestmark = pytest.mark.django_db
 

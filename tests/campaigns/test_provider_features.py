@@ -20,7 +20,7 @@ from django.core.mail import get_connection
 from campaigns.sending import engine
 from campaigns.sending.rendering import CampaignRenderer
 from campaigns.services import proofs
-from tests.support.factories.campaigns import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
 

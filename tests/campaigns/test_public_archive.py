@@ -12,9 +12,11 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import AuditLog, Campaign
-from campaigns.staff.roles import SENDER, WRITER
+from campaigns.staff.roles import SENDER
+from tests.support import personas
+from tests.support.factories import campaign, mailing_list
 from tests.support.forms import form_data
-from tests.support.personas import bearer, campaign, mailing_list, staff, token_for, verified
+from tests.support.personas import bearer, sender, staff, token_for, verified
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFENDER = "Berta Quispe detained in Cajamarca"
@@ -53,7 +55,7 @@ def test_staff_can_choose_to_show_an_alert_and_hide_a_bulletin(client):
 
 @pytest.mark.django_db
 def test_unpublishing_after_sending_removes_it_from_the_pages_and_the_web_version_is_no_longer_indexed(client):
-    user = staff("wendy", WRITER)
+    user = personas.writer()
     verified(client, user)
     made = sent(kind="bulletin", subject=DEFENDER)
     web_version = f"/bulletins/{made.attribution_code}/"
@@ -73,7 +75,7 @@ def test_unpublishing_after_sending_removes_it_from_the_pages_and_the_web_versio
 
 @pytest.mark.django_db
 def test_a_sender_publishes_a_sent_alert_from_its_page(client):
-    verified(client, staff("sam", SENDER))
+    verified(client, sender())
     made = sent(kind="alert", subject="Moratorium passed")
     change = client.get(f"/admin/campaigns/campaign/{made.pk}/change/").content.decode()
     assert "Not shown in the public archive." in change
@@ -83,7 +85,7 @@ def test_a_sender_publishes_a_sent_alert_from_its_page(client):
 
 @pytest.mark.django_db
 def test_the_admin_form_without_a_choice_follows_the_kind(client):
-    verified(client, staff("sam", SENDER))
+    verified(client, sender())
     mailing_list("peru")
 
     response = client.post(
@@ -135,7 +137,6 @@ for kind in ("bulletin", "alert", "appeal"):
     old.objects.create(kind=kind, subject=kind, status="sent", attribution_code="code" + kind)
 MigrationExecutor(connection).migrate([("campaigns", "0005_public_archive_per_campaign")])
 from campaigns.models import Campaign
-from tests.support.forms import form_data
 print(json.dumps({c.kind: [c.public_archive, c.in_public_archive] for c in Campaign.objects.all()}))
 """
 

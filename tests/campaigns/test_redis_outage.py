@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from campaigns import lifecycle, tasks
 from campaigns.models import Campaign, SendBatch
-from tests.support.factories.campaigns import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 from tests.support.outages import celery_broker_at, own_redis
 
 pytestmark = pytest.mark.django_db

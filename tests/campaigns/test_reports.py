@@ -13,7 +13,7 @@ from campaigns.events.stats import rebuild_campaign_stats
 from campaigns.models import AuditLog, Campaign, Delivery, DeliveryEvent
 from campaigns.reports.figures import campaign_report
 from subscribers.models import MailingList, Subscriber
-from tests.support.payloads import make_delivery
+from tests.support.factories import make_delivery
 from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from donations.models import Donation
 from subscribers.models import Subscriber
-from tests.support.factories.donations import GOOD, NO_REFERENCE, run_import, write_csv
+from tests.support.factories import GOOD, NO_REFERENCE, run_import, write_csv
 from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db

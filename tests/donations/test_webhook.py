@@ -14,14 +14,8 @@ from django.utils import timezone
 from campaigns.models import RefusedWebhook
 from donations.models import Donation
 from subscribers.models import Subscriber
-from tests.support.factories.campaigns import make_campaign, make_list
-from tests.support.factories.donations import (
-    STRIPE_SECRET,
-    checkout_session,
-    started_appeal,
-    stripe_event,
-    stripe_headers,
-)
+from tests.support.factories import make_campaign, make_list, started_appeal
+from tests.support.payloads import STRIPE_SECRET, checkout_session, stripe_event, stripe_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -20,11 +20,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.staff.roles import ADMIN
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.tokens import unsubscribe_url
 from tests.support.outages import TcpGate, WebProcess, own_redis
-from tests.support.personas import staff, token_for
+from tests.support.personas import admin, token_for
 from tests.support.waiting import wait_until
 from tests.support.workers import start_worker
 
@@ -70,7 +69,7 @@ def test_with_the_database_unreachable_visitors_get_a_503_and_one_click_unsubscr
 ):
     peru = MailingList.objects.create(slug="peru", name="Peru", public=True)
     ana, bea = subscriber("ana@example.org", peru), subscriber("bea@example.org", peru)
-    token = token_for(staff("ada", ADMIN))
+    token = token_for(admin())
     with own_redis(tmp_path / "redis") as broker:
         database_url = gated_database_url(gate.port)
         web = WebProcess({"DATABASE_URL": database_url, "REDIS_URL": broker.url}, tmp_path / "web")

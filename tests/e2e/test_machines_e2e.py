@@ -19,7 +19,7 @@ from django.conf import settings
 from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
 from config import health
-from tests.support.factories.campaigns import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 from tests.support.machines import pull_the_plug, record_migrations_as_applied, start_machine
 from tests.support.smtp import CountingHandler, smtp_on_localhost
 from tests.support.waiting import wait_until

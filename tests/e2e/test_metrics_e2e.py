@@ -24,7 +24,7 @@ from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
 from config.celery import app as celery_app
 from subscribers.models import Subscriber
-from tests.support.factories.campaigns import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 from tests.support.smtp import CountingHandler, smtp_on_localhost
 from tests.support.waiting import wait_until
 from tests.support.workers import start_worker

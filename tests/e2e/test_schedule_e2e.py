@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
-from tests.support.factories.campaigns import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 from tests.support.outages import own_redis
 from tests.support.smtp import CountingHandler, smtp_on_localhost
 from tests.support.waiting import wait_until

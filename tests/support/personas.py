@@ -25,9 +25,9 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from campaigns.api.auth import create_token
-from campaigns.models import Campaign
 from campaigns.staff.roles import ADMIN, SENDER, WRITER, ensure_roles
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import Subscriber
+from tests.support.factories import make_subscriber
 
 PASSWORD = "a long test password"
 
@@ -66,8 +66,6 @@ def admin() -> User:
 
 def supporter(**fields: Any) -> Subscriber:
     """Ana, a confirmed supporter with the sign-up consent a real one would have (see factories)."""
-    from tests.support.factories.subscribers import make_subscriber
-
     fields.setdefault("email", "ana@example.org")
     existing = Subscriber.objects.filter(email=fields["email"]).first()
     return existing if existing is not None else make_subscriber(**fields)
@@ -91,24 +89,6 @@ def token_for(user: User) -> str:
 
 def bearer(token: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-def mailing_list(slug: str = "news", *, people: int = 0) -> MailingList:
-    mailing = MailingList.objects.create(slug=slug, name=slug.title())
-    for number in range(people):
-        person = Subscriber.objects.create(
-            email=f"{slug}{number}@example.net", status=Subscriber.Status.CONFIRMED, language="en"
-        )
-        Subscription.objects.create(subscriber=person, mailing_list=mailing)
-    return mailing
-
-
-def campaign(*, author: User | None = None, lists: list[MailingList] | None = None, **fields: Any) -> Campaign:
-    values = {"subject": "Mining concession suspended", "body_markdown": "The court ruled **today**.", **fields}
-    made = Campaign.objects.create(created_by=author, **values)
-    if lists:
-        made.lists.set(lists)
-    return made
 
 
 def api_post(client: Client, url: str, body: Any, token: str) -> Any:

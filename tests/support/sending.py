@@ -13,7 +13,7 @@ from campaigns.models import Campaign, SendBatch
 from campaigns.sending import engine, senders
 from campaigns.sending.audience import snapshot
 from campaigns.sending.batching import cut_batches
-from tests.support.factories.campaigns import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 
 
 def sending_campaign(count: int = 5, **fields: Any) -> tuple[Campaign, SendBatch]:

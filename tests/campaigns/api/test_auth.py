@@ -6,7 +6,8 @@ import pytest
 
 from campaigns.models import ApiToken
 from campaigns.staff.roles import ADMIN
-from tests.support.personas import bearer, mailing_list, staff, token_for
+from tests.support.factories import mailing_list
+from tests.support.personas import admin, bearer, staff, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def test_a_wrong_token_is_refused_with_401(client, writer_token):
 
 
 def test_a_session_cookie_is_not_enough_for_the_api(client):
-    client.force_login(staff("ada", ADMIN))
+    client.force_login(admin())
     assert client.get("/api/v1/lists").status_code == 401
 
 

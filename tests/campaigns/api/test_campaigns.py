@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import AuditLog, Campaign
-from campaigns.staff.roles import SENDER
+from tests.support.factories import campaign, mailing_list
 from tests.support.personas import api_post as post
-from tests.support.personas import bearer, campaign, mailing_list, staff, token_for
+from tests.support.personas import bearer, sender, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_a_writer_creates_a_draft_with_translations_and_audience(client, writer_
 
 
 def test_a_campaign_made_through_the_api_can_target_recent_openers_and_sign_up_dates(client, writer_token):
-    from tests.support.factories.campaigns import engage, make_list, make_people
+    from tests.support.factories import engage, make_list, make_people
 
     peru = make_list("peru")
     opener, stale, _silent = make_people(3, peru)
@@ -190,7 +190,7 @@ def test_after_approval_by_another_person_the_api_can_send(client, writer_token,
 
 def test_the_author_cannot_approve_their_own_campaign_through_the_api(client, settings):
     settings.TOCSIN_REQUIRE_APPROVAL = True
-    author = staff("sam", SENDER)
+    author = sender()
     made = campaign(author=author, lists=[mailing_list()], status=Campaign.Status.REVIEW)
     response = post(client, f"/api/v1/campaigns/{made.pk}/approve", {}, token_for(author))
     assert response.status_code == 409

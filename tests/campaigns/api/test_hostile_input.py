@@ -10,7 +10,8 @@ from django.db import connection
 from campaigns.models import Campaign
 from campaigns.staff.roles import ADMIN
 from subscribers.models import Subscriber
-from tests.support.personas import bearer, campaign, mailing_list, staff, token_for
+from tests.support.factories import campaign, mailing_list
+from tests.support.personas import bearer, staff, token_for
 
 pytestmark = pytest.mark.django_db
 

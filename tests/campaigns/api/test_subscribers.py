@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from subscribers.models import Consent, Subscriber, Subscription
+from tests.support.factories import mailing_list
 from tests.support.personas import api_post as post
-from tests.support.personas import mailing_list
 
 pytestmark = pytest.mark.django_db
 
