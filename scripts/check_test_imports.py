@@ -50,7 +50,17 @@ def is_test_code(module: str) -> bool:
     return module == TESTS or module.startswith(TESTS + ".")
 
 
-def imported(tree: ast.AST, importer: str, is_package: bool) -> Iterator[tuple[int, str]]:
+def names_a_module(root: Path, dotted: str) -> bool:
+    """Whether ``dotted`` (or a prefix of it, the rest being attributes) is a module under ``root``."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 1, -1):
+        path = root.joinpath(*parts[:end])
+        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
+            return True
+    return False
+
+
+def imported(tree: ast.AST, importer: str, is_package: bool, root: Path) -> Iterator[tuple[int, str]]:
     """(line, module) of every module of the tests package this file imports or names."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -64,11 +74,12 @@ def imported(tree: ast.AST, importer: str, is_package: bool) -> Iterator[tuple[i
             else:
                 yield node.lineno, source
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and DOTTED.match(node.value):
-            yield node.lineno, node.value
+            if names_a_module(root, node.value):  # not a plain key that happens to look dotted
+                yield node.lineno, node.value
 
 
-def offences(tree: ast.AST, importer: str, is_package: bool) -> Iterator[tuple[int, str]]:
-    for line, module in imported(tree, importer, is_package):
+def offences(tree: ast.AST, importer: str, is_package: bool, root: Path) -> Iterator[tuple[int, str]]:
+    for line, module in imported(tree, importer, is_package, root):
         own = module == importer or module.startswith(importer + ".")  # a urlconf naming itself
         if is_test_code(module) and not is_shared(module) and not own:
             yield line, module
@@ -79,7 +90,7 @@ def problems(root: Path) -> list[str]:
     for path in sorted((root / TESTS).rglob("*.py")):
         relative = path.relative_to(root).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
-        for line, module in offences(tree, module_name(relative), path.name == "__init__.py"):
+        for line, module in offences(tree, module_name(relative), path.name == "__init__.py", root):
             messages.append(f"{relative}:{line}: imports the test module {module}")
     return messages
 

@@ -116,7 +116,7 @@ def test_tests_import_the_support_package_settings_and_themselves_freely(tmp_pat
         tmp_path,
         "tests/e2e/test_send.py",
         "from tests.support.smtp import serving\nfrom tests import support\nimport tests.settings\n"
-        'BACKEND = "tests.support.mail_backends.FailingBackend"\nURLS = "tests.e2e.test_send"\n'
+        'BACKEND = "tests.support.mail_backends.FailingBackend"\nURLS = "tests.e2e.test_send"\nKEY = "tests.note"\n'
         "from campaigns.tests import x\n",
     )
     write(tmp_path, "tests/support/factories/__init__.py", "from .subscribers import make_list\n")
