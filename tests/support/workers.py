@@ -69,8 +69,8 @@ def worker_env(email_url: str, **extra: str) -> dict[str, str]:
         EMAIL_URL=email_url,
         SITE_URL=settings.SITE_URL,
         PYTHONUNBUFFERED="1",
-        **extra,
     )
+    env.update(extra)  # may point DATABASE_URL or REDIS_URL elsewhere (the outage tests)
     return env
 
 
