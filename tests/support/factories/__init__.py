@@ -7,7 +7,16 @@ few named shapes (``gift``, ``petition``, ``riding_map``) are what most tests
 call. Named staff and supporters are in tests/support/personas.py.
 """
 
-from tests.support.factories.actions import district, group, letter, petition, riding_map, target
+from tests.support.factories.actions import (
+    ActionFactory,
+    TargetFactory,
+    district,
+    group,
+    letter,
+    petition,
+    riding_map,
+    target,
+)
 from tests.support.factories.articles import make_article, make_sent_campaign, make_topic
 from tests.support.factories.campaigns import (
     CampaignFactory,
@@ -40,12 +49,14 @@ from tests.support.factories.subscribers import (
 __all__ = [
     "GOOD",
     "NO_REFERENCE",
+    "ActionFactory",
     "CampaignFactory",
     "ConsentFactory",
     "DeliveryFactory",
     "DonationFactory",
     "MailingListFactory",
     "SubscriberFactory",
+    "TargetFactory",
     "active_slugs",
     "campaign",
     "district",
