@@ -60,6 +60,16 @@ def names_a_module(root: Path, dotted: str) -> bool:
     return False
 
 
+def is_dotted_reference(node: ast.AST, root: Path) -> bool:
+    """A string naming a test module (or its attribute), not a plain key that happens to look dotted."""
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(DOTTED.match(node.value))
+        and names_a_module(root, node.value)
+    )
+
+
 def imported(tree: ast.AST, importer: str, is_package: bool, root: Path) -> Iterator[tuple[int, str]]:
     """(line, module) of every module of the tests package this file imports or names."""
     for node in ast.walk(tree):
@@ -73,9 +83,8 @@ def imported(tree: ast.AST, importer: str, is_package: bool, root: Path) -> Iter
                     yield node.lineno, f"{TESTS}.{alias.name}"
             else:
                 yield node.lineno, source
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and DOTTED.match(node.value):
-            if names_a_module(root, node.value):  # not a plain key that happens to look dotted
-                yield node.lineno, node.value
+        elif is_dotted_reference(node, root):
+            yield node.lineno, str(node.value)  # type: ignore[attr-defined]
 
 
 def offences(tree: ast.AST, importer: str, is_package: bool, root: Path) -> Iterator[tuple[int, str]]:
