@@ -18,7 +18,7 @@ import redis
 
 from campaigns import lifecycle, tasks
 from campaigns.models import Campaign, Delivery
-from tests.support.factories.campaigns import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 from tests.support.smtp import CountingHandler, smtp_on_localhost
 from tests.support.waiting import wait_until
 from tests.support.workers import CONCURRENCY, FAST_RECOVERY, start_worker
