@@ -53,9 +53,10 @@ LINT_STEPS := \
 	"$(BIN)/mypy" \
 	"$(BIN)/lint-imports --no-cache" \
 	"$(PY) scripts/check_sizes.py" \
-	"$(PY) scripts/check_private_imports.py"
+	"$(PY) scripts/check_private_imports.py" \
+	"$(PY) scripts/check_test_imports.py"
 
-lint: $(STAMP) ## ruff (lint, complexity, format), mypy, layers and import circles, sizes, private names
+lint: $(STAMP) ## ruff (lint, complexity, format), mypy, layers and import circles, sizes, private names, tests importing tests
 	@failed=""; for step in $(LINT_STEPS); do \
 		echo "$$step"; $$step || failed="$$failed\n  $$step"; \
 	done; \

@@ -78,107 +78,121 @@ pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}iframe{width:100%;heigh
 """
 
 
-def make_handler(mail_dir: Path) -> type[BaseHTTPRequestHandler]:
-    class ViewerHandler(BaseHTTPRequestHandler):
-        server_version = "TocsinMailCatcher"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _send(self, body: str, *, status: HTTPStatus = HTTPStatus.OK, content_type: str = "text/html") -> None:
-            data = body.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            # The HTML part is untrusted: shown in a sandboxed iframe, no scripts.
-            self.send_header("Content-Security-Policy", "script-src 'none'; frame-ancestors 'self'")
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _page(self, title: str, content: str) -> str:
-            return (
-                f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-                f"<style>{_STYLE}</style><h1>{html.escape(title)}</h1>{content}"
-            )
-
-        def _message_path(self, raw: str) -> Path | None:
-            name = unquote(raw)
-            if not name.endswith(".eml") or not set(name) <= _NAME_OK or name.startswith("."):
-                return None
-            path = mail_dir / name
-            return path if path.is_file() else None
-
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/":
-                self._index()
-            elif path.startswith("/m/") and path.endswith("/html"):
-                self._html_part(path.removeprefix("/m/").removesuffix("/html"))
-            elif path.startswith("/m/") and path.endswith("/raw"):
-                self._raw(path.removeprefix("/m/").removesuffix("/raw"))
-            elif path.startswith("/m/"):
-                self._message(path.removeprefix("/m/"))
-            else:
-                self._send(self._page("Not found", ""), status=HTTPStatus.NOT_FOUND)
-
-        def _index(self) -> None:
-            rows = []
-            for file in sorted(mail_dir.glob("*.eml"), reverse=True)[:500]:
-                try:
-                    message = _parse(file)
-                except (OSError, ValueError):
-                    continue
-                link = "/m/" + quote(file.name)
-                rows.append(
-                    f"<tr><td>{html.escape(str(message.get('Date', '')))}</td>"
-                    f"<td>{html.escape(str(message.get('X-Catcher-Rcpt-To') or message.get('To', '')))}</td>"
-                    f'<td><a href="{html.escape(link)}">{html.escape(str(message.get("Subject", "(no subject)")))}</a>'
-                    "</td></tr>"
-                )
-            table = (
-                "<table><tr><th>Date</th><th>To</th><th>Subject</th></tr>" + "".join(rows) + "</table>"
-                if rows
-                else '<p class="muted">No mail yet. Everything Tocsin sends shows up here.</p>'
-            )
-            self._send(self._page(f"Mail catcher: {len(rows)} message(s)", table))
-
-        def _message(self, raw: str) -> None:
-            file = self._message_path(raw)
-            if file is None:
-                self._send(self._page("Not found", ""), status=HTTPStatus.NOT_FOUND)
-                return
+def index_page(mail_dir: Path) -> str:
+    """The list of messages, newest first (at most 500)."""
+    rows = []
+    for file in sorted(mail_dir.glob("*.eml"), reverse=True)[:500]:
+        try:
             message = _parse(file)
-            headers = "".join(
-                f"<tr><th>{html.escape(key)}</th><td>{html.escape(str(value))}</td></tr>"
-                for key, value in message.items()
-            )
-            text = _part(message, "plain")
-            has_html = message.get_body(preferencelist=("html",)) is not None
-            link = "/m/" + quote(file.name)
-            body = f'<p><a href="/">All messages</a> · <a href="{html.escape(link)}/raw">Raw</a></p>'
-            body += f"<table>{headers}</table>"
-            if has_html:
-                body += f'<h2>HTML part</h2><iframe sandbox src="{html.escape(link)}/html" title="HTML part"></iframe>'
-            if text is not None:
-                body += f"<h2>Text part</h2><pre>{html.escape(text)}</pre>"
-            self._send(self._page(str(message.get("Subject", "(no subject)")), body))
+        except (OSError, ValueError):
+            continue
+        link = "/m/" + quote(file.name)
+        rows.append(
+            f"<tr><td>{html.escape(str(message.get('Date', '')))}</td>"
+            f"<td>{html.escape(str(message.get('X-Catcher-Rcpt-To') or message.get('To', '')))}</td>"
+            f'<td><a href="{html.escape(link)}">{html.escape(str(message.get("Subject", "(no subject)")))}</a>'
+            "</td></tr>"
+        )
+    table = (
+        "<table><tr><th>Date</th><th>To</th><th>Subject</th></tr>" + "".join(rows) + "</table>"
+        if rows
+        else '<p class="muted">No mail yet. Everything Tocsin sends shows up here.</p>'
+    )
+    return page(f"Mail catcher: {len(rows)} message(s)", table)
 
-        def _html_part(self, raw: str) -> None:
-            file = self._message_path(raw)
-            content = _part(_parse(file), "html") if file else None
-            if content is None:
-                self._send("", status=HTTPStatus.NOT_FOUND, content_type="text/plain")
-                return
-            self._send(content)
 
-        def _raw(self, raw: str) -> None:
-            file = self._message_path(raw)
-            if file is None:
-                self._send("", status=HTTPStatus.NOT_FOUND, content_type="text/plain")
-                return
-            self._send(file.read_bytes().decode("utf-8", "replace"), content_type="text/plain")
+def message_page(file: Path) -> str:
+    """One message: its headers, its HTML part in a sandboxed frame, its text part."""
+    message = _parse(file)
+    headers = "".join(
+        f"<tr><th>{html.escape(key)}</th><td>{html.escape(str(value))}</td></tr>" for key, value in message.items()
+    )
+    text = _part(message, "plain")
+    has_html = message.get_body(preferencelist=("html",)) is not None
+    link = "/m/" + quote(file.name)
+    body = f'<p><a href="/">All messages</a> · <a href="{html.escape(link)}/raw">Raw</a></p>'
+    body += f"<table>{headers}</table>"
+    if has_html:
+        body += f'<h2>HTML part</h2><iframe sandbox src="{html.escape(link)}/html" title="HTML part"></iframe>'
+    if text is not None:
+        body += f"<h2>Text part</h2><pre>{html.escape(text)}</pre>"
+    return page(str(message.get("Subject", "(no subject)")), body)
 
-    return ViewerHandler
+
+def page(title: str, content: str) -> str:
+    return (
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style><h1>{html.escape(title)}</h1>{content}"
+    )
+
+
+def message_path(mail_dir: Path, raw: str) -> Path | None:
+    """The stored message a URL names, or None: only our own file names, nothing outside ``mail_dir``."""
+    name = unquote(raw)
+    if not name.endswith(".eml") or not set(name) <= _NAME_OK or name.startswith("."):
+        return None
+    path = mail_dir / name
+    return path if path.is_file() else None
+
+
+class ViewerHandler(BaseHTTPRequestHandler):
+    """The viewer's pages for the messages in ``mail_dir`` (set by ``make_handler``)."""
+
+    server_version = "TocsinMailCatcher"
+    mail_dir: Path
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, body: str, *, status: HTTPStatus = HTTPStatus.OK, content_type: str = "text/html") -> None:
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        # The HTML part is untrusted: shown in a sandboxed iframe, no scripts.
+        self.send_header("Content-Security-Policy", "script-src 'none'; frame-ancestors 'self'")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/":
+            self._send(index_page(self.mail_dir))
+        elif path.startswith("/m/") and path.endswith("/html"):
+            self._html_part(path.removeprefix("/m/").removesuffix("/html"))
+        elif path.startswith("/m/") and path.endswith("/raw"):
+            self._raw(path.removeprefix("/m/").removesuffix("/raw"))
+        elif path.startswith("/m/"):
+            self._message(path.removeprefix("/m/"))
+        else:
+            self._send(page("Not found", ""), status=HTTPStatus.NOT_FOUND)
+
+    def _message(self, raw: str) -> None:
+        file = message_path(self.mail_dir, raw)
+        if file is None:
+            self._send(page("Not found", ""), status=HTTPStatus.NOT_FOUND)
+            return
+        self._send(message_page(file))
+
+    def _html_part(self, raw: str) -> None:
+        file = message_path(self.mail_dir, raw)
+        content = _part(_parse(file), "html") if file else None
+        if content is None:
+            self._send("", status=HTTPStatus.NOT_FOUND, content_type="text/plain")
+            return
+        self._send(content)
+
+    def _raw(self, raw: str) -> None:
+        file = message_path(self.mail_dir, raw)
+        if file is None:
+            self._send("", status=HTTPStatus.NOT_FOUND, content_type="text/plain")
+            return
+        self._send(file.read_bytes().decode("utf-8", "replace"), content_type="text/plain")
+
+
+def make_handler(mail_dir: Path) -> type[BaseHTTPRequestHandler]:
+    """The viewer's request handler class, reading ``mail_dir``."""
+    return type("ViewerHandler", (ViewerHandler,), {"mail_dir": mail_dir})
 
 
 def start(

@@ -97,3 +97,35 @@ def _outbox_fast_path_on():  # type: ignore[no-untyped-def]
     from outbox import relay
 
     relay._quiet_until = 0.0
+
+
+# --- Personas' API tokens (tests/support/personas.py) -------------------------------
+
+
+@pytest.fixture
+def writer_token(db: None) -> str:
+    from tests.support.personas import token_for, writer
+
+    return token_for(writer())
+
+
+@pytest.fixture
+def sender_token(db: None) -> str:
+    from tests.support.personas import sender, token_for
+
+    return token_for(sender())
+
+
+@pytest.fixture
+def admin_token(db: None) -> str:
+    from tests.support.personas import admin, token_for
+
+    return token_for(admin())
+
+
+@pytest.fixture(scope="session")
+def compiled_catalogs() -> None:
+    """The .mo files, built when a run starts without them (they are git-ignored; `make messages` builds them)."""
+    from tests.support.translations import compile_catalogs
+
+    compile_catalogs()

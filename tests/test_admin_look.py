@@ -12,10 +12,9 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from campaigns.models import Article, Campaign, CampaignArticle
-from tests.subscribers.leaving_helpers import make_list, make_subscriber
-from tests.test_translations import compiled_catalogs  # noqa: F401  (builds the .mo files)
+from tests.support.factories import make_list, make_subscriber
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogs")]
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from config import health
-from tests.outage import own_redis
+from tests.support.outages import own_redis
 
 pytestmark = pytest.mark.django_db
 

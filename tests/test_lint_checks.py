@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts import check_private_imports, check_sizes
+from scripts import check_private_imports, check_sizes, check_test_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,7 +87,44 @@ def test_gettext_dunders_and_public_names_pass(tmp_path):
     assert check_private_imports.problems(tmp_path, {}) == []
 
 
-def test_the_repository_passes_both_checks():
-    for script in ("scripts/check_sizes.py", "scripts/check_private_imports.py"):
+def test_a_test_module_importing_another_test_module_fails(tmp_path):
+    write(tmp_path, "tests/__init__.py", "")
+    write(tmp_path, "tests/campaigns/__init__.py", "")
+    write(tmp_path, "tests/campaigns/test_admin.py", "def form_data(): ...\n")
+    write(
+        tmp_path,
+        "tests/campaigns/test_drafts.py",
+        "from tests.campaigns.test_admin import form_data\n"
+        "from .test_admin import form_data as again\n"
+        "import tests.campaigns.conftest\n"
+        "from tests.campaigns import test_admin\n"
+        'BACKEND = "tests.campaigns.test_admin.FailingBackend"\n',
+    )
+
+    assert check_test_imports.problems(tmp_path) == [
+        "tests/campaigns/test_drafts.py:1: imports the test module tests.campaigns.test_admin",
+        "tests/campaigns/test_drafts.py:2: imports the test module tests.campaigns.test_admin",
+        "tests/campaigns/test_drafts.py:3: imports the test module tests.campaigns.conftest",
+        "tests/campaigns/test_drafts.py:4: imports the test module tests.campaigns",
+        "tests/campaigns/test_drafts.py:5: imports the test module tests.campaigns.test_admin.FailingBackend",
+    ]
+
+
+def test_tests_import_the_support_package_settings_and_themselves_freely(tmp_path):
+    write(tmp_path, "tests/__init__.py", "")
+    write(
+        tmp_path,
+        "tests/e2e/test_send.py",
+        "from tests.support.smtp import serving\nfrom tests import support\nimport tests.settings\n"
+        'BACKEND = "tests.support.mail_backends.FailingBackend"\nURLS = "tests.e2e.test_send"\nKEY = "tests.note"\n'
+        "from campaigns.tests import x\n",
+    )
+    write(tmp_path, "tests/support/factories/__init__.py", "from .subscribers import make_list\n")
+
+    assert check_test_imports.problems(tmp_path) == []
+
+
+def test_the_repository_passes_the_checks():
+    for script in ("scripts/check_sizes.py", "scripts/check_private_imports.py", "scripts/check_test_imports.py"):
         run = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True, check=False)
         assert run.returncode == 0, run.stdout

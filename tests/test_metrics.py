@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.outage import own_redis
+from tests.support.outages import own_redis
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,11 @@ from django.utils.functional import Promise
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from tests.test_translations import LOCALE, compiled_catalogs  # noqa: F401  (builds the .mo files)
+from tests.support.translations import LOCALE
 
 APPS = ["subscribers", "campaigns", "donations"]
+
+pytestmark = pytest.mark.usefixtures("compiled_catalogs")
 
 
 def labels() -> Iterator[tuple[str, object]]:
@@ -87,7 +89,7 @@ def french_staff(db) -> Client:
 
 
 def test_the_subscriber_page_reads_in_french(french_staff):
-    from tests.subscribers.leaving_helpers import make_list, make_subscriber
+    from tests.support.factories import make_list, make_subscriber
 
     person = make_subscriber("ana@example.org", lists=[make_list("peru")], name="Ana")
 

@@ -7,20 +7,19 @@ environment variable to the report, not a mock of sentry-sdk.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.support.http import HTTPReceiver, receiving
+from tests.support.waiting import wait_for_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,33 +47,15 @@ print("sentry on" if settings.SENTRY_ENABLED else "sentry off")
 """
 
 
-class FakeSentry(BaseHTTPRequestHandler):
-    received: list[bytes] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        FakeSentry.received.append(body)
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def sentry_server() -> Iterator[str]:
-    FakeSentry.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSentry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://publickey@127.0.0.1:{server.server_address[1]}/1"
-    finally:
-        server.shutdown()
-        server.server_close()
+def sentry() -> Iterator[HTTPReceiver]:
+    """Sentry's ingest endpoint on 127.0.0.1 (the SDK gzips its envelopes; the receiver unzips them)."""
+    with receiving(lambda request: (200, {}, b"{}")) as server:
+        yield server
+
+
+def dsn(server: HTTPReceiver) -> str:
+    return f"http://publickey@127.0.0.1:{server.port}/1"
 
 
 def run_tocsin(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -102,25 +83,33 @@ def events(bodies: list[bytes]) -> list[dict]:
     return found
 
 
-def test_with_sentry_dsn_an_unhandled_error_is_reported_without_the_password(sentry_server, tmp_path):
-    result = run_tocsin(_FAILING_REQUEST, tmp_path, SENTRY_DSN=sentry_server, SENTRY_ENVIRONMENT="staging")
+def answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def test_with_sentry_dsn_an_unhandled_error_is_reported_without_the_password(sentry, tmp_path):
+    result = run_tocsin(_FAILING_REQUEST, tmp_path, SENTRY_DSN=dsn(sentry), SENTRY_ENVIRONMENT="staging")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["500", "sentry", "on"]
-    [event] = events(FakeSentry.received)
+    [event] = events([request.body for request in sentry.requests])
     assert event["environment"] == "staging"
     exception = next(value for value in event["exception"]["values"] if value["type"] == "RuntimeError")
     assert exception["value"].startswith("cannot reach postgres://tocsin:")
-    everything = b"".join(FakeSentry.received)
+    everything = b"".join([request.body for request in sentry.requests])
     assert b"hunter2-secret" not in everything
 
 
-def test_without_sentry_dsn_nothing_is_sent(sentry_server, tmp_path):
+def test_without_sentry_dsn_nothing_is_sent(sentry, tmp_path):
     result = run_tocsin(_FAILING_REQUEST, tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["500", "sentry", "off"]
-    assert FakeSentry.received == []
+    assert [request.body for request in sentry.requests] == []
 
 
 def test_an_unknown_log_format_stops_the_process_at_start(tmp_path):
@@ -159,15 +148,13 @@ def test_with_log_format_json_gunicorn_writes_its_access_and_error_logs_as_json(
     with log.open("wb") as out:
         server = subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, log.read_text()
-                time.sleep(0.3)
+        wait_for_process(
+            lambda: answers_200(f"http://127.0.0.1:{port}/healthz"),
+            lambda: server.poll() is None,
+            timeout=60,
+            describe=log.read_text,
+            interval=0.3,
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -19,7 +19,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +28,8 @@ from pathlib import Path
 import pytest
 import redis
 from django.core import signing
+
+from tests.support.waiting import wait_for_process
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generous: a loaded 2-core CI machine migrates, seeds and boots five processes.
@@ -172,14 +173,14 @@ def running(
 
 
 def wait_until_up(process: subprocess.Popen[bytes], log: Path, port: str) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"run.py exited early:\n{log.read_text()}"
-        output = log.read_text()
-        if "Tocsin is running" in output and answers(f"http://127.0.0.1:{port}/") == 200:
-            return output
-        time.sleep(0.5)
-    pytest.fail(f"run.py did not come up:\n{log.read_text()}")
+    wait_for_process(
+        lambda: "Tocsin is running" in log.read_text() and answers(f"http://127.0.0.1:{port}/") == 200,
+        lambda: process.poll() is None,
+        timeout=START_TIMEOUT,
+        describe=lambda: f"run.py did not come up (or exited early):\n{log.read_text()}",
+        interval=0.5,
+    )
+    return log.read_text()
 
 
 # The key config/settings.py used when SECRET_KEY was unset, public in the repository's history.
@@ -370,7 +371,12 @@ def test_the_mail_catcher_stores_each_message_and_shows_it_escaped(tmp_path):
         assert "Plain text &amp; more" in page
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/m/{stored.name}/html", timeout=5) as response:
             assert "<b>Ana</b>" in response.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/m/{stored.name}/raw", timeout=5) as response:
+            assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+            assert "X-Catcher-Rcpt-To: ana@example.org" in response.read().decode()
         assert answers(f"http://127.0.0.1:{http_port}/m/..%2F..%2Fetc%2Fpasswd") == 404
+        assert answers(f"http://127.0.0.1:{http_port}/m/..%2F..%2Fetc%2Fpasswd/raw") == 404
+        assert answers(f"http://127.0.0.1:{http_port}/elsewhere") == 404
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -1,27 +1,25 @@
 """Spanish and French: every string translated, and supporters see their language.
 
-The .mo files are git-ignored and built by `make messages`; the fixture below
-builds them when a test run starts without them, so these tests pass in a
-fresh clone too.
+The .mo files are git-ignored and built by `make messages`; the fixture
+``compiled_catalogs`` (tests/conftest.py) builds them when a test run starts
+without them, so these tests pass in a fresh clone too.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polib
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils.translation.reloader import translation_file_changed
 
-from scripts import compile_messages, french_spacing
+from scripts import french_spacing
 from subscribers.models import MailingList, Subscriber
 from subscribers.services import send_confirmation, subscribe
 from subscribers.tokens import make_unsubscribe_token
+from tests.support.translations import LOCALE
 
-LOCALE = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES = ["es", "fr"]
 
 # printf placeholders (%(name)s, %d, %%), Django template variables, str.format
@@ -34,6 +32,8 @@ PLACEHOLDER = re.compile(
     r"|</?[a-zA-Z][^>]*>"
 )
 
+pytestmark = pytest.mark.usefixtures("compiled_catalogs")
+
 
 def po_file(language: str) -> polib.POFile:
     return polib.pofile(str(LOCALE / language / "LC_MESSAGES" / "django.po"))
@@ -41,15 +41,6 @@ def po_file(language: str) -> polib.POFile:
 
 def placeholders(text: str) -> list[str]:
     return sorted(PLACEHOLDER.findall(text))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogs() -> None:
-    if compile_messages.main() != 0:
-        pytest.fail("the .po files could not be compiled")
-    # Django caches catalogs per process; a test that ran before the .mo
-    # existed would otherwise leave this process on the English fallback.
-    translation_file_changed(sender=None, file_path=LOCALE / "es" / "LC_MESSAGES" / "django.mo")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

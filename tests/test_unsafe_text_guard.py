@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 
 from config.middleware import UnsafeTextMiddleware
 from subscribers.models import Consent, MailingList, Subscriber
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

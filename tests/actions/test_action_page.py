@@ -10,8 +10,8 @@ from django.core import mail
 
 from actions.models import Action, Letter, Signature
 from subscribers.models import Consent, MailingList, Subscriber
-from tests.actions.helpers import letter, petition, riding_map
-from tests.campaigns.staff_helpers import staff
+from tests.support.factories import letter, petition, riding_map
+from tests.support.personas import staff
 
 pytestmark = pytest.mark.django_db
 

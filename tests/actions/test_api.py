@@ -7,10 +7,10 @@ import json
 import pytest
 
 from actions.models import Action, Letter, Signature
-from campaigns.staff.roles import ADMIN, WRITER
 from subscribers.models import Consent, MailingList, Subscriber
-from tests.actions.helpers import group, letter, petition, riding_map
-from tests.campaigns.staff_helpers import bearer, staff, token_for
+from tests.support import personas
+from tests.support.factories import group, letter, petition, riding_map
+from tests.support.personas import admin, bearer, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def post(client, url, body, token):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def token():  # type: ignore[no-untyped-def]
-    return token_for(staff("ada", ADMIN))
+    return token_for(admin())
 
 
 PETITION = {
@@ -122,7 +122,7 @@ def test_a_slug_already_taken_is_a_400(client, token):
 def test_auth_and_permissions(client):
     assert client.get("/api/v1/actions").status_code == 401
     assert post(client, "/api/v1/actions", PETITION, "tocsin_wrong").status_code == 401
-    writer = token_for(staff("wendy", WRITER))
+    writer = token_for(personas.writer())
     assert post(client, "/api/v1/actions", PETITION, writer).status_code == 403
     assert client.get("/api/v1/actions/x", **bearer(writer)).status_code == 403
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from actions import services
-from tests.actions.helpers import letter, petition, riding_map
-from tests.campaigns.staff_helpers import staff, verified
-from tests.test_csp import blocked_on, digest
+from tests.support.csp import blocked_on, digest
+from tests.support.factories import letter, petition, riding_map
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

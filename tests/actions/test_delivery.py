@@ -10,9 +10,8 @@ from django.urls import reverse
 
 from actions import services
 from campaigns.models import AuditLog
-from campaigns.staff.roles import WRITER
-from tests.actions.helpers import letter, petition, riding_map, target
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.factories import letter, petition, riding_map, target
+from tests.support.personas import staff, verified, writer
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +69,6 @@ def test_letters_for_targets_that_take_no_email_are_grouped_for_delivery_by_hand
 
 def test_staff_who_cannot_see_signatures_cannot_export_them(client):
     action = petition()
-    verified(client, staff("wendy", WRITER))
+    verified(client, writer())
     assert client.get(reverse("admin:actions_action_signatures_csv", args=[action.pk])).status_code == 403
     assert not AuditLog.objects.exists()

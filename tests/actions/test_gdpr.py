@@ -13,9 +13,9 @@ from actions import services
 from actions.models import Letter, Signature
 from subscribers.models import Subscriber
 from subscribers.services import erase, export_personal_data
-from tests.actions.helpers import letter, petition, riding_map
-from tests.campaigns.staff_helpers import staff as make_staff
-from tests.campaigns.staff_helpers import verified
+from tests.support.factories import letter, petition, riding_map
+from tests.support.personas import staff as make_staff
+from tests.support.personas import verified
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from actions.districts import find_district
 from actions.models import District, PostalPrefix, Target, TargetGroup
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from actions.districts import AMBIGUOUS, FOUND, UNKNOWN, allowed_choice, find_district
 from actions.postal import InvalidPostalCode, normalize_postal_code, normalize_prefix, prefixes_of
-from tests.actions.helpers import district, riding_map
+from tests.support.factories import district, riding_map
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from actions import services
 from actions.models import Action, Letter, Signature
 from actions.services import signing
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
-from tests.actions.helpers import group, letter, petition, riding_map, target
+from tests.support.factories import group, letter, petition, riding_map, target
 
 pytestmark = pytest.mark.django_db
 

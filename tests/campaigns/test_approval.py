@@ -6,8 +6,11 @@ import pytest
 
 from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
-from campaigns.staff.roles import SENDER, WRITER
-from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
+from campaigns.staff.roles import WRITER
+from tests.support import personas
+from tests.support.factories import campaign, mailing_list
+from tests.support.forms import form_data
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -23,21 +26,21 @@ def sending(made: Campaign) -> bool:
 
 
 def test_a_draft_cannot_be_sent_while_approval_is_required():
-    made = campaign(author=staff("wendy", WRITER), lists=[mailing_list()])
+    made = campaign(author=personas.writer(), lists=[mailing_list()])
     with pytest.raises(lifecycle.NeedsApproval, match="approv"):
-        lifecycle.start(campaign=made, actor=staff("sam", SENDER))
+        lifecycle.start(campaign=made, actor=personas.sender())
     assert not sending(made) and made.status == Campaign.Status.DRAFT
 
 
 def test_without_the_setting_a_draft_sends_directly(settings):
     settings.TOCSIN_REQUIRE_APPROVAL = False
-    made = campaign(author=staff("sam", SENDER), lists=[mailing_list()])
+    made = campaign(author=personas.sender(), lists=[mailing_list()])
     lifecycle.start(campaign=made, actor=made.created_by)
     assert sending(made)
 
 
 def test_the_author_cannot_approve_their_own_campaign():
-    author = staff("sam", SENDER)
+    author = personas.sender()
     made = campaign(author=author, lists=[mailing_list()])
     lifecycle.submit_for_review(campaign=made, actor=author)
     with pytest.raises(lifecycle.ApproverIsAuthor):
@@ -47,8 +50,8 @@ def test_the_author_cannot_approve_their_own_campaign():
 
 
 def test_someone_who_edited_it_cannot_approve_it_either():
-    editor = staff("sam", SENDER)
-    made = campaign(author=staff("wendy", WRITER), lists=[mailing_list()])
+    editor = personas.sender()
+    made = campaign(author=personas.writer(), lists=[mailing_list()])
     AuditLog.objects.create(actor=editor, action="edited", campaign=made)
     lifecycle.submit_for_review(campaign=made, actor=made.created_by)
     with pytest.raises(lifecycle.ApproverIsAuthor):
@@ -56,13 +59,13 @@ def test_someone_who_edited_it_cannot_approve_it_either():
 
 
 def test_a_writer_cannot_approve():
-    made = campaign(author=staff("wendy", WRITER), lists=[mailing_list()], status=Campaign.Status.REVIEW)
+    made = campaign(author=personas.writer(), lists=[mailing_list()], status=Campaign.Status.REVIEW)
     with pytest.raises(lifecycle.ApprovalError):
         lifecycle.approve(campaign=made, actor=staff("walt", WRITER))
 
 
 def test_approved_by_another_person_it_can_be_sent_and_the_steps_are_logged():
-    writer, sender = staff("wendy", WRITER), staff("sam", SENDER)
+    writer, sender = personas.writer(), personas.sender()
     made = campaign(author=writer, lists=[mailing_list()])
     lifecycle.submit_for_review(campaign=made, actor=writer)
     lifecycle.approve(campaign=made, actor=sender)
@@ -75,7 +78,7 @@ def test_approved_by_another_person_it_can_be_sent_and_the_steps_are_logged():
 
 
 def test_the_admin_walks_a_campaign_from_draft_to_approved(client):
-    writer, sender = staff("wendy", WRITER), staff("sam", SENDER)
+    writer, sender = personas.writer(), personas.sender()
     made = campaign(author=writer, lists=[mailing_list()])
     client.force_login(writer)
     page = client.get(f"/admin/campaigns/campaign/{made.pk}/change/").content.decode()
@@ -89,7 +92,7 @@ def test_the_admin_walks_a_campaign_from_draft_to_approved(client):
 
 
 def test_the_admin_refuses_self_approval_with_a_message(client):
-    sender = staff("sam", SENDER)
+    sender = personas.sender()
     made = campaign(author=sender, lists=[mailing_list()], status=Campaign.Status.REVIEW)
     verified(client, sender)
     response = client.post(f"/admin/campaigns/campaign/{made.pk}/step/approve/", follow=True)
@@ -99,7 +102,7 @@ def test_the_admin_refuses_self_approval_with_a_message(client):
 
 
 def test_the_send_page_explains_why_it_cannot_send_yet(client):
-    sender = staff("sam", SENDER)
+    sender = personas.sender()
     made = campaign(author=sender, lists=[mailing_list()])
     verified(client, sender)
     page = client.get(f"/admin/campaigns/campaign/{made.pk}/send/").content.decode()
@@ -109,13 +112,12 @@ def test_the_send_page_explains_why_it_cannot_send_yet(client):
 
 
 def test_editing_an_approved_campaign_sends_it_back_to_draft(client):
-    writer, sender = staff("wendy", WRITER), staff("sam", SENDER)
+    writer, sender = personas.writer(), personas.sender()
     news = mailing_list("news")
     made = campaign(author=writer, lists=[news])
     lifecycle.submit_for_review(campaign=made, actor=writer)
     lifecycle.approve(campaign=made, actor=sender)
     client.force_login(writer)
-    from tests.campaigns.test_campaign_admin import form_data
 
     client.post(f"/admin/campaigns/campaign/{made.pk}/change/", form_data(lists=[str(news.pk)], subject="Changed"))
     made.refresh_from_db()

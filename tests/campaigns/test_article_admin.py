@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from campaigns.models import Article
 from campaigns.staff.roles import WRITER
-from tests.campaigns.article_helpers import make_article, make_topic
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.factories import make_article, make_topic
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

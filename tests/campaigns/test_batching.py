@@ -10,7 +10,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, Delivery, SendBatch
 from campaigns.sending import batching
 from campaigns.sending.audience import snapshot
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
 

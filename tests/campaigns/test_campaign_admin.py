@@ -10,15 +10,18 @@ from django.core import mail
 from django.utils import timezone
 
 from campaigns.models import AuditLog, Campaign, CampaignTranslation
-from campaigns.staff.roles import SENDER, WRITER
-from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
+from campaigns.staff.roles import WRITER
+from tests.support import personas
+from tests.support.factories import campaign, mailing_list
+from tests.support.forms import form_data
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def sender(client):  # type: ignore[no-untyped-def]
-    user = staff("sam", SENDER)
+    user = personas.sender()
     verified(client, user)
     return user
 
@@ -33,29 +36,6 @@ def change_url(made: Campaign) -> str:
     return f"/admin/campaigns/campaign/{made.pk}/change/"
 
 
-def form_data(**fields):  # type: ignore[no-untyped-def]
-    data = {
-        "kind": "bulletin",
-        "language": "en",
-        "subject": "Weekly bulletin",
-        "preheader": "",
-        "intro_markdown": "",
-        "body_markdown": 'Hello {{ name|default:"friend" }}.',
-        "call_to_action_text": "",
-        "call_to_action_url": "",
-        "from_name": "",
-        "from_email": "",
-        "reply_to": "",
-        "tracking_enabled": "on",
-        "campaignarticle_set-TOTAL_FORMS": "0",
-        "campaignarticle_set-INITIAL_FORMS": "0",
-        "translations-TOTAL_FORMS": "0",
-        "translations-INITIAL_FORMS": "0",
-    }
-    data.update(fields)
-    return data
-
-
 def test_the_list_shows_status_kind_and_schedule(client, sender):
     made = campaign(author=sender, lists=[mailing_list()], status=Campaign.Status.SCHEDULED)
     Campaign.objects.filter(pk=made.pk).update(scheduled_at=datetime(2030, 5, 1, 14, 0, tzinfo=ZoneInfo("UTC")))
@@ -66,7 +46,7 @@ def test_the_list_shows_status_kind_and_schedule(client, sender):
 
 
 def test_a_writer_creates_a_campaign_with_a_translation_and_it_is_logged(client):
-    writer = staff("wendy", WRITER)
+    writer = personas.writer()
     client.force_login(writer)  # writers cannot send, so they need no second factor
     news = mailing_list("news")
     data = form_data(
@@ -205,7 +185,7 @@ def test_scheduling_in_the_past_is_refused_on_the_page(client, sender):
 
 
 def test_a_writer_cannot_open_the_send_page(client):
-    writer = staff("wendy", WRITER)
+    writer = personas.writer()
     client.force_login(writer)
     made = campaign(author=writer, lists=[mailing_list()])
     assert client.get(f"/admin/campaigns/campaign/{made.pk}/send/").status_code == 403

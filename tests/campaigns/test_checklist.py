@@ -7,10 +7,10 @@ from django.utils import timezone, translation
 
 from campaigns.checklist import link_is_broken, run_checklist
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
-from tests.campaigns.staff_helpers import campaign, mailing_list
-from tests.test_translations import compiled_catalogs  # noqa: F401  (builds the .mo files)
+from tests.support.factories import campaign, mailing_list
+from tests.support.personas import sender
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogs")]
 
 
 def codes(made: Campaign) -> set[str]:
@@ -145,10 +145,9 @@ def test_readers_without_a_translation_are_counted_by_language():
 
 
 def test_staff_restrict_the_send_to_languages_with_a_version(client):
-    from campaigns.staff.roles import SENDER
-    from tests.campaigns.staff_helpers import staff, verified
+    from tests.support.personas import verified
 
-    user = staff("sam", SENDER)
+    user = sender()
     verified(client, user)
     mailing = mailing_list(people=3)
     _readers(mailing, "es", 2)

@@ -13,11 +13,12 @@ from django.utils import timezone
 from campaigns.api.schema import openapi_schema
 from campaigns.models import Campaign
 from campaigns.sending.audience import count_audience
-from campaigns.staff.roles import ADMIN, SENDER, WRITER
 from donations.models import Donation
 from subscribers.models import MailingList, Subscriber, Subscription
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
-from tests.campaigns.test_campaign_admin import form_data
+from tests.support import personas
+from tests.support.factories import campaign, mailing_list
+from tests.support.forms import form_data
+from tests.support.personas import bearer, token_for, verified, writer
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def create(client, token, **fields):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("rule", "audience"), [("all", 4), ("exclude_recent", 3), ("lapsed", 1), ("never", 2)])
 def test_the_api_accepts_a_donor_rule_and_the_audience_count_follows_it(client, donors_list, rule, audience):
-    token = token_for(staff("wendy", WRITER))
+    token = token_for(writer())
     response = create(client, token, donor_rule=rule)
     assert response.status_code == 201
     made = Campaign.objects.get(pk=response.json()["id"])
@@ -72,7 +73,7 @@ def test_the_api_accepts_a_donor_rule_and_the_audience_count_follows_it(client, 
 
 
 def test_the_api_defaults_to_everyone_and_honours_the_days_with_the_rule(client, donors_list):
-    token = token_for(staff("wendy", WRITER))
+    token = token_for(writer())
     made = Campaign.objects.get(pk=create(client, token).json()["id"])
     assert made.donor_rule == "all" and count_audience(made) == 4
     # "Lapsed" with N = 800 days: the gift 700 days ago is recent enough to leave that person out too.
@@ -82,14 +83,14 @@ def test_the_api_defaults_to_everyone_and_honours_the_days_with_the_rule(client,
 
 @pytest.mark.parametrize("value", ["sometimes", "", 3, ["never"], "NEVER"])
 def test_an_unknown_donor_rule_is_a_400_naming_the_field(client, donors_list, value):
-    response = create(client, token_for(staff("wendy", WRITER)), donor_rule=value)
+    response = create(client, token_for(writer()), donor_rule=value)
     assert response.status_code == 400
     assert "donor_rule" in response.json()["errors"]
     assert not Campaign.objects.exists()
 
 
 def test_only_appeals_choose_among_donors_through_the_api(client, donors_list):
-    response = create(client, token_for(staff("wendy", WRITER)), kind="bulletin", donor_rule="never")
+    response = create(client, token_for(writer()), kind="bulletin", donor_rule="never")
     assert response.status_code == 400
     assert "donor_rule" in response.json()["errors"]
 
@@ -105,7 +106,7 @@ def test_the_openapi_schema_documents_the_donor_rule():
 
 @pytest.fixture
 def sender(client):  # type: ignore[no-untyped-def]
-    user = staff("sam", SENDER)
+    user = personas.sender()
     verified(client, user)
     return user
 
@@ -156,7 +157,7 @@ def test_a_bulletin_cannot_choose_among_donors_in_the_admin(client, sender, dono
 
 
 def test_a_sent_appeal_links_to_its_delivery_report_and_money_raised(client, donors_list):
-    boss = staff("ada", ADMIN)
+    boss = personas.admin()
     verified(client, boss)
     made = campaign(author=boss, lists=[donors_list], kind="appeal", status=Campaign.Status.SENT)
     page = client.get(f"/admin/campaigns/campaign/{made.pk}/change/").content.decode()

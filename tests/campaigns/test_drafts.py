@@ -11,15 +11,16 @@ from django.utils import timezone
 from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
 from campaigns.services import drafts
-from campaigns.staff.roles import WRITER
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for
-from tests.campaigns.test_campaign_admin import form_data
+from tests.support import personas
+from tests.support.factories import campaign, mailing_list
+from tests.support.forms import form_data
+from tests.support.personas import bearer, token_for
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_admin_and_the_api_refuse_a_reversed_sign_up_window_in_the_same_words(client):
-    writer = staff("wendy", WRITER)
+    writer = personas.writer()
     news = mailing_list("news")
     client.force_login(writer)
     page = client.post(

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from campaigns import tasks
 from campaigns.models import Campaign, Delivery, DeliveryEvent
 from campaigns.sending import audience
-from tests.campaigns.engine_helpers import make_list, make_people
-
-
-def engage(subscriber, kind, *, days_ago):
-    old = Campaign.objects.create(subject="Earlier bulletin", status=Campaign.Status.SENT)
-    delivery = Delivery.objects.create(campaign=old, subscriber=subscriber, status=Delivery.Status.SENT)
-    DeliveryEvent.objects.create(
-        delivery=delivery,
-        campaign=old,
-        kind=kind,
-        event_id=f"test:{subscriber.pk}:{kind}:{days_ago}",
-        occurred_at=timezone.now() - timedelta(days=days_ago),
-    )
+from tests.support.factories import engage, make_list, make_people
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.campaigns.article_helpers import make_article, make_topic
+from tests.support.factories import make_article, make_topic
 
 pytestmark = pytest.mark.django_db
 

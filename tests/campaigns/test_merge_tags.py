@@ -14,7 +14,9 @@ from campaigns.checklist import run_checklist
 from campaigns.models import Campaign, CampaignTranslation
 from campaigns.sending.rendering import render_preview
 from campaigns.staff.roles import SENDER
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
+from tests.support import personas
+from tests.support.factories import campaign, mailing_list
+from tests.support.personas import bearer, staff, token_for, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +30,7 @@ def never_started(made: Campaign) -> bool:
 
 @pytest.fixture
 def sender(client):  # type: ignore[no-untyped-def]
-    user = staff("sam", SENDER)
+    user = personas.sender()
     verified(client, user)
     return user
 

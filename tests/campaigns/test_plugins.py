@@ -10,9 +10,8 @@ import pytest
 from campaigns.models import Campaign, Delivery
 from campaigns.sending import audience, plugins
 from campaigns.sending.rendering import CampaignRenderer
-from campaigns.staff.roles import SENDER
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.personas import sender, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +136,7 @@ def test_the_web_version_shows_the_block_default_not_a_reader_value():
 
 
 def test_the_send_page_shows_each_registered_audience_note(client):
-    verified(client, staff("sam", SENDER))
+    verified(client, sender())
     campaign = make_campaign([make_list()])
     make_people(2, make_list())
     plugins.register_audience_note("tests.note", lambda c: f"Note about campaign {c.pk}.")

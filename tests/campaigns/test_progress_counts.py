@@ -7,7 +7,7 @@ import pytest
 from campaigns import lifecycle, tasks
 from campaigns.lifecycle import transition
 from campaigns.models import Campaign
-from tests.campaigns.engine_helpers import make_list, make_people
+from tests.support.factories import make_list, make_people
 
 
 @pytest.mark.django_db

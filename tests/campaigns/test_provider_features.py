@@ -20,7 +20,7 @@ from django.core.mail import get_connection
 from campaigns.sending import engine
 from campaigns.sending.rendering import CampaignRenderer
 from campaigns.services import proofs
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def test_a_tracked_campaign_message_is_accepted_by_every_provider(provider):
 
 def test_a_whole_batch_goes_through_every_provider_backend(provider, settings):
     settings.TOCSIN_SEND_ESP_BATCH = (
-        1  # Postmark's batch call is campaigns/sending/transports/postmark.py's own (test_esp_batch.py)
+        1  # Postmark's batch call is campaigns/sending/transports/postmark.py's own (test_provider_batch.py)
     )
     people = make_list()
     make_people(3, people)

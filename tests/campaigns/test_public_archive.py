@@ -12,8 +12,11 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import AuditLog, Campaign
-from campaigns.staff.roles import SENDER, WRITER
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for, verified
+from campaigns.staff.roles import SENDER
+from tests.support import personas
+from tests.support.factories import campaign, mailing_list
+from tests.support.forms import form_data
+from tests.support.personas import bearer, sender, staff, token_for, verified
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFENDER = "Berta Quispe detained in Cajamarca"
@@ -52,7 +55,7 @@ def test_staff_can_choose_to_show_an_alert_and_hide_a_bulletin(client):
 
 @pytest.mark.django_db
 def test_unpublishing_after_sending_removes_it_from_the_pages_and_the_web_version_is_no_longer_indexed(client):
-    user = staff("wendy", WRITER)
+    user = personas.writer()
     verified(client, user)
     made = sent(kind="bulletin", subject=DEFENDER)
     web_version = f"/bulletins/{made.attribution_code}/"
@@ -72,7 +75,7 @@ def test_unpublishing_after_sending_removes_it_from_the_pages_and_the_web_versio
 
 @pytest.mark.django_db
 def test_a_sender_publishes_a_sent_alert_from_its_page(client):
-    verified(client, staff("sam", SENDER))
+    verified(client, sender())
     made = sent(kind="alert", subject="Moratorium passed")
     change = client.get(f"/admin/campaigns/campaign/{made.pk}/change/").content.decode()
     assert "Not shown in the public archive." in change
@@ -82,9 +85,8 @@ def test_a_sender_publishes_a_sent_alert_from_its_page(client):
 
 @pytest.mark.django_db
 def test_the_admin_form_without_a_choice_follows_the_kind(client):
-    verified(client, staff("sam", SENDER))
+    verified(client, sender())
     mailing_list("peru")
-    from tests.campaigns.test_campaign_admin import form_data
 
     response = client.post(
         "/admin/campaigns/campaign/add/", form_data(kind="alert", subject=DEFENDER, public_archive="")
@@ -93,7 +95,8 @@ def test_the_admin_form_without_a_choice_follows_the_kind(client):
     made = Campaign.objects.get(subject=DEFENDER)
     assert made.public_archive is None and made.in_public_archive is False
     response = client.post(
-        f"/admin/campaigns/campaign/{made.pk}/change/", form_data(kind="alert", subject=DEFENDER, public_archive="True")
+        f"/admin/campaigns/campaign/{made.pk}/change/",
+        form_data(kind="alert", subject=DEFENDER, public_archive="True"),
     )
     made.refresh_from_db()
     assert made.public_archive is True

@@ -8,7 +8,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 
 from campaigns.models import Article, Campaign
-from tests.campaigns.article_helpers import make_article, make_sent_campaign, make_topic
+from tests.support.factories import make_article, make_sent_campaign, make_topic
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """Campaigns while Redis is down: staff actions stand and wait in the database; the web version still reads.
 
-Redis is a redis-server of the test's own (tests/outage.py), really
+Redis is a redis-server of the test's own (tests/support/outages.py), really
 stopped; the sweeper hands the work over once it is started again.
 """
 
@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from campaigns import lifecycle, tasks
 from campaigns.models import Campaign, SendBatch
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.outage import celery_broker_at, own_redis
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.outages import celery_broker_at, own_redis
 
 pytestmark = pytest.mark.django_db
 

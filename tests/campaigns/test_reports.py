@@ -13,8 +13,8 @@ from campaigns.events.stats import rebuild_campaign_stats
 from campaigns.models import AuditLog, Campaign, Delivery, DeliveryEvent
 from campaigns.reports.figures import campaign_report
 from subscribers.models import MailingList, Subscriber
-from tests.campaigns.event_helpers import make_delivery
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.factories import make_delivery
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from campaigns.api.auth import BearerToken
 from campaigns.staff.roles import ADMIN, SENDER, WRITER, can_export, can_send, ensure_roles, needs_two_factor
-from tests.campaigns.staff_helpers import staff
+from tests.support import personas
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_ensure_roles_is_idempotent_and_repairs_a_tampered_group():
 
 
 def test_a_writer_drafts_but_cannot_send_approve_or_export():
-    writer = staff("wendy", WRITER)
+    writer = personas.writer()
     assert writer.has_perm("campaigns.add_campaign")
     assert writer.has_perm("campaigns.change_article")
     assert not can_send(writer)
@@ -43,7 +43,7 @@ def test_a_writer_drafts_but_cannot_send_approve_or_export():
 
 
 def test_a_sender_sends_and_approves_but_cannot_export():
-    sender = staff("sam", SENDER)
+    sender = personas.sender()
     assert can_send(sender)
     assert sender.has_perm("campaigns.approve_campaign")
     assert not can_export(sender)
@@ -51,7 +51,7 @@ def test_a_sender_sends_and_approves_but_cannot_export():
 
 
 def test_an_admin_can_do_everything_including_export():
-    admin_user = staff("ada", ADMIN)
+    admin_user = personas.admin()
     assert can_send(admin_user)
     assert can_export(admin_user)
     assert admin_user.has_perm("subscribers.add_subscriber")
@@ -59,12 +59,12 @@ def test_an_admin_can_do_everything_including_export():
 
 
 def test_the_writer_sees_campaigns_in_the_admin_without_a_second_factor(client):
-    client.force_login(staff("wendy", WRITER))
+    client.force_login(personas.writer())
     assert client.get("/admin/campaigns/campaign/").status_code == 200
 
 
 def test_create_api_token_prints_the_token_last(capsys):
-    user = staff("sam", SENDER)
+    user = personas.sender()
     call_command("create_api_token", "--user", "sam")
     output = capsys.readouterr().out.strip().splitlines()
     token = output[-1]

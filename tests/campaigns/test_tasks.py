@@ -13,7 +13,7 @@ from campaigns.lifecycle import TransitionNotAllowed
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
 from campaigns.sending import engine
 from campaigns.sending.throttle import Throttle
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
 S = Campaign.Status

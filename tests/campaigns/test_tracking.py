@@ -16,7 +16,7 @@ from campaigns.events.tracking import (
 )
 from campaigns.models import Campaign, DeliveryEvent
 from subscribers.models import MailingList, Subscriber
-from tests.campaigns.event_helpers import make_delivery
+from tests.support.factories import make_delivery
 
 pytestmark = pytest.mark.django_db
 

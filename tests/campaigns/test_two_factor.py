@@ -14,9 +14,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from campaigns.models import AuditLog
-from campaigns.staff.roles import ADMIN, SENDER, WRITER
+from campaigns.staff.roles import ADMIN, SENDER
 from campaigns.staff.two_factor import issue_backup_code
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.personas import sender, staff, verified, writer
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def enrol_with_backup_code(client, user: User, *, next_url: str = "/admin/campai
 
 
 def test_a_password_alone_cannot_set_up_an_authenticator_app(client):
-    user = staff("sam", SENDER)
+    user = sender()
     client.force_login(user)  # someone who has the password, and nothing else
 
     page = client.get("/admin/2fa/setup/?next=/admin/")
@@ -76,13 +76,13 @@ def test_a_password_alone_cannot_set_up_an_authenticator_app(client):
 
 
 def test_with_a_backup_code_a_new_sender_sets_up_an_app_and_opens_the_admin(client):
-    user = staff("sam", SENDER)
+    user = sender()
     enrol_with_backup_code(client, user)
     assert client.get("/admin/campaigns/campaign/").status_code == 200
 
 
 def test_a_wrong_code_does_not_enrol(client):
-    user = staff("sam", SENDER)
+    user = sender()
     client.force_login(user)
     client.post("/admin/2fa/verify/", {"token": issue_backup_code(user)})
     client.get("/admin/2fa/setup/")
@@ -92,7 +92,7 @@ def test_a_wrong_code_does_not_enrol(client):
 
 
 def test_a_new_phone_replaces_the_lost_one(client):
-    user = staff("sam", SENDER)
+    user = sender()
     lost = TOTPDevice.objects.create(user=user, name="lost phone", confirmed=True)
     enrol_with_backup_code(client, user)
     assert not TOTPDevice.objects.filter(pk=lost.pk).exists()
@@ -100,7 +100,7 @@ def test_a_new_phone_replaces_the_lost_one(client):
 
 
 def test_a_colleague_who_manages_staff_issues_a_backup_code_and_it_is_audited(client):
-    sam = staff("sam", SENDER)
+    sam = sender()
     admin_client = verified(Client(), staff("alba", ADMIN))
 
     response = admin_client.post("/admin/auth/user/", {"action": "issue_backup_codes", "_selected_action": [sam.pk]})
@@ -117,7 +117,7 @@ def test_a_colleague_who_manages_staff_issues_a_backup_code_and_it_is_audited(cl
 
 
 def test_staff_who_cannot_change_accounts_cannot_issue_codes(client):
-    sam = staff("sam", SENDER)
+    sam = sender()
     verified(client, staff("sara", SENDER))
     response = client.post("/admin/auth/user/", {"action": "issue_backup_codes", "_selected_action": [sam.pk]})
     assert response.status_code == 403
@@ -132,7 +132,7 @@ def test_whoever_can_change_staff_accounts_needs_a_second_factor_too(client):
 
 
 def test_the_operator_issues_a_backup_code_with_manage_py(client):
-    sam = staff("sam", SENDER)
+    sam = sender()
     out = io.StringIO()
     call_command("issue_backup_code", "--user", "sam", stdout=out, stderr=io.StringIO())
     code = out.getvalue().strip().splitlines()[-1]
@@ -146,7 +146,7 @@ def test_the_operator_issues_a_backup_code_with_manage_py(client):
 
 
 def test_the_two_step_page_names_the_app_code_and_the_backup_code(client):
-    user = staff("sam", SENDER)
+    user = sender()
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     client.force_login(user)
     page = client.get("/admin/2fa/verify/").content.decode()
@@ -155,7 +155,7 @@ def test_the_two_step_page_names_the_app_code_and_the_backup_code(client):
 
 
 def test_a_user_with_a_device_must_verify_and_cannot_enrol_another(client):
-    user = staff("sam", SENDER)
+    user = sender()
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     client.force_login(user)
     response = client.get("/admin/")
@@ -168,7 +168,7 @@ def test_a_user_with_a_device_must_verify_and_cannot_enrol_another(client):
 
 
 def test_a_wrong_code_keeps_the_admin_closed(client):
-    user = staff("sam", SENDER)
+    user = sender()
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     client.force_login(user)
     wrong = f"{(int(current_code(device)) + 1) % 1000000:06d}"
@@ -179,7 +179,7 @@ def test_a_wrong_code_keeps_the_admin_closed(client):
 
 
 def test_a_backup_code_works_once(client):
-    user = staff("sam", SENDER)
+    user = sender()
     code = issue_backup_code(user)
     client.force_login(user)
     assert client.post("/admin/2fa/verify/", {"token": code})["Location"] == "/admin/2fa/setup/?next=%2Fadmin%2F"
@@ -190,7 +190,7 @@ def test_a_backup_code_works_once(client):
 
 
 def test_the_verify_page_refuses_to_redirect_off_site(client):
-    user = staff("sam", SENDER)
+    user = sender()
     code = issue_backup_code(user)
     client.force_login(user)
     response = client.post("/admin/2fa/verify/", {"token": code, "next": "https://evil.example/"})
@@ -198,24 +198,24 @@ def test_the_verify_page_refuses_to_redirect_off_site(client):
 
 
 def test_a_writer_needs_no_second_factor(client):
-    client.force_login(staff("wendy", WRITER))
+    client.force_login(writer())
     assert client.get("/admin/").status_code == 200
 
 
 def test_a_verified_sender_uses_the_admin(client):
-    verified(client, staff("sam", SENDER))
+    verified(client, sender())
     assert client.get("/admin/campaigns/campaign/").status_code == 200
 
 
 def test_the_admin_api_of_a_send_step_is_also_behind_the_second_factor(client):
-    client.force_login(staff("sam", SENDER))
+    client.force_login(sender())
     response = client.post("/admin/campaigns/campaign/1/step/pause/")
     assert response.status_code == 302
     assert "/admin/2fa/" in response["Location"]
 
 
 def test_repeated_wrong_passwords_lock_the_account_out(client, settings):
-    staff("sam", SENDER)
+    sender()
     settings.AXES_FAILURE_LIMIT = 3
     for _ in range(3):
         client.post("/admin/login/", {"username": "sam", "password": "wrong", "next": "/admin/"})
@@ -224,7 +224,7 @@ def test_repeated_wrong_passwords_lock_the_account_out(client, settings):
 
 
 def test_behind_a_proxy_an_attacker_s_wrong_passwords_do_not_lock_out_the_staff_member(client, settings):
-    staff("sam", SENDER)
+    sender()
     settings.AXES_FAILURE_LIMIT = 3
     settings.TOCSIN_TRUSTED_PROXY_COUNT = 1
     proxy = {"REMOTE_ADDR": "10.0.0.2"}  # every request comes through our proxy

@@ -4,10 +4,8 @@ acknowledged and kept for staff, and SES's SNS subscription confirmation is answ
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,16 +15,17 @@ from django.utils import timezone
 
 from campaigns.models import DeliveryEvent, RefusedWebhook
 from subscribers.models import Suppression, email_hash
-from tests.campaigns.event_helpers import (
+from tests.support.factories import make_delivery
+from tests.support.http import HTTPReceiver
+from tests.support.payloads import (
     MAILGUN_SIGNING_KEY,
     WEBHOOK_SECRET,
     auth_header,
     mailgun_failed,
-    make_delivery,
     postmark_bounce,
     sns_headers,
 )
-from tests.campaigns.staff_helpers import staff, verified
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -188,51 +187,32 @@ def test_a_broken_body_without_the_shared_secret_is_refused_and_not_recorded(cli
 # --- Amazon SNS subscription confirmation ---------------------------------------------
 
 
-class FakeSNS:
+SNS_CONFIRMED = (
+    '<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+    "<ConfirmSubscriptionResult><SubscriptionArn>"
+    "arn:aws:sns:us-west-2:123456789012:ses-events:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
+    "</SubscriptionArn></ConfirmSubscriptionResult>"
+    "<ResponseMetadata><RequestId>7a50221f</RequestId></ResponseMetadata>"
+    "</ConfirmSubscriptionResponse>"
+)
+SNS_REFUSED = (
+    '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+    "<Error><Type>Sender</Type><Code>AuthorizationError</Code>"
+    "<Message>User is not authorized to perform: SNS:ConfirmSubscription</Message></Error>"
+    "<RequestId>7a50221f</RequestId></ErrorResponse>"
+)
+
+
+class FakeSNS(HTTPReceiver):
     """Amazon SNS's query API on 127.0.0.1: answers ConfirmSubscription with ``status``."""
 
     def __init__(self, status: int = 200) -> None:
-        self.calls: list[dict[str, list[str]]] = []
-        fake = self
+        body = SNS_CONFIRMED if status == 200 else SNS_REFUSED
+        super().__init__(lambda request: (status, {"Content-Type": "text/xml"}, body.encode()))
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                fake.calls.append(parse_qs(self.rfile.read(length).decode()))
-                if status == 200:
-                    body = (
-                        '<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
-                        "<ConfirmSubscriptionResult><SubscriptionArn>"
-                        "arn:aws:sns:us-west-2:123456789012:ses-events:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
-                        "</SubscriptionArn></ConfirmSubscriptionResult>"
-                        "<ResponseMetadata><RequestId>7a50221f</RequestId></ResponseMetadata>"
-                        "</ConfirmSubscriptionResponse>"
-                    )
-                else:
-                    body = (
-                        '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
-                        "<Error><Type>Sender</Type><Code>AuthorizationError</Code>"
-                        "<Message>User is not authorized to perform: SNS:ConfirmSubscription</Message></Error>"
-                        "<RequestId>7a50221f</RequestId></ErrorResponse>"
-                    )
-                payload = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def calls(self) -> list[dict[str, list[str]]]:
+        return [parse_qs(request.body.decode()) for request in self.requests]
 
 
 @pytest.fixture(autouse=True)

@@ -9,13 +9,13 @@ from django.urls import reverse
 
 from campaigns.models import DeliveryEvent, RefusedWebhook
 from subscribers.models import Consent, Subscriber, Suppression, email_hash
-from tests.campaigns.event_helpers import (
+from tests.support.factories import make_delivery
+from tests.support.payloads import (
     MAILGUN_SIGNING_KEY,
     WEBHOOK_SECRET,
     auth_header,
     brevo_event,
     mailgun_failed,
-    make_delivery,
     postmark_bounce,
     postmark_delivery,
     postmark_spam_complaint,

@@ -9,8 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from donations.ask_ladder import AskLadder, ask_urls, ladder_for, ladder_from, ladders_for, nice
-from tests.campaigns.engine_helpers import make_list, make_people
-from tests.donations.helpers import gift
+from tests.support.factories import gift, make_list, make_people
 
 pytestmark = pytest.mark.django_db
 

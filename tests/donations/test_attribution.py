@@ -11,8 +11,7 @@ from django.utils import timezone
 from donations.models import Donation
 from donations.services import InvalidDonation, forget_donor, record_donation, relink_unmatched
 from subscribers.models import Subscriber
-from tests.campaigns.engine_helpers import make_campaign, make_list
-from tests.donations.helpers import started_appeal
+from tests.support.factories import make_campaign, make_list, started_appeal
 
 pytestmark = pytest.mark.django_db
 

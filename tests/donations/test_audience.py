@@ -11,8 +11,7 @@ from campaigns.models import Campaign
 from campaigns.sending.audience import count_audience, snapshot
 from donations.audience import apply_donor_rules, left_out_note
 from subscribers.models import Subscriber
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.donations.helpers import gift
+from tests.support.factories import gift, make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from donations.models import Donation
 from subscribers.models import Subscriber
-from tests.campaigns.engine_helpers import make_campaign, make_list
-from tests.donations.helpers import GOOD, NO_REFERENCE, run_import, started_appeal, write_csv
+from tests.support.factories import GOOD, NO_REFERENCE, make_campaign, make_list, run_import, started_appeal, write_csv
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from donations.models import Donation
 from subscribers.models import Subscriber
-from tests.campaigns.staff_helpers import staff, verified
-from tests.donations.helpers import GOOD, NO_REFERENCE, run_import, write_csv
+from tests.support.factories import GOOD, NO_REFERENCE, run_import, write_csv
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

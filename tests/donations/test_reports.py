@@ -15,13 +15,11 @@ from campaigns.events.recording import record_first_party_event, record_provider
 from campaigns.models import Campaign, Delivery, DeliveryEvent
 from campaigns.reports.dashboard import last_campaigns
 from campaigns.reports.figures import campaign_report
-from campaigns.staff.roles import WRITER
 from donations.reports import appeal_report, csv_rows
 from subscribers.models import MailingList, Subscriber, Subscription
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.campaigns.event_helpers import make_delivery
-from tests.campaigns.staff_helpers import bearer, staff, token_for, verified
-from tests.donations.helpers import gift, started_appeal
+from tests.support import personas
+from tests.support.factories import gift, make_campaign, make_delivery, make_list, make_people, started_appeal
+from tests.support.personas import bearer, staff, token_for, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -185,7 +183,7 @@ def test_delivered_means_the_same_in_every_report(client):
     campaign = started_appeal(make_campaign([make_list()]))
     deliveries = [make_delivery(f"p{i}@example.org", campaign=campaign, esp_message_id=f"m-{i}") for i in range(4)]
     record_first_party_event(delivery_id=deliveries[0].pk, kind=DeliveryEvent.Kind.OPENED)
-    token = token_for(staff("wendy", WRITER))
+    token = token_for(personas.writer())
 
     def figures() -> tuple[object, ...]:
         api = client.get(f"/api/v1/campaigns/{campaign.pk}", **bearer(token)).json()["counts"]

@@ -14,8 +14,8 @@ from django.utils import timezone
 from campaigns.models import RefusedWebhook
 from donations.models import Donation
 from subscribers.models import Subscriber
-from tests.campaigns.engine_helpers import make_campaign, make_list
-from tests.donations.helpers import STRIPE_SECRET, checkout_session, started_appeal, stripe_event, stripe_headers
+from tests.support.factories import make_campaign, make_list, started_appeal
+from tests.support.payloads import STRIPE_SECRET, checkout_session, stripe_event, stripe_headers
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """Redis stopped: sign-ups, API calls and sends are answered and kept; they go out, once, when it is back.
 
-The broker is a redis-server of the test's own (tests/outage.py), really
+The broker is a redis-server of the test's own (tests/support/outages.py), really
 stopped while the requests arrive, then started again with a real worker
 and a real beat on it: nothing in the test hands work over by hand.
 """
@@ -8,20 +8,18 @@ and a real beat on it: nothing in the test hands work over by hand.
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 
 import pytest
 
 from campaigns.models import Campaign
-from campaigns.staff.roles import ADMIN
 from outbox.models import OutboxMessage
 from subscribers.models import MailingList, Subscriber, Subscription
-from tests.campaigns.staff_helpers import bearer, campaign, staff, token_for
-from tests.e2e.conftest import wait_until
-from tests.e2e.engine_helpers import start_worker
-from tests.e2e.test_schedule_e2e import start_beat, stop
-from tests.outage import celery_broker_at, own_redis
+from tests.support.factories import campaign
+from tests.support.outages import celery_broker_at, own_redis
+from tests.support.personas import admin, bearer, token_for
+from tests.support.waiting import wait_until
+from tests.support.workers import WorkerProcess, start_beat, start_worker, stop
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +36,14 @@ def broker(tmp_path, settings):
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
+ROUNDS = ("outbox.tasks.relay_outbox", "campaigns.tasks.sweep_sending")
+
+
+def rounds(worker: WorkerProcess, task: str) -> int:
+    """How many times ``worker`` has finished ``task`` (Celery logs each at INFO)."""
+    return sum(f"Task {task}[" in line and " succeeded " in line for line in worker.output)
+
+
 def test_with_the_broker_stopped_nothing_is_lost_and_everything_leaves_once_when_it_is_back(
     client, broker, smtp_server, tmp_path
 ):
@@ -45,7 +51,7 @@ def test_with_the_broker_stopped_nothing_is_lost_and_everything_leaves_once_when
     reader = Subscriber.objects.create(email="reader@example.org", status=Subscriber.Status.CONFIRMED)
     Subscription.objects.create(subscriber=reader, mailing_list=peru)
     alert = campaign(lists=[peru], subject="Water defenders detained", kind=Campaign.Kind.ALERT)
-    token = token_for(staff("ada", ADMIN))
+    token = token_for(admin())
 
     broker.stop()
 
@@ -83,7 +89,12 @@ def test_with_the_broker_stopped_nothing_is_lost_and_everything_leaves_once_when
         )
         wait_until(lambda: client.get("/readyz").status_code == 200, message="/readyz answering 200")
         assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
-        time.sleep(3)  # a few more relay and sweep rounds, which must send nothing again
+        # A few more relay and sweep rounds, which must send nothing again.
+        before = {task: rounds(worker, task) for task in ROUNDS}
+        wait_until(
+            lambda: all(rounds(worker, task) >= before[task] + 2 for task in ROUNDS),
+            message="two more relay and sweep rounds",
+        )
     finally:
         stop(beat)
         worker.stop()

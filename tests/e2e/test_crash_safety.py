@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections import Counter
 
 import pytest
@@ -19,9 +18,10 @@ import redis
 
 from campaigns import lifecycle, tasks
 from campaigns.models import Campaign, Delivery
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import wait_until
-from tests.e2e.engine_helpers import CONCURRENCY, FAST_RECOVERY, CountingHandler, smtp_on_localhost, start_worker
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.smtp import CountingHandler, smtp_on_localhost
+from tests.support.waiting import wait_until
+from tests.support.workers import CONCURRENCY, FAST_RECOVERY, start_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -55,11 +55,15 @@ def test_a_worker_killed_mid_send_leaves_no_duplicate_and_the_send_finishes(slow
 
     second = start_worker(email_url, "rescuer")
     try:
-        deadline = time.monotonic() + 180
-        while Campaign.objects.get(pk=campaign.pk).status != Campaign.Status.SENT:
-            assert time.monotonic() < deadline, "the campaign did not finish after the restart:\n" + second.log
-            tasks.sweep()  # what beat does every 15 s
-            time.sleep(1)
+
+        def swept_and_sent() -> bool:
+            tasks.sweep()  # what beat does every 15 s, here once a second
+            return Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT
+
+        try:
+            wait_until(swept_and_sent, timeout=180, interval=1, message="the campaign finishing after the restart")
+        except AssertionError as error:
+            raise AssertionError(f"{error}:\n{second.log}") from None
     finally:
         second.stop()
 

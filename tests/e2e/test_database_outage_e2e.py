@@ -1,7 +1,7 @@
 """PostgreSQL unreachable: a translated 503 page (JSON under /api/), and one-click unsubscribes kept.
 
 The web process is gunicorn with DEBUG off, as in production, reaching the
-test database through a TCP gate of the test's own (tests/outage.py).
+test database through a TCP gate of the test's own (tests/support/outages.py).
 Closing the gate is what the web process would see if PostgreSQL stopped:
 its open connections are reset and nothing listens on the port any more.
 The shared PostgreSQL itself is never stopped (other people's tests use it);
@@ -20,13 +20,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.staff.roles import ADMIN
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.tokens import unsubscribe_url
-from tests.campaigns.staff_helpers import staff, token_for
-from tests.e2e.conftest import wait_until
-from tests.e2e.engine_helpers import start_worker
-from tests.outage import TcpGate, WebProcess, own_redis
+from tests.support.outages import TcpGate, WebProcess, own_redis
+from tests.support.personas import admin, token_for
+from tests.support.waiting import wait_until
+from tests.support.workers import start_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -70,7 +69,7 @@ def test_with_the_database_unreachable_visitors_get_a_503_and_one_click_unsubscr
 ):
     peru = MailingList.objects.create(slug="peru", name="Peru", public=True)
     ana, bea = subscriber("ana@example.org", peru), subscriber("bea@example.org", peru)
-    token = token_for(staff("ada", ADMIN))
+    token = token_for(admin())
     with own_redis(tmp_path / "redis") as broker:
         database_url = gated_database_url(gate.port)
         web = WebProcess({"DATABASE_URL": database_url, "REDIS_URL": broker.url}, tmp_path / "web")

@@ -7,25 +7,21 @@ raw from inside its signal handler (where logging is not safe), as plain text.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
 
-from tests.e2e.conftest import ROOT, WorkerProcess
-from tests.e2e.machines import machine_env
+from tests.support.workers import spawn, worker_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_worker_with_log_format_json_writes_only_json_lines(smtp_server):
-    process = subprocess.Popen(
+    worker = spawn(
         [sys.executable, "-m", "celery", "-A", "config", "--quiet", "worker", "-Q", "urgent",
          "-c", "1", "-n", "json-logs@%h", "--loglevel", "INFO"],
-        cwd=ROOT, env=machine_env(smtp_server.url, LOG_FORMAT="json"), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        worker_env(smtp_server.url, LOG_FORMAT="json"),
     )  # fmt: skip
-    worker = WorkerProcess(process)
     try:
         worker.wait_ready()
     finally:

@@ -19,11 +19,11 @@ from django.conf import settings
 from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
 from config import health
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import wait_until
-from tests.e2e.engine_helpers import FAST_RECOVERY, CountingHandler, smtp_on_localhost
-from tests.e2e.machines import pull_the_plug, record_migrations_as_applied, start_machine
-from tests.e2e.test_schedule_e2e import start_beat, stop
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.machines import pull_the_plug, record_migrations_as_applied, start_machine
+from tests.support.smtp import CountingHandler, smtp_on_localhost
+from tests.support.waiting import wait_until
+from tests.support.workers import FAST_RECOVERY, start_beat, stop
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

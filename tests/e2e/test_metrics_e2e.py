@@ -24,9 +24,10 @@ from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
 from config.celery import app as celery_app
 from subscribers.models import Subscriber
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import wait_until
-from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.smtp import CountingHandler, smtp_on_localhost
+from tests.support.waiting import wait_until
+from tests.support.workers import start_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -6,11 +6,8 @@ other stands by, and leads once the first is gone, even killed with -9.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -22,46 +19,13 @@ from django.utils import timezone
 
 from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import ROOT, wait_until, worker_database_url
-from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
-from tests.e2e.machines import AS_HOST
-from tests.outage import own_redis
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.outages import own_redis
+from tests.support.smtp import CountingHandler, smtp_on_localhost
+from tests.support.waiting import wait_until
+from tests.support.workers import start_beat, start_worker, stop
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def start_beat(
-    email_url: str, schedule: Path, *, hostname: str = "", log: Path | None = None, **extra_env: str
-) -> subprocess.Popen[bytes]:
-    """A real ``celery beat``; with ``hostname``, on a "machine" of that name (tests/e2e/machines.py)."""
-    env = {key: value for key, value in os.environ.items() if key not in ("ESP", "CELERY_BROKER_URL")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=worker_database_url(),
-        REDIS_URL=settings.REDIS_URL,
-        EMAIL_URL=email_url,
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra_env)
-    argv = [sys.executable, "-m", "celery", "-A", "config", "beat", "--schedule", str(schedule), "--loglevel", "INFO"]
-    if hostname:
-        argv = ["unshare", "--uts", sys.executable, "-c", AS_HOST, hostname, *argv]
-    with log.open("wb") if log else open(os.devnull, "wb") as out:
-        return subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def dispatches(log: Path) -> int:

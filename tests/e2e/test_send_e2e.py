@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import email
 import email.policy
-import time
 from collections import Counter
 
 import pytest
 import redis
 
 from campaigns import lifecycle
-from campaigns.models import Campaign, Delivery
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import wait_until
-from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
+from campaigns.models import Campaign, Delivery, SendBatch
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.smtp import CountingHandler, smtp_on_localhost
+from tests.support.waiting import wait_until
+from tests.support.workers import start_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 S = Campaign.Status
@@ -63,12 +63,19 @@ def slow_worker(settings):
 
 
 def settle(handler: CountingHandler, campaign: Campaign) -> int:
-    """Wait until nothing is in flight any more; return what the server got."""
+    """Wait until every batch task has stopped; return what the server got.
+
+    A batch task holds its batch's lease while it sends and lets go once it
+    stops (campaigns/sending/batching.py ``release``): with no message in
+    flight and no lease held, nothing more can reach the server.
+    """
     wait_until(
-        lambda: not Delivery.objects.filter(campaign=campaign, status=Delivery.Status.SENDING).exists(),
-        message="in-flight messages landing",
+        lambda: (
+            not Delivery.objects.filter(campaign=campaign, status=Delivery.Status.SENDING).exists()
+            and not SendBatch.objects.filter(campaign=campaign).exclude(lease_token="").exists()
+        ),
+        message="every batch task stopping",
     )
-    time.sleep(1.5)  # longer than the batches' control interval: a batch still running would show
     return handler.total
 
 

@@ -7,13 +7,8 @@ answers as Postmark's API does, errors included.
 
 from __future__ import annotations
 
-import json
-import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from email.utils import parseaddr
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,9 +19,11 @@ from campaigns import lifecycle
 from campaigns.models import Campaign, Delivery
 from subscribers.models import Subscriber, Suppression, email_hash
 from subscribers.services import unsubscribe
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import wait_until
-from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_worker
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.postmark import PostmarkStub, outage
+from tests.support.smtp import CountingHandler, smtp_on_localhost
+from tests.support.waiting import wait_until
+from tests.support.workers import start_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 S = Campaign.Status
@@ -118,86 +115,28 @@ def test_someone_who_unsubscribes_after_the_send_started_gets_nothing_more():
 # --- A provider's HTTP API --------------------------------------------------------------
 
 
-class PostmarkAPI(BaseHTTPRequestHandler):
-    """Postmark's /email and /email/batch, with an outage and an inactive recipient on demand."""
-
-    protocol_version = "HTTP/1.1"
-    server: Any
-
-    def do_POST(self) -> None:
-        state = self.server.state
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        with state["lock"]:
-            if state["outage_calls"] > 0:
-                state["outage_calls"] -= 1
-                self._answer(500, {"ErrorCode": 500, "Message": "Internal server error"})
-                return
-        batch = isinstance(body, list)
-        answers = []
-        for message in body if batch else [body]:
-            to = parseaddr(message.get("To", ""))[1].lower()
-            if to in state["inactive"]:
-                answers.append(
-                    {
-                        "ErrorCode": 406,
-                        "Message": "You tried to send to recipient(s) that have been marked as inactive.\n"
-                        f"Found inactive addresses: {to}.\nInactive recipients are ones that have "
-                        "generated a hard bounce or a spam complaint.",
-                        "To": to,
-                    }
-                )
-                continue
-            with state["lock"]:
-                state["received"][to] += 1
-            answers.append(
-                {"ErrorCode": 0, "Message": "OK", "MessageID": str(uuid.uuid4()), "To": to,
-                 "SubmittedAt": "2026-11-27T10:00:00Z"}
-            )  # fmt: skip
-        if batch:
-            self._answer(200, answers)
-        else:
-            self._answer(422 if answers[0]["ErrorCode"] else 200, answers[0])
-
-    def _answer(self, status: int, answer: object) -> None:
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def postmark_api() -> Iterator[tuple[str, dict[str, Any]]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), PostmarkAPI)
-    server.daemon_threads = True
-    server.state = {"lock": threading.Lock(), "received": Counter(), "inactive": set(), "outage_calls": 0}  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def postmark_api() -> Iterator[PostmarkStub]:
+    stub = PostmarkStub()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", server.state  # type: ignore[attr-defined]
+        yield stub
     finally:
-        server.shutdown()
-        server.server_close()
+        stub.close()
 
 
 @pytest.mark.parametrize("per_call", ["1", "100"], ids=["anymail-backend", "batch-call"])
 def test_a_provider_outage_is_retried_and_an_inactive_recipient_is_failed_and_suppressed(postmark_api, per_call):
-    api_url, state = postmark_api
     peru = make_list()
     people = make_people(30, peru)
     inactive = people[3].email
-    state["inactive"].add(inactive)
-    state["outage_calls"] = 2  # AnymailAPIError (HTTP 500) for the first two calls
+    postmark_api.inactive.add(inactive)
+    postmark_api.answers = [outage, outage, postmark_api.deliver]  # AnymailAPIError (HTTP 500) for the first two calls
     worker = start_worker(
         "smtp://127.0.0.1:9",  # unused: the provider's API sends
         f"postmark{per_call}",
         ESP="postmark",
         ANYMAIL_POSTMARK_SERVER_TOKEN="test-token",
-        ANYMAIL_POSTMARK_API_URL=api_url,
+        ANYMAIL_POSTMARK_API_URL=postmark_api.url,
         TOCSIN_SEND_ESP_BATCH=per_call,
         TOCSIN_SEND_RETRY_BASE="0.2",
         TOCSIN_SEND_MAX_FAILURES="6",
@@ -209,7 +148,7 @@ def test_a_provider_outage_is_retried_and_an_inactive_recipient_is_failed_and_su
         wait_for_status(campaign, S.SENT, timeout=90)
     finally:
         worker.stop()
-    assert state["received"] == Counter({p.email: 1 for p in people if p.email != inactive})
+    assert postmark_api.received == Counter({p.email: 1 for p in people if p.email != inactive})
     assert statuses(campaign) == Counter({DS.SENT: 29, DS.FAILED: 1})
     assert Delivery.objects.get(campaign=campaign, status=DS.FAILED).subscriber.email == inactive
     assert Suppression.objects.filter(email_hash=email_hash(inactive)).exists()

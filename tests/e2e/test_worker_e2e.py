@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from subscribers import tasks
 from subscribers.models import MailingList, Subscriber, Subscription
-from tests.e2e.conftest import wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

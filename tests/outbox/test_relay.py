@@ -1,6 +1,6 @@
 """The outbox: a task call written with the change, handed to the broker once, even across a broker outage.
 
-The broker here is a redis-server of the test's own (tests/outage.py),
+The broker here is a redis-server of the test's own (tests/support/outages.py),
 really stopped and started again; nothing runs the tasks, so what reached
 the broker is read from its queue.
 """
@@ -21,7 +21,7 @@ from outbox import relay as outbox
 from outbox.models import OutboxMessage
 from outbox.tasks import relay_outbox
 from subscribers.tasks import send_welcome_email
-from tests.outage import celery_broker_at, own_redis
+from tests.support.outages import celery_broker_at, own_redis
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,7 @@ from campaigns.models import Delivery
 from campaigns.sending.audience import count_audience, snapshot
 from subscribers.models import MailingList, Subscriber, Suppression, email_hash
 from subscribers.services import leaving, privacy
-from tests.campaigns.engine_helpers import make_campaign
-from tests.subscribers.leaving_helpers import make_list, make_subscriber
+from tests.support.factories import make_campaign, make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
 

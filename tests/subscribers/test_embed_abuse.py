@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 
 from subscribers.models import Consent
-from tests.subscribers.signup_helpers import EMBED, nothing_happened, post, valid
+from tests.support.signup import EMBED, nothing_happened, post, valid
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_isolation")]
 

@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from campaigns.models import Campaign, Delivery, DeliveryEvent
 from subscribers.models import AppendOnlyError, Consent, Subscriber, Suppression, email_hash
 from subscribers.services import erase, export_personal_data, is_suppressed, leaving, preferences
-from tests.subscribers.leaving_helpers import make_list, make_subscriber
+from tests.support.factories import make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.services import leaving, privacy
-from tests.subscribers.leaving_helpers import active_slugs, make_list, make_subscriber
+from tests.support.factories import active_slugs, make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
 

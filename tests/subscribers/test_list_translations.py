@@ -19,15 +19,13 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from campaigns.models import Campaign
 from campaigns.sending.rendering import CampaignRenderer
-from campaigns.staff.roles import WRITER
 from subscribers.models import MailingList
 from subscribers.services import send_confirmation, subscribe
 from subscribers.tokens import make_preferences_token
-from tests.campaigns.staff_helpers import bearer, staff, token_for
-from tests.subscribers.leaving_helpers import make_subscriber
-from tests.test_translations import compiled_catalogs  # noqa: F401  (builds the .mo files)
+from tests.support.factories import make_subscriber
+from tests.support.personas import bearer, token_for, writer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogs")]
 
 NBSP = "\u00a0"
 
@@ -128,7 +126,7 @@ def test_the_footer_says_why_in_the_readers_language_with_its_quotation_marks(pe
 
 
 def test_the_api_keeps_the_lists_own_name_whatever_the_language(client, peru):
-    token = token_for(staff("wendy", WRITER))
+    token = token_for(writer())
 
     response = client.get("/api/v1/lists", HTTP_ACCEPT_LANGUAGE="es", **bearer(token))
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from subscribers.models import Consent, Subscriber, Suppression, email_hash
 from subscribers.services import leaving, preferences, privacy
 from subscribers.tokens import make_preferences_token, make_unsubscribe_token, preferences_url
-from tests.subscribers.leaving_helpers import active_slugs, make_list, make_subscriber
+from tests.support.factories import active_slugs, make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from outbox.models import OutboxMessage
 from subscribers.models import Consent, MailingList, Subscriber
 from subscribers.services import subscribe
 from subscribers.tokens import confirmation_url
-from tests.outage import celery_broker_at, own_redis
+from tests.support.outages import celery_broker_at, own_redis
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from campaigns.models import AuditLog, Campaign, Delivery
 from subscribers import signals, tasks
 from subscribers.models import Consent
 from subscribers.services import confirmation, erase, signup, suppress, unsubscribe
-from tests.subscribers.leaving_helpers import make_list, make_subscriber
+from tests.support.factories import make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
 

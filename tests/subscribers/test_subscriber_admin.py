@@ -17,7 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from campaigns.models import AuditLog, Campaign, Delivery
 from subscribers.models import Consent, MailingList, Subscriber, Suppression, email_hash
-from tests.subscribers.leaving_helpers import active_slugs, make_list, make_subscriber
+from tests.support.factories import active_slugs, make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
 

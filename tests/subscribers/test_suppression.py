@@ -12,7 +12,7 @@ from subscribers.services import (
     suppress,
     unsubscribe,
 )
-from tests.subscribers.leaving_helpers import active_slugs, make_list, make_subscriber
+from tests.support.factories import active_slugs, make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
 

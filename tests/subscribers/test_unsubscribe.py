@@ -11,7 +11,7 @@ from campaigns.models import Campaign, Delivery
 from subscribers.models import Consent, Subscriber, Suppression, email_hash
 from subscribers.services import leaving, privacy
 from subscribers.tokens import list_unsubscribe_headers, make_unsubscribe_token
-from tests.subscribers.leaving_helpers import active_slugs, make_list, make_subscriber
+from tests.support.factories import active_slugs, make_list, make_subscriber
 
 pytestmark = pytest.mark.django_db
 

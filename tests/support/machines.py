@@ -14,12 +14,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from django.conf import settings
-
-from tests.e2e.conftest import ROOT, WORKER_START_TIMEOUT, WorkerProcess, worker_database_url
+from tests.support import ROOT
+from tests.support.workers import WorkerProcess, spawn, worker_env
 
 # Runs inside the new UTS namespace: name the "machine", then become worker.py.
 AS_HOST = "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execv(sys.argv[2], sys.argv[2:])"
@@ -36,34 +34,19 @@ def record_migrations_as_applied() -> None:
 
 
 def machine_env(email_url: str, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("ESP", "CELERY_BROKER_URL", "QUEUES")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=worker_database_url(),
-        REDIS_URL=settings.REDIS_URL,
-        EMAIL_URL=email_url,
-        SITE_URL=settings.SITE_URL,
-        PYTHONUNBUFFERED="1",
-        **extra,
-    )
-    return env
+    return worker_env(email_url, **extra)
 
 
 def start_machine(hostname: str, email_url: str, **extra_env: str) -> WorkerProcess:
     """`make worker` on ``hostname``; returns once its banner says every worker is ready."""
-    process = subprocess.Popen(
-        ["unshare", "--uts", sys.executable, "-c", AS_HOST, hostname,
-         sys.executable, str(ROOT / "scripts" / "worker.py")],
-        cwd=ROOT, env=machine_env(email_url, **extra_env), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    machine = WorkerProcess(process)
-    deadline = time.monotonic() + WORKER_START_TIMEOUT
-    while not any(BANNER in line for line in machine.output):
-        if process.poll() is not None or time.monotonic() > deadline:
-            machine.stop()
-            raise RuntimeError(f"{hostname} did not start:\n{machine.log}")
-        time.sleep(0.2)
+    command = ["unshare", "--uts", sys.executable, "-c", AS_HOST, hostname,
+               sys.executable, str(ROOT / "scripts" / "worker.py")]  # fmt: skip
+    machine = spawn(command, machine_env(email_url, **extra_env))
+    try:
+        machine.wait_for_line(BANNER, what=hostname)
+    except BaseException:
+        machine.stop()
+        raise
     return machine
 
 

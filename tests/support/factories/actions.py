@@ -1,8 +1,16 @@
-"""Fictional districts, targets and actions for the actions tests."""
+"""Fictional districts, targets and actions for the actions tests.
+
+``ActionFactory`` is an open petition, ``TargetFactory`` an MP in the "mps"
+group; ``petition()``, ``letter()`` and ``riding_map()`` (three ridings and
+their MPs) are the shapes the tests use.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+import factory
+from factory.django import DjangoModelFactory
 
 from actions.models import Action, District, PostalPrefix, Target, TargetGroup
 from subscribers.models import MailingList
@@ -19,24 +27,43 @@ def group(slug: str = "mps") -> TargetGroup:
     return TargetGroup.objects.get_or_create(slug=slug, defaults={"name": slug.upper()})[0]
 
 
+class TargetFactory(DjangoModelFactory[Target]):
+    """Someone a letter goes to; ``groups=("mps",)`` by default (slugs, made if missing)."""
+
+    class Meta:
+        model = Target
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Target {n}")
+    email = factory.Sequence(lambda n: f"target{n}@parl.example")
+
+    @factory.post_generation
+    def groups(self, create: bool, extracted: tuple[str, ...] | None, **kwargs: Any) -> None:
+        self.groups.set([group(slug) for slug in (("mps",) if extracted is None else extracted)])
+
+
+class ActionFactory(DjangoModelFactory[Action]):
+    """An open petition."""
+
+    class Meta:
+        model = Action
+
+    slug = factory.Sequence(lambda n: f"action-{n}")
+    kind = Action.Kind.PETITION
+    title = "Stop the open-pit mine at Laguna Azul"
+    body_markdown = "The **community** of Laguna Azul said no."
+    status = Action.Status.OPEN
+    goal = 1000
+
+
 def target(
     name: str, email: str, *, in_district: District | None = None, groups: tuple[str, ...] = ("mps",), **fields: Any
 ) -> Target:
-    made = Target.objects.create(name=name, email=email, district=in_district, **fields)
-    made.groups.set([group(slug) for slug in groups])
-    return made
+    return TargetFactory(name=name, email=email, district=in_district, groups=groups, **fields)
 
 
 def petition(slug: str = "stop-the-mine", **fields: Any) -> Action:
-    values: dict[str, Any] = {
-        "kind": Action.Kind.PETITION,
-        "title": "Stop the open-pit mine at Laguna Azul",
-        "body_markdown": "The **community** of Laguna Azul said no.",
-        "status": Action.Status.OPEN,
-        "goal": 1000,
-        **fields,
-    }
-    return Action.objects.create(slug=slug, **values)
+    return ActionFactory(slug=slug, **fields)
 
 
 def letter(
@@ -57,9 +84,10 @@ def letter(
         "edit_limit": 500,
         "target_group": group("mps"),
         "by_district": True,
+        "goal": None,
         **fields,
     }
-    action = Action.objects.create(slug=slug, **values)
+    action = ActionFactory(slug=slug, **values)
     if lists:
         action.lists.set(lists)
     if fixed:

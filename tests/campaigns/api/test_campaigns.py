@@ -1,198 +1,24 @@
-"""The JSON API as a client sees it: auth, roles, validation, campaign steps."""
+"""The JSON API's campaigns as a client sees it: drafts, audience, sending, scheduling, approval, lifecycle."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
-from campaigns.models import ApiToken, AuditLog, Campaign
-from campaigns.staff.roles import ADMIN, SENDER, WRITER
-from subscribers.models import Consent, Subscriber, Subscription
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for
+from campaigns.models import AuditLog, Campaign
+from tests.support.factories import campaign, mailing_list
+from tests.support.personas import api_post as post
+from tests.support.personas import bearer, sender, token_for
 
 pytestmark = pytest.mark.django_db
-
-
-def post(client, url, body, token):  # type: ignore[no-untyped-def]
-    payload = body if isinstance(body, str | bytes) else json.dumps(body)
-    return client.post(url, payload, content_type="application/json", **bearer(token))
-
-
-@pytest.fixture
-def writer_token():  # type: ignore[no-untyped-def]
-    return token_for(staff("wendy", WRITER))
-
-
-@pytest.fixture
-def sender_token():  # type: ignore[no-untyped-def]
-    return token_for(staff("sam", SENDER))
-
-
-@pytest.fixture
-def admin_token():  # type: ignore[no-untyped-def]
-    return token_for(staff("ada", ADMIN))
 
 
 def started(made: Campaign) -> list[AuditLog]:
     """The sends and schedules the lifecycle recorded for ``made`` (nothing reaches a worker in these tests)."""
     return list(AuditLog.objects.filter(campaign=made, action__in=["sending", "scheduled"]).select_related("actor"))
-
-
-# --- Authentication -----------------------------------------------------------------
-
-
-def test_a_request_without_a_token_is_refused_with_401_json(client):
-    response = client.get("/api/v1/lists")
-    assert response.status_code == 401
-    assert "detail" in response.json()
-    assert response["WWW-Authenticate"].startswith("Bearer")
-
-
-def test_a_wrong_token_is_refused_with_401(client, writer_token):
-    response = client.get("/api/v1/lists", **bearer(writer_token + "x"))
-    assert response.status_code == 401
-
-
-def test_a_session_cookie_is_not_enough_for_the_api(client):
-    client.force_login(staff("ada", ADMIN))
-    assert client.get("/api/v1/lists").status_code == 401
-
-
-def test_the_token_of_a_deactivated_user_stops_working(client):
-    user = staff("gone", ADMIN)
-    token = token_for(user)
-    user.is_active = False
-    user.save()
-    assert client.get("/api/v1/lists", **bearer(token)).status_code == 401
-
-
-def test_only_a_hash_of_the_token_is_stored(writer_token):
-    stored = ApiToken.objects.get()
-    assert writer_token not in stored.key_hash
-    assert len(stored.key_hash) == 64
-
-
-def test_the_openapi_schema_describes_every_endpoint(client):
-    response = client.get("/api/v1/openapi.json")
-    assert response.status_code == 200
-    schema = response.json()
-    assert schema["openapi"].startswith("3.")
-    for path in ("/lists", "/subscribers", "/campaigns", "/campaigns/{id}", "/campaigns/{id}/send"):
-        assert path in schema["paths"]
-
-
-# --- Lists ---------------------------------------------------------------------------------
-
-
-def test_lists_are_returned_as_an_array(client, writer_token):
-    mailing_list("mining")
-    response = client.get("/api/v1/lists", **bearer(writer_token))
-    assert response.status_code == 200
-    assert response.json() == [{"id": response.json()[0]["id"], "slug": "mining", "name": "Mining", "public": True}]
-
-
-def test_an_unknown_path_is_a_json_404(client):
-    response = client.get("/api/v1/nothing/here")
-    assert response.status_code == 404
-    assert "openapi.json" in response.json()["detail"]
-
-
-def test_a_wrong_method_is_a_405_not_a_500(client, writer_token):
-    assert client.delete("/api/v1/lists", **bearer(writer_token)).status_code == 405
-
-
-# --- Subscribers -----------------------------------------------------------------------------
-
-
-def test_an_admin_token_adds_a_confirmed_subscriber_with_the_consent_recorded(client, admin_token):
-    mailing_list("mining")
-    body = {"email": "Rosa@Example.net", "name": "Rosa", "lists": ["mining"], "consent_source": "petition, example.org"}
-    response = post(client, "/api/v1/subscribers", body, admin_token)
-    assert response.status_code == 201
-    person = Subscriber.objects.get(email="rosa@example.net")
-    assert response.json() == {"id": person.pk, "status": "confirmed"}
-    consent = Consent.objects.get(subscriber=person)
-    assert consent.source == Consent.Source.API
-    assert consent.detail == "petition, example.org"
-
-
-def test_an_existing_address_answers_200_with_its_id_and_the_lists_added(client, admin_token):
-    mailing_list("mining")
-    mailing_list("water")
-    first = post(
-        client,
-        "/api/v1/subscribers",
-        {"email": "a@example.net", "lists": ["mining"], "consent_source": "x"},
-        admin_token,
-    )
-    again = post(
-        client,
-        "/api/v1/subscribers",
-        {"email": "a@example.net", "lists": ["water"], "consent_source": "y"},
-        admin_token,
-    )
-    assert again.status_code == 200
-    assert again.json()["id"] == first.json()["id"]
-    slugs = set(
-        Subscription.objects.filter(subscriber_id=first.json()["id"]).values_list("mailing_list__slug", flat=True)
-    )
-    assert slugs == {"mining", "water"}
-
-
-def test_double_opt_in_leaves_the_subscriber_pending(client, admin_token):
-    mailing_list("mining")
-    body = {"email": "p@example.net", "lists": ["mining"], "consent_source": "x", "double_opt_in": True}
-    response = post(client, "/api/v1/subscribers", body, admin_token)
-    assert response.status_code == 201
-    assert response.json()["status"] == "pending"
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"lists": ["mining"], "consent_source": "x"}, "email"),
-        ({"email": "not-an-address", "lists": ["mining"], "consent_source": "x"}, "email"),
-        ({"email": "a@example.net\r\nBcc: b@example.net", "lists": ["mining"], "consent_source": "x"}, "email"),
-        ({"email": "a@example.net", "lists": ["nope"], "consent_source": "x"}, "lists"),
-        ({"email": "a@example.net", "lists": "mining", "consent_source": "x"}, "lists"),
-        ({"email": "a@example.net", "lists": ["mining"]}, "consent_source"),
-        ({"email": "a@example.net", "lists": ["mining"], "consent_source": "x", "language": "de"}, "language"),
-        (
-            {"email": "a@example.net", "lists": ["mining"], "consent_source": "x", "double_opt_in": "yes"},
-            "double_opt_in",
-        ),
-        ({"email": 42, "lists": ["mining"], "consent_source": "x"}, "email"),
-        ({"email": "a@example.net", "name": "x" * 500, "lists": ["mining"], "consent_source": "x"}, "name"),
-    ],
-)
-def test_bad_subscriber_input_is_a_400_naming_the_field(client, admin_token, body, field):
-    mailing_list("mining")
-    response = post(client, "/api/v1/subscribers", body, admin_token)
-    assert response.status_code == 400
-    assert field in response.json()["errors"]
-    assert not Subscriber.objects.exists()
-
-
-@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", "", "null", '"text"', "[" * 5000])
-def test_malformed_json_is_a_400(client, admin_token, raw):
-    response = post(client, "/api/v1/subscribers", raw, admin_token)
-    assert response.status_code == 400
-    assert "body" in response.json()["errors"]
-
-
-def test_a_writer_token_cannot_add_subscribers(client, writer_token):
-    mailing_list("mining")
-    response = post(
-        client,
-        "/api/v1/subscribers",
-        {"email": "a@example.net", "lists": ["mining"], "consent_source": "x"},
-        writer_token,
-    )
-    assert response.status_code == 403
 
 
 # --- Campaigns -------------------------------------------------------------------------------
@@ -222,8 +48,7 @@ def test_a_writer_creates_a_draft_with_translations_and_audience(client, writer_
 
 
 def test_a_campaign_made_through_the_api_can_target_recent_openers_and_sign_up_dates(client, writer_token):
-    from tests.campaigns.engine_helpers import make_list, make_people
-    from tests.campaigns.test_engagement_filter import engage
+    from tests.support.factories import engage, make_list, make_people
 
     peru = make_list("peru")
     opener, stale, _silent = make_people(3, peru)
@@ -365,7 +190,7 @@ def test_after_approval_by_another_person_the_api_can_send(client, writer_token,
 
 def test_the_author_cannot_approve_their_own_campaign_through_the_api(client, settings):
     settings.TOCSIN_REQUIRE_APPROVAL = True
-    author = staff("sam", SENDER)
+    author = sender()
     made = campaign(author=author, lists=[mailing_list()], status=Campaign.Status.REVIEW)
     response = post(client, f"/api/v1/campaigns/{made.pk}/approve", {}, token_for(author))
     assert response.status_code == 409

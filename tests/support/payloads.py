@@ -1,7 +1,7 @@
-"""Personas and provider payloads for the events, webhooks, tracking and report tests.
+"""Provider payloads for the webhook tests, as the providers post them.
 
 The payloads are the providers' documented examples (Postmark, Amazon SES
-through SNS, Mailgun, Brevo), with our delivery's message id and metadata
+through SNS, Mailgun, Brevo, Stripe), with our delivery's message id and metadata
 filled in where Anymail would have put them at send time.
 """
 
@@ -12,12 +12,10 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-
-from campaigns.models import Campaign, Delivery
-from subscribers.models import MailingList, Subscriber, Subscription
 
 WEBHOOK_SECRET = "hooks:s3cret-webhook-pass"
 MAILGUN_SIGNING_KEY = "key-mailgun-signing-0123456789"
@@ -25,27 +23,6 @@ MAILGUN_SIGNING_KEY = "key-mailgun-signing-0123456789"
 
 def auth_header(secret: str = WEBHOOK_SECRET) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
-
-
-def make_delivery(
-    email: str = "ana@example.org",
-    *,
-    campaign: Campaign | None = None,
-    esp_message_id: str = "",
-    status: str = Delivery.Status.SENT,
-    mailing_list: MailingList | None = None,
-) -> Delivery:
-    campaign = campaign or Campaign.objects.create(subject="Bulletin 42", status=Campaign.Status.SENT)
-    subscriber = Subscriber.objects.create(email=email, status=Subscriber.Status.CONFIRMED, confirmed_at=timezone.now())
-    if mailing_list is not None:
-        Subscription.objects.create(subscriber=subscriber, mailing_list=mailing_list)
-    return Delivery.objects.create(
-        campaign=campaign,
-        subscriber=subscriber,
-        status=status,
-        esp_message_id=esp_message_id,
-        sent_at=timezone.now() if status == Delivery.Status.SENT else None,
-    )
 
 
 # --- Postmark (https://postmarkapp.com/developer/webhooks/...) -------------------
@@ -285,3 +262,36 @@ def brevo_event(*, event: str, email: str, message_id: str, metadata: dict[str, 
         # The documented sample is from 2020; "now" keeps it inside the soft-bounce window.
         "ts_epoch": int(time.time() * 1000),
     }
+
+
+# --- Stripe (Checkout and its signed webhooks) ---------------------------------------
+
+STRIPE_SECRET = "whsec_test_secret_for_tocsin"
+
+
+def stripe_headers(payload: str, *, secret: str = STRIPE_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """The Stripe-Signature header Stripe would send: HMAC-SHA256 of "t.payload"."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return {"HTTP_STRIPE_SIGNATURE": f"t={timestamp},v1={signature}"}
+
+
+def stripe_event(kind: str, obj: dict[str, Any], *, event_id: str = "evt_1", created: datetime | None = None) -> str:
+    created_at = int((created or timezone.now()).timestamp())
+    return json.dumps({"id": event_id, "object": "event", "type": kind, "created": created_at, "data": {"object": obj}})
+
+
+def checkout_session(**overrides: Any) -> dict[str, Any]:
+    session = {
+        "id": "cs_test_1",
+        "object": "checkout.session",
+        "mode": "payment",
+        "payment_status": "paid",
+        "payment_intent": "pi_test_1",
+        "amount_total": 2550,
+        "currency": "usd",
+        "customer_details": {"email": "Ana@Example.org", "name": "Ana Quispe"},
+        "metadata": {},
+    }
+    session.update(overrides)
+    return session

@@ -21,7 +21,7 @@ from campaigns.sending.batching import cut_batches
 from campaigns.sending.rendering import CampaignRenderer, render_preview, render_web_version
 from donations.models import Donation
 from subscribers.models import MailingList, Subscriber, Subscription
-from tests.campaigns.engine_helpers import make_list, make_people
+from tests.support.factories import make_list, make_people
 
 pytestmark = pytest.mark.django_db
 

@@ -4,57 +4,25 @@ from __future__ import annotations
 
 import smtplib
 import threading
-from typing import Any
 
 import pytest
 from anymail.exceptions import AnymailAPIError
 from django.core import mail
-from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
 from campaigns import tasks
 from campaigns.models import Campaign, Delivery, SendBatch
-from campaigns.sending import engine, ledger, outcomes, senders
-from campaigns.sending.audience import snapshot
-from campaigns.sending.batching import cut_batches
+from campaigns.sending import ledger, outcomes, senders
 from subscribers.models import Subscriber, Suppression, email_hash
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
+from tests.support.mail_backends import FailingBackend
+from tests.support.sending import run, sending_campaign
 
 pytestmark = pytest.mark.django_db
 DS = Delivery.Status
 
 
-def sending_campaign(count: int = 5, **fields: Any) -> tuple[Campaign, SendBatch]:
-    peru = make_list()
-    make_people(count, peru)
-    campaign = make_campaign([peru], status=Campaign.Status.SENDING, **fields)
-    snapshot(campaign)
-    cut_batches(campaign, size=1000)
-    return campaign, SendBatch.objects.get(campaign=campaign)
-
-
-def run(campaign: Campaign, batch: SendBatch, **kwargs: Any) -> senders.BatchResult:
-    return engine.run_batch(campaign.pk, batch.first_id, batch.last_id, **kwargs)
-
-
-class FailingBackend(LocmemBackend):
-    """Delivers like locmem, except to the addresses mapped to an exception."""
-
-    failures: dict[str, BaseException] = {}
-    hook: Any = None
-
-    def send_messages(self, messages):  # type: ignore[no-untyped-def]
-        for message in messages:
-            if FailingBackend.hook:
-                FailingBackend.hook(message)
-            error = FailingBackend.failures.get(message.to[0])
-            if error is not None:
-                raise error
-        return super().send_messages(messages)
-
-
 @pytest.fixture
 def failing_backend(settings):
-    settings.EMAIL_BACKEND = "tests.campaigns.test_sending.FailingBackend"
+    settings.EMAIL_BACKEND = "tests.support.mail_backends.FailingBackend"
     FailingBackend.failures = {}
     FailingBackend.hook = None
     yield FailingBackend

@@ -34,7 +34,8 @@ from schemathesis.specs.openapi.checks import (
 from campaigns.api.schema import openapi_schema
 from campaigns.staff.roles import ADMIN
 from config.wsgi import application
-from tests.campaigns.staff_helpers import campaign, mailing_list, staff, token_for
+from tests.support.factories import campaign, mailing_list
+from tests.support.personas import staff, token_for
 
 schema = schemathesis.openapi.from_dict(openapi_schema())
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

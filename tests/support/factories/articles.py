@@ -9,10 +9,13 @@ from django.utils import timezone
 from campaigns.content.articles import save_article
 from campaigns.models import Article, Campaign, CampaignTranslation
 from subscribers.models import MailingList
+from tests.support.factories.campaigns import CampaignFactory
+from tests.support.factories.subscribers import make_list
 
 
 def make_topic(slug: str = "peru", *, public: bool = True, name: str | None = None) -> MailingList:
-    return MailingList.objects.create(slug=slug, name=name or slug.title(), public=public)
+    """A list, as the public site shows it: a topic."""
+    return make_list(slug, public=public, name=name)
 
 
 def make_article(
@@ -57,8 +60,12 @@ def make_sent_campaign(
     status: str = Campaign.Status.SENT,
     translations: dict[str, str] | None = None,
 ) -> Campaign:
-    campaign = Campaign.objects.create(
-        subject=subject, kind=kind, status=status, finished_at=timezone.now() if status == "sent" else None
+    campaign = CampaignFactory(
+        subject=subject,
+        body_markdown="",
+        kind=kind,
+        status=status,
+        finished_at=timezone.now() if status == "sent" else None,
     )
     for language, translated_subject in (translations or {}).items():
         CampaignTranslation.objects.create(campaign=campaign, language=language, subject=translated_subject)

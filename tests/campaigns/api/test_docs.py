@@ -7,7 +7,7 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 
-from tests.test_csp import PolicyReader, parse_policy, sources
+from tests.support.csp import PolicyReader, parse_policy, sources
 
 pytestmark = pytest.mark.django_db
 

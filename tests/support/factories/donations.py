@@ -1,24 +1,37 @@
-"""Gifts, appeals and signed Stripe payloads for the donation tests."""
+"""Gifts, appeals, and the gift files the import tests read.
+
+``DonationFactory`` makes one gift (a sequence keeps references unique);
+``gift(email, amount)`` is the shape most tests want: linked to the
+subscriber with that address, ``days_ago`` days ago. The signed Stripe
+payloads are in tests/support/payloads.py.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import factory
 from django.core.management import call_command
 from django.utils import timezone
+from factory.django import DjangoModelFactory
 
 from campaigns.models import Campaign
 from donations.models import Donation
 from subscribers.models import Subscriber
 
-STRIPE_SECRET = "whsec_test_secret_for_tocsin"
+
+class DonationFactory(DjangoModelFactory[Donation]):
+    class Meta:
+        model = Donation
+
+    donor_email = "ana@example.org"
+    amount = Decimal("10.00")
+    currency = "USD"
+    donated_at = factory.LazyFunction(timezone.now)
+    reference = factory.Sequence(lambda n: f"ref-{n}")
 
 
 def gift(
@@ -33,7 +46,7 @@ def gift(
     recurring: bool = False,
     **fields: Any,
 ) -> Donation:
-    return Donation.objects.create(
+    return DonationFactory(
         donor_email=email,
         amount=Decimal(amount),
         currency=currency,
@@ -58,34 +71,6 @@ def write_csv(tmp_path: Path, text: str, name: str = "gifts.csv") -> Path:
     path = tmp_path / name
     path.write_text(text.lstrip(), encoding="utf-8")
     return path
-
-
-def stripe_headers(payload: str, *, secret: str = STRIPE_SECRET, timestamp: int | None = None) -> dict[str, str]:
-    """The Stripe-Signature header Stripe would send: HMAC-SHA256 of "t.payload"."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signature = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return {"HTTP_STRIPE_SIGNATURE": f"t={timestamp},v1={signature}"}
-
-
-def stripe_event(kind: str, obj: dict[str, Any], *, event_id: str = "evt_1", created: datetime | None = None) -> str:
-    created_at = int((created or timezone.now()).timestamp())
-    return json.dumps({"id": event_id, "object": "event", "type": kind, "created": created_at, "data": {"object": obj}})
-
-
-def checkout_session(**overrides: Any) -> dict[str, Any]:
-    session = {
-        "id": "cs_test_1",
-        "object": "checkout.session",
-        "mode": "payment",
-        "payment_status": "paid",
-        "payment_intent": "pi_test_1",
-        "amount_total": 2550,
-        "currency": "usd",
-        "customer_details": {"email": "Ana@Example.org", "name": "Ana Quispe"},
-        "metadata": {},
-    }
-    session.update(overrides)
-    return session
 
 
 # A file with a provider's reference on each gift, and one kept by hand without.

@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns.models import CampaignTranslation, Delivery
 from campaigns.sending.audience import count_audience, snapshot
 from subscribers.models import Subscriber, Subscription, Suppression, email_hash
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
+from tests.support.factories import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
 

@@ -8,24 +8,15 @@ import pytest
 from django.db import connection
 
 from campaigns.models import Campaign
-from campaigns.staff.roles import ADMIN, WRITER
+from campaigns.staff.roles import ADMIN
 from subscribers.models import Subscriber
-from tests.campaigns.staff_helpers import bearer, campaign, mailing_list, staff, token_for
+from tests.support.factories import campaign, mailing_list
+from tests.support.personas import bearer, staff, token_for
 
 pytestmark = pytest.mark.django_db
 
 # json.dumps writes "\ud800" as the six-character escape, as an attacker's client would.
 LONE_SURROGATE = "\ud800"
-
-
-@pytest.fixture
-def admin_token():  # type: ignore[no-untyped-def]
-    return token_for(staff("ada", ADMIN))
-
-
-@pytest.fixture
-def writer_token():  # type: ignore[no-untyped-def]
-    return token_for(staff("wendy", WRITER))
 
 
 @pytest.fixture(autouse=True)

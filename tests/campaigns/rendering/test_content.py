@@ -1,10 +1,9 @@
-"""Campaign emails as recipients see them: content, links, headers, languages, privacy, size."""
+"""Campaign emails as recipients see them: content, names, languages, appeals, style, size, MIME."""
 
 from __future__ import annotations
 
 import email
 import re
-from datetime import UTC, datetime
 from email import policy
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,85 +11,17 @@ import pytest
 from django.core import mail
 
 from campaigns import merge_fields
-from campaigns.events.tracking import read_click_token, read_open_token
-from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
+from campaigns.models import Campaign, CampaignArticle, CampaignTranslation
 from campaigns.sending.rendering import (
     GMAIL_CLIP_BYTES,
     CampaignRenderer,
     message_size_warning,
     render_preview,
 )
-from subscribers.models import MailingList, Subscriber, Subscription
-from subscribers.tokens import list_unsubscribe_headers, read_preferences_token, read_unsubscribe_token
+from subscribers.models import Subscriber
+from tests.support.rendering import SITE, html_of, make_article, make_campaign
 
 pytestmark = pytest.mark.django_db
-
-SITE = "https://news.example.org"
-
-
-@pytest.fixture(autouse=True)
-def _site(settings):  # type: ignore[no-untyped-def]
-    settings.SITE_URL = SITE
-    settings.TOCSIN_ORG_NAME = "Red de Alerta"
-    settings.TOCSIN_ORG_ADDRESS = "Casilla 77, Cusco, Peru"
-    settings.DEFAULT_FROM_EMAIL = "Red de Alerta <news@example.org>"
-
-
-@pytest.fixture
-def mining_list() -> MailingList:
-    return MailingList.objects.create(slug="mining", name="Mining watch")
-
-
-@pytest.fixture
-def ana(mining_list: MailingList) -> Subscriber:
-    person = Subscriber.objects.create(email="ana@example.org", name="Ana Quispe", status="confirmed")
-    Subscription.objects.create(subscriber=person, mailing_list=mining_list)
-    return person
-
-
-def make_article(n: int, **fields) -> Article:  # type: ignore[no-untyped-def]
-    values = {
-        "title": f"Protest camp {n} holds out against the mine",
-        "slug": f"protest-camp-{n}",
-        "summary": "Community members blocked the access road for a **third** week. "
-        "They ask for a [consultation](https://example.net/consulta) first.",
-        "body_markdown": "Long body text.",
-        "body_html": "<p>Long body text.</p>",
-        "source": "Radio Comunitaria",
-        "lead_image_url": f"/media/camp-{n}.jpg",
-        "lead_image_alt": f"Villagers on the road, picture {n}",
-        "status": Article.Status.PUBLISHED,
-        "published_at": datetime(2026, 11, 20, 12, tzinfo=UTC),
-    }
-    values.update(fields)
-    return Article.objects.create(**values)
-
-
-def make_campaign(lists: list[MailingList], **fields) -> Campaign:  # type: ignore[no-untyped-def]
-    values = {"kind": Campaign.Kind.BULLETIN, "subject": "This week in the Andes", "preheader": "Five stories"}
-    values.update(fields)
-    campaign = Campaign.objects.create(**values)
-    campaign.lists.set(lists)
-    return campaign
-
-
-def html_of(message) -> str:  # type: ignore[no-untyped-def]
-    [(content, mimetype)] = message.alternatives
-    assert mimetype == "text/html"
-    return str(content)
-
-
-@pytest.fixture
-def bulletin(mining_list: MailingList) -> Campaign:
-    campaign = make_campaign(
-        [mining_list],
-        intro_markdown='Dear {{ subscriber.name|default:"friend" }},\n\nHere is the **news** from '
-        "[the valley](https://example.net/valley).",
-    )
-    # Added out of order: positions decide.
-    CampaignArticle.objects.create(campaign=campaign, article=make_article(2), position=2)
-    CampaignArticle.objects.create(campaign=campaign, article=make_article(1), position=1)
-    return campaign
 
 
 def test_a_bulletin_lists_its_articles_in_order_with_absolute_links_and_images(bulletin, ana):
@@ -166,72 +97,6 @@ def test_staff_text_is_never_evaluated_as_a_template(mining_list, ana):
         "{{ name|upper }}",
         "{% debug %}",
     ]
-
-
-def test_every_email_carries_one_click_unsubscribe_headers_and_working_footer_links(bulletin, ana):
-    message = CampaignRenderer(bulletin).render(subscriber=ana, delivery_id=7)
-    unsubscribe = re.match(r"<(.+?)>", message.extra_headers["List-Unsubscribe"]).group(1)
-    assert unsubscribe.startswith(f"{SITE}/unsubscribe/")
-    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    token = unsubscribe.removeprefix(f"{SITE}/unsubscribe/").strip("/")
-    assert read_unsubscribe_token(token) == ana.pk
-    for part in (html_of(message), message.body):
-        assert unsubscribe in part
-        assert f"{SITE}/bulletins/{bulletin.attribution_code}/" in part
-        preferences = re.search(rf"{SITE}/preferences/([^/\s\"]+)/", part).group(1)
-        assert read_preferences_token(preferences) == ana.pk
-
-
-def test_the_footer_gives_the_postal_address_and_the_reason(bulletin, ana):
-    message = CampaignRenderer(bulletin).render(subscriber=ana)
-    for part in (html_of(message), message.body):
-        assert "Red de Alerta" in part
-        assert "Casilla 77, Cusco, Peru" in part
-        assert "because you signed up for “Mining watch” at news.example.org" in " ".join(part.split())
-
-
-def test_the_reason_names_only_the_campaign_lists_the_person_is_on(mining_list, ana):
-    water = MailingList.objects.create(slug="water", name="Water defenders", position=2)
-    MailingList.objects.create(slug="other", name="Other news")
-    campaign = make_campaign([mining_list, water], kind=Campaign.Kind.ALERT)
-    renderer = CampaignRenderer(campaign)
-    assert "for “Mining watch” at" in renderer.render(subscriber=ana).body
-    Subscription.objects.create(subscriber=ana, mailing_list=water)
-    both = renderer.subscribed_list_ids([ana.pk])
-    text = " ".join(renderer.render(subscriber=ana, list_ids=both[ana.pk]).body.split())
-    assert "for “Mining watch” and “Water defenders” at" in text
-
-
-def test_from_reply_to_metadata_and_tags_for_the_provider(bulletin, ana):
-    bulletin.from_name = "Red de Alerta Andina"
-    bulletin.reply_to = "editors@example.org"
-    bulletin.save()
-    message = CampaignRenderer(bulletin).render(subscriber=ana, delivery_id=42)
-    assert message.from_email == '"Red de Alerta Andina" <news@example.org>'
-    assert message.reply_to == ["editors@example.org"]
-    assert message.metadata == {"campaign_id": str(bulletin.pk), "kind": "bulletin", "delivery_id": "42"}
-    assert message.tags == [f"campaign-{bulletin.pk}"]
-    assert message.track_opens is True and message.track_clicks is True
-
-
-def test_without_a_from_address_the_default_sender_is_used(bulletin, ana):
-    assert CampaignRenderer(bulletin).render(subscriber=ana).from_email == "Red de Alerta <news@example.org>"
-
-
-@pytest.mark.parametrize("who", ["campaign", "list", "subscriber"])
-def test_tracking_is_off_when_the_campaign_a_list_or_the_person_says_so(bulletin, ana, mining_list, who):
-    if who == "campaign":
-        bulletin.tracking_enabled = False
-        bulletin.save()
-    elif who == "list":
-        mining_list.tracking_enabled = False
-        mining_list.save()
-    else:
-        ana.tracking_allowed = False
-        ana.save()
-    message = CampaignRenderer(bulletin).render(subscriber=ana, delivery_id=1)
-    assert message.track_opens is False
-    assert message.track_clicks is False
 
 
 def test_an_appeal_button_carries_the_attribution_code_and_keeps_the_donate_pages_query(mining_list, ana):
@@ -361,66 +226,6 @@ def test_preview_in_a_translation(bulletin):
     CampaignTranslation.objects.create(campaign=bulletin, language="fr", subject="Cette semaine dans les Andes")
     subject, _html, _text = render_preview(bulletin, language="fr")
     assert subject == "Cette semaine dans les Andes"
-
-
-def test_one_renderer_gives_each_person_their_own_links(bulletin, ana, mining_list):
-    other = Subscriber.objects.create(email="b@example.org", name="Beto")
-    renderer = CampaignRenderer(bulletin)
-    first, second = renderer.render(subscriber=ana), renderer.render(subscriber=other)
-    assert first.extra_headers["List-Unsubscribe"] != second.extra_headers["List-Unsubscribe"]
-    assert "Dear Beto," in html_of(second) and "Ana" not in html_of(second)
-
-
-@pytest.mark.parametrize("mailto", ["", "leave@example.org"])
-def test_list_unsubscribe_is_exactly_what_the_subscribers_app_would_send(bulletin, ana, settings, mailto):
-    settings.TOCSIN_UNSUBSCRIBE_MAILTO = mailto
-    message = CampaignRenderer(bulletin).render(subscriber=ana)
-    assert message.extra_headers == list_unsubscribe_headers(ana)
-
-
-def test_links_go_through_the_signed_click_redirect_when_tracking_is_allowed(bulletin, ana):
-    body = html_of(CampaignRenderer(bulletin).render(subscriber=ana, delivery_id=7))
-    clicks = re.findall(rf'href="{SITE}/t/c/([^"/]+)/"', body)
-    targets = {read_click_token(token) for token in clicks}
-    assert (7, f"{SITE}/articles/protest-camp-1/") in targets
-    assert (7, "https://example.net/valley") in targets
-    [pixel] = re.findall(rf'<img src="{SITE}/t/o/([^"]+)\.gif" width="1" height="1" alt=""', body)
-    assert read_open_token(pixel) == 7
-    # Leaving and the web version never depend on the tracker.
-    assert f'href="{SITE}/unsubscribe/' in body
-    assert f'href="{SITE}/bulletins/{bulletin.attribution_code}/"' in body
-
-
-def test_no_pixel_and_no_redirect_for_a_person_who_turned_tracking_off(bulletin, ana):
-    ana.tracking_allowed = False
-    body = html_of(CampaignRenderer(bulletin).render(subscriber=ana, delivery_id=7))
-    assert "/t/c/" not in body and "/t/o/" not in body
-    assert 'href="https://example.net/valley"' in body
-
-
-def test_previews_and_test_sends_without_a_delivery_are_not_tracked(bulletin, ana):
-    body = html_of(CampaignRenderer(bulletin).render(subscriber=ana))
-    assert "/t/c/" not in body and "/t/o/" not in body
-
-
-def test_a_sender_name_with_accents_and_a_first_name_subject_make_valid_headers(bulletin, ana):
-    bulletin.from_name = 'Red "Andina" de Defensa — Perú'
-    bulletin.from_email = "red@example.org"
-    bulletin.subject = "{{ first_name|default:'Amiga' }}, la semana en los Andes"
-    bulletin.save()
-    message = CampaignRenderer(bulletin).render(subscriber=ana, delivery_id=1)
-    assert message.subject == "Ana, la semana en los Andes"
-    parsed = email.message_from_bytes(message.message().as_bytes(), policy=policy.default)
-    assert parsed["From"].addresses[0].display_name == "Red 'Andina' de Defensa — Perú"
-    assert parsed["From"].addresses[0].addr_spec == "red@example.org"
-    assert parsed["Subject"] == "Ana, la semana en los Andes"
-
-
-def test_a_test_send_to_someone_not_on_the_list_still_renders(bulletin):
-    staff = Subscriber(email="editor@example.org", name="Editor")  # never saved
-    message = CampaignRenderer(bulletin).render(subscriber=staff)
-    assert message.to == ["editor@example.org"]
-    assert "Dear Editor," in message.body
 
 
 def test_an_article_written_in_the_rich_text_editor_still_has_a_text_version(mining_list, ana):

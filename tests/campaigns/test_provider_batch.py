@@ -1,17 +1,12 @@
 """Sending through Postmark: one message per call via Anymail, and many per call via /email/batch.
 
-A small Postmark stand-in listens on 127.0.0.1 and answers from a script,
-so each test decides what the provider says.
+A Postmark stand-in (tests/support/postmark.py) listens on 127.0.0.1 and
+answers from a script, so each test decides what the provider says.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from django.core import mail
@@ -22,66 +17,16 @@ from campaigns.sending import engine
 from campaigns.sending.rendering import CampaignRenderer
 from campaigns.sending.transports import postmark as postmark_transport
 from subscribers.models import Subscriber, Suppression, email_hash
-from tests.campaigns.test_sending import run, sending_campaign
+from tests.support.postmark import PostmarkStub, accept
+from tests.support.sending import run, sending_campaign
 
 pytestmark = pytest.mark.django_db
 DS = Delivery.Status
 
-Answer = tuple[int, Any]  # (HTTP status, JSON answer or raw bytes)
-
-
-def accept(messages: list[dict[str, Any]]) -> Answer:
-    return 200, [
-        {"To": m["To"], "MessageID": f"pm-{m['Metadata']['delivery_id']}", "ErrorCode": 0, "Message": "OK"}
-        for m in messages
-    ]
-
-
-class Stub:
-    """Records every call; ``answers`` (one callable per call, the last one repeats) decides the reply."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, str], Any]] = []
-        self.answers: list[Callable[[list[dict[str, Any]]], Answer]] = [accept]
-        self.delay = 0.0
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.calls.append((self.path, dict(self.headers), body))
-                answer = stub.answers[min(len(stub.calls), len(stub.answers)) - 1]
-                status, reply = answer(body if isinstance(body, list) else [body])
-                if not isinstance(body, list) and isinstance(reply, list):
-                    reply = reply[0]
-                time.sleep(stub.delay)
-                payload = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:  # the client gave up waiting (the timeout test)
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def messages(self) -> list[dict[str, Any]]:
-        return [m for _path, _headers, body in self.calls for m in (body if isinstance(body, list) else [body])]
-
 
 @pytest.fixture
-def postmark(settings) -> Iterator[Stub]:  # type: ignore[no-untyped-def]
-    stub = Stub()
+def postmark(settings) -> Iterator[PostmarkStub]:  # type: ignore[no-untyped-def]
+    stub = PostmarkStub()
     settings.ESP = "postmark"
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     # No IGNORE_UNSUPPORTED_FEATURES: what Anymail refuses must fail here as it would in production.
@@ -89,8 +34,7 @@ def postmark(settings) -> Iterator[Stub]:  # type: ignore[no-untyped-def]
     settings.TOCSIN_SEND_ESP_BATCH = 100
     settings.TOCSIN_SEND_RATE = 0
     yield stub
-    stub.server.shutdown()
-    stub.server.server_close()
+    stub.close()
 
 
 def statuses(campaign: Campaign) -> list[str]:

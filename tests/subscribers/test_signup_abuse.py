@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qs
-
 import pytest
 from django.core import mail
 
 from subscribers.models import Consent, Subscriber
-from tests.subscribers.signup_helpers import EMBED, nothing_happened, post, valid
+from tests.support.http import HTTPReceiver, Request, Response, json_response
+from tests.support.signup import EMBED, nothing_happened, post, valid
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_isolation")]
 
@@ -112,39 +108,31 @@ def test_a_filled_honeypot_looks_like_success_but_writes_nothing(client, lists, 
     assert nothing_happened()
 
 
-class _Turnstile(BaseHTTPRequestHandler):
-    answers: dict[str, bool] = {}
-    seen: list[dict] = []
+class Turnstile(HTTPReceiver):
+    """Cloudflare's siteverify on 127.0.0.1: a token in ``answers`` is a human, with the right secret."""
 
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        fields = {key: values[0] for key, values in parse_qs(body).items()}
-        type(self).seen.append(fields)
-        ok = fields.get("secret") == "sekrit" and type(self).answers.get(fields.get("response", ""), False)
-        payload = json.dumps({"success": ok}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+    def __init__(self) -> None:
+        self.answers: dict[str, bool] = {"human-token": True}
+        super().__init__(self.verify)
 
-    def log_message(self, *args):
-        pass
+    @property
+    def seen(self) -> list[dict[str, str]]:
+        return [request.form() for request in self.requests]
+
+    def verify(self, request: Request) -> Response:
+        fields = request.form()
+        human = fields.get("secret") == "sekrit" and self.answers.get(fields.get("response", ""), False)
+        return json_response(200, {"success": human})
 
 
 @pytest.fixture
 def turnstile(settings):
-    server = HTTPServer(("127.0.0.1", 0), _Turnstile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Turnstile.answers = {"human-token": True}
-    _Turnstile.seen = []
+    server = Turnstile()
     settings.TURNSTILE_SITE_KEY = "site-key"
     settings.TURNSTILE_SECRET_KEY = "sekrit"
-    settings.TURNSTILE_VERIFY_URL = f"http://127.0.0.1:{server.server_port}/siteverify"
-    yield _Turnstile
-    server.shutdown()
-    server.server_close()
+    settings.TURNSTILE_VERIFY_URL = f"{server.url}/siteverify"
+    yield server
+    server.close()
 
 
 def test_with_captcha_keys_the_form_shows_the_widget(client, lists, turnstile):

@@ -20,14 +20,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.local_redis import free_port, start_redis
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+from tests.support.waiting import wait_for_process
 
 
 class OwnRedis:
@@ -213,14 +212,19 @@ class WebProcess:
                 cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            with contextlib.suppress(OSError):
-                if request(self.port, "GET", "/healthz").status == 200:
-                    return
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start:\n" + self.log)
-            time.sleep(0.2)
+        process = self.process
+        wait_for_process(
+            self._answers,
+            lambda: process.poll() is None,
+            timeout=timeout,
+            describe=lambda: "gunicorn did not start:\n" + self.log,
+            interval=0.2,
+        )
+
+    def _answers(self) -> bool:
+        with contextlib.suppress(OSError):
+            return request(self.port, "GET", "/healthz").status == 200
+        return False
 
     @property
     def log(self) -> str:

@@ -15,7 +15,8 @@ from campaigns.events.scrubbing import scrub_payload, scrub_text
 from campaigns.events.tracking import click_url
 from campaigns.models import DeliveryEvent
 from subscribers.models import Subscriber, Suppression, email_hash
-from tests.campaigns.event_helpers import WEBHOOK_SECRET, auth_header, make_delivery, postmark_bounce
+from tests.support.factories import make_delivery
+from tests.support.payloads import WEBHOOK_SECRET, auth_header, postmark_bounce
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,29 @@
+"""One campaign ready to send, and one batch of it run, for the engine and provider tests.
+
+``sending_campaign(n)`` makes a campaign in status "sending" with ``n`` people
+snapshotted into the ledger and one batch cut; ``run`` sends that batch
+through ``campaigns.sending.engine.run_batch`` in this process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from campaigns.models import Campaign, SendBatch
+from campaigns.sending import engine, senders
+from campaigns.sending.audience import snapshot
+from campaigns.sending.batching import cut_batches
+from tests.support.factories import make_campaign, make_list, make_people
+
+
+def sending_campaign(count: int = 5, **fields: Any) -> tuple[Campaign, SendBatch]:
+    peru = make_list()
+    make_people(count, peru)
+    campaign = make_campaign([peru], status=Campaign.Status.SENDING, **fields)
+    snapshot(campaign)
+    cut_batches(campaign, size=1000)
+    return campaign, SendBatch.objects.get(campaign=campaign)
+
+
+def run(campaign: Campaign, batch: SendBatch, **kwargs: Any) -> senders.BatchResult:
+    return engine.run_batch(campaign.pk, batch.first_id, batch.last_id, **kwargs)
