@@ -30,7 +30,7 @@ from django.utils.translation import ngettext
 
 from campaigns import lifecycle
 from campaigns.models import Campaign
-from campaigns.sending import audience, rendering
+from campaigns.sending import audience, frequency, rendering
 from subscribers.models import quoted_list_names
 
 logger = logging.getLogger(__name__)
@@ -249,6 +249,42 @@ def _tracking_warnings(campaign: Campaign, audience_size: int) -> list[Warning]:
     ]
 
 
+def cap_description() -> str:
+    """The cap in force in words ("at most 2 emails in 7 days"), or ""."""
+    cap = frequency.current_cap()
+    if cap is None:
+        return ""
+    hours = int(cap.window.total_seconds() // 3600)
+    window = (
+        ngettext("%(n)s day", "%(n)s days", hours // 24) % {"n": hours // 24}
+        if hours % 24 == 0
+        else ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
+    )
+    return ngettext("at most %(count)s email in %(window)s", "at most %(count)s emails in %(window)s", cap.count) % {
+        "count": cap.count,
+        "window": window,
+    }
+
+
+def _cap_warnings(campaign: Campaign) -> list[Warning]:
+    held = audience.count_capped(campaign)
+    if not held:
+        return []
+    return [
+        Warning(
+            "frequency-cap",
+            ngettext(
+                "%(count)s person held back by the frequency cap (%(cap)s, TOCSIN_FREQUENCY_CAP): "
+                "they will not get this campaign.",
+                "%(count)s people held back by the frequency cap (%(cap)s, TOCSIN_FREQUENCY_CAP): "
+                "they will not get this campaign.",
+                held,
+            )
+            % {"count": number_format(held, force_grouping=True), "cap": cap_description()},
+        )
+    ]
+
+
 def run_checklist(campaign: Campaign) -> list[Warning]:
     """Every warning about ``campaign`` as it would be sent now."""
     found: list[Warning] = []
@@ -280,5 +316,6 @@ def run_checklist(campaign: Campaign) -> list[Warning]:
         if audience_size == 0:
             found.append(Warning("empty-audience", _("The audience is empty: nobody matches these lists and filters.")))
         found.extend(_tracking_warnings(campaign, audience_size))
+        found.extend(_cap_warnings(campaign))
     # One warning per problem, however many versions share it; what blocks comes first.
     return sorted(dict.fromkeys(found), key=lambda warning: not warning.blocks)

@@ -30,8 +30,8 @@ from django.utils.translation import gettext_lazy
 
 from campaigns import merge_fields, signals
 from campaigns.models import AuditLog, Campaign, CampaignTranslation, Delivery, SendBatch
-from campaigns.sending import audience, batching
-from campaigns.staff import audit
+from campaigns.sending import ab_test, audience, batching
+from campaigns.staff import audit, notify
 from campaigns.staff.roles import can_approve
 
 S = Campaign.Status
@@ -173,7 +173,7 @@ def content_problems(campaign: Campaign) -> list[str]:
     for translation in campaign.translations.order_by("language"):
         version = _("%(language)s translation") % {"language": names.get(translation.language, translation.language)}
         found.extend(_merge_tag_problems(translation, version=version, kind=campaign.kind))
-    return found
+    return found + ab_test.subject_problems(campaign)
 
 
 def approval_required() -> bool:
@@ -363,24 +363,32 @@ def pause_after_failures(*, campaign_id: int, reason: str) -> None:
         transition(Campaign(pk=campaign_id), S.PAUSED, reason=reason[:300])
 
 
+def pause_by_breaker(*, campaign: Campaign, reason: str) -> None:
+    """An A/B test's sample tripped the circuit breaker: pause before the rest gets it, and tell staff."""
+    with contextlib.suppress(TransitionNotAllowed):  # staff paused or cancelled it meanwhile: they know
+        transition(campaign, S.PAUSED, reason=reason[:300])
+        notify.tell_staff(campaign=campaign, about=notify.BREAKER, detail=reason)
+
+
 # --- where a send stands -----------------------------------------------------------------------
 
 
 def campaign_counts(campaign: Campaign) -> dict[str, int]:
-    """Progress in one aggregate query: recipients, sent, failed, unknown, pending, skipped.
+    """Progress in one aggregate query: recipients, sent, failed, unknown, pending, skipped, capped.
 
-    ``recipients`` is the live audience count before sending starts, the
-    ledger's size after (SPEC's API shape).
+    ``recipients`` (and ``capped``: held back by the frequency cap) is live before
+    sending starts, the ledger's (the snapshot's) after; ``pending`` includes A/B held rows.
     """
     counts = Delivery.objects.filter(campaign=campaign).aggregate(
         recipients=Count("id"),
         sent=Count("id", filter=Q(status=DS.SENT)),
         failed=Count("id", filter=Q(status=DS.FAILED)),
         unknown=Count("id", filter=Q(status=DS.UNKNOWN)),
-        pending=Count("id", filter=Q(status__in=[DS.QUEUED, DS.SENDING])),
+        pending=Count("id", filter=Q(status__in=[DS.QUEUED, DS.SENDING, DS.HELD])),
         skipped=Count("id", filter=Q(status=DS.SKIPPED)),
     )
     result = {key: int(value or 0) for key, value in counts.items()}
+    result["capped"] = campaign.frequency_capped or 0
     if not result["recipients"]:
         # Just after "send", before a worker has taken the snapshot, the
         # ledger is empty: show the audience about to receive it, not zero.
@@ -388,4 +396,5 @@ def campaign_counts(campaign: Campaign) -> dict[str, int]:
         if campaign.status in BEFORE_SEND or preparing:
             result["recipients"] = audience.count_audience(campaign)
             result["pending"] = result["recipients"] if preparing else 0
+            result["capped"] = audience.count_capped(campaign)
     return result

@@ -33,11 +33,11 @@ def skip_queued_deliveries(sender: Any, *, subscriber_id: int, **kwargs: Any) ->
     """Stop campaigns that are sending right now from mailing someone who left.
 
     The ledger rows were written when the campaign started; a queued row
-    skipped here is never claimed by a worker.
+    (or one held for an A/B test's winner) skipped here is never claimed by a worker.
     """
-    Delivery.objects.filter(subscriber_id=subscriber_id, status=Delivery.Status.QUEUED).update(
-        status=Delivery.Status.SKIPPED
-    )
+    Delivery.objects.filter(
+        subscriber_id=subscriber_id, status__in=[Delivery.Status.QUEUED, Delivery.Status.HELD]
+    ).update(status=Delivery.Status.SKIPPED)
 
 
 def credit_unsubscribe(sender: Any, *, subscriber_id: int, channel: str, when: Any, **kwargs: Any) -> None:

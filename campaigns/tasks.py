@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from campaigns import lifecycle
 from campaigns.models import Campaign
-from campaigns.sending import batching, engine, ledger
+from campaigns.sending import ab_test, batching, engine, ledger
 from campaigns.sending.batching import BatchRef
 from campaigns.sending.senders import BatchResult
 from outbox.relay import BROKER_ERRORS
@@ -130,6 +130,16 @@ def finish_if_done(campaign: Campaign) -> bool:
     """Sent only when no delivery is queued (waiting or awaiting retry) or in flight."""
     if campaign.status != S.SENDING or not batching.all_sent(campaign):
         return False
+    # An A/B test's sample is out: wait, pause (the circuit breaker), or send the winner to the rest.
+    held = ab_test.hold(
+        campaign,
+        pause=lambda c, reason: lifecycle.pause_by_breaker(campaign=c, reason=reason),
+        cut=batching.cut_batches,
+    )
+    if held == ab_test.RELEASED:
+        continue_sending(campaign.pk)
+    if held:
+        return False
     return lifecycle.mark_sent(campaign=campaign)
 
 
@@ -206,3 +216,10 @@ def sweep_sending() -> dict[str, int]:
 @shared_task(ignore_result=True, expires=30)
 def start_due_campaigns() -> list[int]:
     return start_due()
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def tell_staff(campaign_id: int, about: str, detail: str) -> int:
+    from campaigns.staff import notify
+
+    return notify.send_notice(campaign_id=campaign_id, about=about, detail=detail)

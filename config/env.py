@@ -7,6 +7,7 @@ Each reader fails loudly on a value it cannot understand: a typo in
 from __future__ import annotations
 
 import os
+import re
 from email.utils import parseaddr
 
 
@@ -59,6 +60,23 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_CAP = re.compile(r"\s*([0-9]{1,6})\s*/\s*([0-9]{1,5})\s*([hd])\s*", re.IGNORECASE)
+
+
+def env_cap(name: str) -> tuple[int, int] | None:
+    """A frequency cap ``COUNT/WINDOW`` (``2/7d``, ``1/24h``) as (count, window in hours); unset or empty: None."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    match = _CAP.fullmatch(raw)
+    if match is None or int(match[1]) < 1 or int(match[2]) < 1:
+        raise ImproperlyConfiguredEnv(
+            f"{name}={raw!r} is not a frequency cap: write COUNT/WINDOW with the window in hours or days, "
+            "e.g. 2/7d (at most 2 emails in 7 days) or 1/24h"
+        )
+    return int(match[1]), int(match[2]) * (24 if match[3].lower() == "d" else 1)
 
 
 def with_display_name(value: str, display_name: str) -> str:

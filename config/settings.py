@@ -20,6 +20,7 @@ from config import observability
 from config.env import (
     ImproperlyConfiguredEnv,
     env_bool,
+    env_cap,
     env_float,
     env_int,
     env_list,
@@ -350,6 +351,27 @@ TOCSIN_SEND_STATS = env_bool("TOCSIN_SEND_STATS", default=False)
 # safe against killed workers, a crashed Postgres may forget the last ~0.6 s
 # (campaigns/sending/ledger.py explains). On: every claim waits for the disk.
 TOCSIN_SEND_SYNC_COMMIT = env_bool("TOCSIN_SEND_SYNC_COMMIT", default=False)
+
+# --- Frequency cap and A/B tests ------------------------------------------------
+# At most COUNT emails per person in a window ("2/7d", "1/24h"; unset: no cap),
+# counted from the delivery ledger: bulletins and appeals leave out whoever
+# already got that many (campaigns/sending/frequency.py). Kinds in the exempt
+# list are never held back (alerts by default); "journey" names journey emails.
+TOCSIN_FREQUENCY_CAP = env_cap("TOCSIN_FREQUENCY_CAP")
+TOCSIN_FREQUENCY_CAP_EXEMPT = env_list("TOCSIN_FREQUENCY_CAP_EXEMPT", ["alert"])
+_CAPPABLE = {"bulletin", "alert", "appeal", "journey"}
+if set(TOCSIN_FREQUENCY_CAP_EXEMPT) - _CAPPABLE:
+    raise ImproperlyConfiguredEnv(
+        f"TOCSIN_FREQUENCY_CAP_EXEMPT names {sorted(set(TOCSIN_FREQUENCY_CAP_EXEMPT) - _CAPPABLE)}: "
+        f"use any of {sorted(_CAPPABLE)}, comma-separated"
+    )
+# An A/B test's circuit breaker (campaigns/sending/ab_test.py): the campaign pauses
+# before the rest of the list gets it when, in the sample, a variant or the whole
+# sample passes either rate (in percent of the emails sent), judged once that
+# many emails were sent (a variant sent to fewer is judged with the sample as a whole).
+TOCSIN_BREAKER_UNSUBSCRIBE_PERCENT = env_float("TOCSIN_BREAKER_UNSUBSCRIBE_PERCENT", 2.0)
+TOCSIN_BREAKER_COMPLAINT_PERCENT = env_float("TOCSIN_BREAKER_COMPLAINT_PERCENT", 0.3)
+TOCSIN_BREAKER_MIN_SAMPLE = env_int("TOCSIN_BREAKER_MIN_SAMPLE", 100)
 
 # --- Security (the production settings `check --deploy` looks at) ---------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, create_model, model_validator
 
 from campaigns.api.fields import (
     LANGUAGES,
+    Described,
     Flag,
     Language,
     Moment,
@@ -25,7 +26,7 @@ from campaigns.api.fields import (
     WholeNumber,
     problem,
 )
-from campaigns.models import Campaign
+from campaigns.models import ABTest, Campaign
 
 MAX_MARKDOWN = 100_000
 Days = Annotated[int, WholeNumber(1, 3650)]
@@ -120,11 +121,39 @@ else:
         "TranslationsInput", __base__=_Translations, **{code: (TranslationInput | None, None) for code in LANGUAGES}
     )
 DONOR_RULES = [value for value, _label in Campaign._meta.get_field("donor_rule").choices or []]
+MAX_WAIT_MINUTES = 7 * 24 * 60
+
+
+def _two_to_four(subjects: list[str]) -> list[str]:
+    if not 2 <= len(subjects) <= 4:
+        raise problem("subjects", _("Test two to four subjects."))
+    return subjects
+
+
+class ABTestInput(Input):
+    subjects: Annotated[
+        list[Annotated[str, Text(200, required=True)]],
+        AfterValidator(_two_to_four),
+        Described(minItems=2, maxItems=4),
+    ] = Field(description="Two to four subjects, each sent to an equal random share of the sample.")
+    sample_percent: Annotated[int, WholeNumber(1, 99)] = Field(
+        20, description="The sample, in percent of the audience; the winner goes to the rest."
+    )
+    wait_minutes: Annotated[int, WholeNumber(0, MAX_WAIT_MINUTES)] = Field(
+        240, description="How long after the end of the sample's send the winner is chosen."
+    )
+    metric: Annotated[str, OneOf(ABTest.Metric.values, default="clicks")] = Field(
+        "clicks",
+        description="What picks the winner. Opens are unreliable (Apple Mail Privacy Protection opens every "
+        "email), so clicks is the default.",
+    )
 
 
 class CampaignInput(Input):
     kind: Annotated[str, OneOf(Campaign.Kind.values)]
-    subject: Annotated[str, Text(200, required=True)]
+    subject: Annotated[str, Text(200)] | None = Field(
+        default=None, description="Required, unless ab_test is given: then the first test subject is the main one."
+    )
     preheader: Annotated[str, Text(200)] | None = None
     body_markdown: Annotated[str, Text(MAX_MARKDOWN, single_line=False, required=True)]
     lists: Slugs
@@ -155,6 +184,11 @@ class CampaignInput(Input):
         description="Show in the public archive once sent. Left out: bulletins yes, alerts and appeals no "
         "(they may name people at risk).",
     )
+    ab_test: ABTestInput | None = Field(
+        default=None,
+        description="Test subjects on a sample first; after wait_minutes the winner by metric goes to everyone "
+        "else, in the same campaign (nobody gets two).",
+    )
 
 
 class CampaignCreated(Schema):
@@ -182,10 +216,33 @@ class CountsOut(Schema):
     failed: int
     unknown: int
     pending: int
+    capped: int = Field(
+        description="People the frequency cap (TOCSIN_FREQUENCY_CAP) holds back: live before sending, "
+        "as the audience snapshot found it after."
+    )
     delivered: int | None = Field(
         description="Accepted by the recipients' mail servers, as the email provider reported it; "
         "null when it reports no deliveries (plain SMTP)."
     )
+
+
+class VariantOut(Schema):
+    subject: str
+    sent: int
+    opens: int
+    clicks: int
+    unsubscribes: int
+    complaints: int
+
+
+class ABTestOut(Schema):
+    winner: str | None = Field(description="The winning subject's text; null until it is chosen.")
+    metric: str
+    sample_percent: int
+    wait_minutes: int
+    sample_size: int | None
+    winner_at: Timestamp | None = Field(description="When the winner will be chosen, once the sample is out.")
+    variants: list[VariantOut]
 
 
 class CampaignOut(Schema):
@@ -199,3 +256,4 @@ class CampaignOut(Schema):
     public_archive: bool
     audience: AudienceOut
     counts: CountsOut
+    ab_test: ABTestOut | None = None

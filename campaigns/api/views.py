@@ -34,6 +34,7 @@ from campaigns.api.schemas import (
 )
 from campaigns.models import Campaign
 from campaigns.reports.figures import delivered_count
+from campaigns.sending import ab_test
 from campaigns.services import drafts
 from campaigns.staff.roles import APPROVE_PERMISSION, SEND_PERMISSION
 from subscribers.models import Consent, MailingList
@@ -41,7 +42,7 @@ from subscribers.services.signup import InvalidSignup, subscribe
 
 router = Router(tags=["lists, subscribers, campaigns"])
 STEP = {202: CampaignOut, 404: ErrorOut, 409: ErrorOut, **ERRORS}
-API_COUNTS = ("recipients", "sent", "failed", "unknown", "pending")
+API_COUNTS = ("recipients", "sent", "failed", "unknown", "pending", "capped")
 
 
 def campaign_json(campaign: Campaign) -> dict[str, Any]:
@@ -64,6 +65,7 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         },
         # "delivered" as in every report (campaigns/reports/figures.py): null when the provider reports no deliveries.
         "counts": {**{key: counts[key] for key in API_COUNTS}, "delivered": delivered_count(campaign)},
+        "ab_test": ab_test.summary(campaign),
     }
 
 
@@ -138,7 +140,7 @@ def subscribers(request: HttpRequest, payload: SubscriberInput) -> Any:
 @router.post("/campaigns", response={201: CampaignCreated, **ERRORS}, auth=BearerToken("campaigns.add_campaign"))
 def campaigns(request: HttpRequest, payload: CampaignInput) -> Any:
     """Create a campaign draft."""
-    fields = payload.model_dump(exclude_none=True, exclude={"lists", "translations"})
+    fields = payload.model_dump(exclude_none=True, exclude={"lists", "translations", "ab_test"})
     fields.setdefault("language", settings.LANGUAGE_CODE)
     given = payload.translations.model_dump(exclude_none=True) if payload.translations else {}
     translations = {code: texts for code, texts in given.items() if texts}
@@ -147,6 +149,7 @@ def campaigns(request: HttpRequest, payload: CampaignInput) -> Any:
         campaign=Campaign(**fields),
         lists=_lists(payload.lists),
         translations=translations,
+        ab_test=payload.ab_test.model_dump() if payload.ab_test else None,
         via="API",
     )
     return Status(201, {"id": campaign.pk, "status": campaign.status})

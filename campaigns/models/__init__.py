@@ -2,6 +2,7 @@
 
 - ``content``: Article
 - ``campaigns``: Campaign, CampaignArticle, CampaignTranslation
+- ``ab_tests``: ABTest (a campaign's test of subjects)
 - ``deliveries``: Delivery (the ledger), SendBatch
 - ``events``: DeliveryEvent, CampaignStat, RefusedWebhook
 - ``staff``: AuditLog, ApiToken
@@ -9,6 +10,7 @@
 The pipeline that uses them is ``campaigns/sending/`` (see ARCHITECTURE.md).
 """
 
+from campaigns.models.ab_tests import ABTest
 from campaigns.models.campaigns import Campaign, CampaignArticle, CampaignTranslation, new_attribution_code
 from campaigns.models.content import Article
 from campaigns.models.deliveries import Delivery, SendBatch
@@ -19,6 +21,7 @@ from campaigns.models.staff import ApiToken, AuditLog
 _attribution_code = new_attribution_code
 
 __all__ = [
+    "ABTest",
     "ApiToken",
     "Article",
     "AuditLog",

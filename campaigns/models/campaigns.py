@@ -103,6 +103,10 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     status_reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason for the status"))
+    # Written with the snapshot (campaigns/sending/frequency.py): before it, the count is live.
+    frequency_capped = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("held back by the frequency cap")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

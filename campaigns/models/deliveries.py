@@ -23,6 +23,8 @@ class Delivery(models.Model):
         FAILED = "failed", _("Failed")
         UNKNOWN = "unknown", _("Unknown (worker died mid-send)")
         SKIPPED = "skipped", _("Skipped (left before sending)")
+        # An A/B test's rest of the audience: queued once the winner is known (campaigns/sending/ab_test.py).
+        HELD = "held", _("Held for the A/B test's winner")
 
     # No index of its own: the unique (campaign, subscriber) and the (campaign,
     # status, id) indexes cover it, and every ledger update pays for each index.
@@ -53,6 +55,8 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     esp_message_id = models.CharField(max_length=255, blank=True, verbose_name=_("provider's message id"))
     error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+    # The A/B test's subject this person got in the sample (1 = the first); empty for everyone else.
+    variant = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("A/B variant"))
 
     class Meta:
         verbose_name = _("delivery")
@@ -69,6 +73,12 @@ class Delivery(models.Model):
             # claim write nothing to it (a lookup by a non-empty id implies it).
             models.Index(
                 fields=["esp_message_id"], name="delivery_esp_message_id", condition=models.Q(esp_message_id__gt="")
+            ),
+            # The frequency cap counts what each person received in a recent window
+            # (campaigns/sending/frequency.py): one range scan of this index, only
+            # of sent rows, instead of the whole ledger.
+            models.Index(
+                fields=["sent_at", "subscriber"], name="delivery_sent_recently", condition=models.Q(status="sent")
             ),
         ]
 

@@ -280,5 +280,6 @@ def queued_rows(campaign_id: int, first_id: int, last_id: int, *, after: int, li
             "subscriber__language",
             "subscriber__status",
             "subscriber__tracking_allowed",
+            "variant",
         )[:limit]
     )

@@ -123,6 +123,8 @@ class Version:
     block_source: BlockSource | None = None
     css: str = ""  # the email's stylesheet, to inline each block with
     blocks: dict[tuple[str, Hashable], Block] = field(default_factory=dict)
+    # An A/B test's subjects by variant number (the main language's version only).
+    variant_subjects: dict[int, Template] = field(default_factory=dict)
 
     def name_values(self, name: str) -> tuple[dict[str, str], dict[str, str]]:
         """(text values, HTML values) of the name slots for a person called ``name``."""
@@ -140,9 +142,15 @@ class Compiler:
     """Every language version of one campaign (and of its blocks' values), compiled once and kept."""
 
     def __init__(
-        self, campaign: Campaign, *, translations: dict[str, CampaignTranslation], blocks: list[RecipientBlock]
+        self,
+        campaign: Campaign,
+        *,
+        translations: dict[str, CampaignTranslation],
+        blocks: list[RecipientBlock],
+        test_subjects: list[str] | None = None,
     ) -> None:
         self.campaign = campaign
+        self.test_subjects = test_subjects or []
         self.translations = translations
         self.blocks = blocks
         self._articles: list[Article] | None = None
@@ -157,6 +165,8 @@ class Compiler:
         with translation.override(language):
             merge = MergeFields(fallback=fallback_name(language))
             subject = merge(one_line(content.subject))
+            tested = self.test_subjects if content is campaign and not web else []
+            variant_subjects = {n: Template(merge(one_line(text))) for n, text in enumerate(tested, start=1)}
             preheader = merge(one_line(content.preheader))
             web_version_url = self._web_version_url(language)
             intro_source = merge(content.intro_markdown)
@@ -222,6 +232,7 @@ class Compiler:
             fallback=merge.fallback,
             block_source=block_source,
             css="\n".join(STYLE.findall(rendered_html)) if block_source else "",
+            variant_subjects=variant_subjects,
         )
 
     def block(self, version: Version, block: RecipientBlock, value: Hashable) -> Block:

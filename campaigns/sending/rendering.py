@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.content.plaintext import wrap
 from campaigns.events import tracking
-from campaigns.models import Campaign, CampaignTranslation
+from campaigns.models import ABTest, Campaign, CampaignTranslation
 from campaigns.sending.compiling import Compiler, Version, site_name
 from campaigns.sending.plugins import RecipientBlock, blocks
 from campaigns.sending.slots import one_line, url_pattern
@@ -82,7 +82,10 @@ class CampaignRenderer:
         self.tags = [f"campaign-{campaign.pk}"]
         # The blocks this campaign's emails have, each with its slot ("b0", "b1"…) and link prefix.
         self.blocks: list[RecipientBlock] = [block for block in blocks() if block.applies(campaign)]
-        self.compiler = Compiler(campaign, translations=self.translations, blocks=self.blocks)
+        tested = ABTest.objects.filter(campaign=campaign).values_list("subjects", flat=True).first()
+        self.compiler = Compiler(
+            campaign, translations=self.translations, blocks=self.blocks, test_subjects=list(tested or [])
+        )
         self._versions: dict[tuple[str, bool], Version] = {}
         # The same URLs and tokens as subscribers.tokens.unsubscribe_url /
         # preferences_url and campaigns.events.tracking.click_url / open_pixel_url,
@@ -113,6 +116,7 @@ class CampaignRenderer:
         language: str | None = None,
         list_ids: Any = None,
         block_values: Mapping[str, Hashable] | None = None,
+        variant: int | None = None,
     ) -> EmailMultiAlternatives:
         """The personalised message for one recipient.
 
@@ -120,6 +124,7 @@ class CampaignRenderer:
         ``list_ids`` (see ``subscribed_list_ids``) saves a query per recipient
         when the campaign targets several lists; so does ``block_values`` (see
         ``block_values_for``) for the blocks such as an appeal's suggested amounts.
+        ``variant``: the A/B test's subject this delivery gets (readers of a translation keep its subject).
         """
         version = self.version(language or subscriber.language)
         unsubscribe_token = self._unsubscribe_signer.sign(str(subscriber.pk))
@@ -128,7 +133,7 @@ class CampaignRenderer:
         headers = tokens.list_unsubscribe_header_values(unsubscribe_url=unsubscribe, token=unsubscribe_token)
         reason_text, reason_html = self._reason(version, self._list_ids_of(subscriber, list_ids))
         text_values, html_values = version.name_values(one_line(subscriber.name))
-        subject = version.subject.fill(text_values)
+        subject = version.variant_subjects.get(variant or 0, version.subject).fill(text_values)
         text_values.update(u=unsubscribe, p=preferences, r=reason_text)
         html_values.update(u=html.escape(unsubscribe), p=html.escape(preferences), r=reason_html)
         tracked = self.tracking_allowed and subscriber.tracking_allowed

@@ -149,6 +149,7 @@ class BatchState:
             language=row[2] or None,
             list_ids=self.list_ids.get(row[1]),
             block_values=self.block_values.get(row[1]),
+            variant=row[9],
         )
 
     def still_subscribed(self, row: Row) -> bool:
@@ -223,7 +224,7 @@ class Recipient:
 
 
 def _recipient(row: Row) -> Subscriber:
-    _id, subscriber_id, language, _attempts, email, name, sub_language, _status, tracking = row
+    _id, subscriber_id, language, _attempts, email, name, sub_language, _status, tracking = row[:9]
     return Recipient(subscriber_id, email, name, language or sub_language, tracking)  # type: ignore[return-value]
 
 

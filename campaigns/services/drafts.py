@@ -17,16 +17,19 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from campaigns import lifecycle
-from campaigns.models import Campaign, CampaignTranslation
+from campaigns.models import ABTest, Campaign, CampaignTranslation
 from campaigns.staff import audit
 from subscribers.models import MailingList
-from subscribers.text import address_problem
+from subscribers.text import address_problem, text_problem
 
 S = Campaign.Status
 # Status, schedule, approval and authorship change only through campaigns.lifecycle (and creation).
 _NOT_EDITED = {"id", "status", "status_reason", "scheduled_at", "started_at", "finished_at", "approved_by"}
 _NOT_EDITED |= {"created_by", "created_at", "attribution_code"}
+_NOT_EDITED |= {"frequency_capped"}  # written by the audience snapshot
 EDITABLE = [field.name for field in Campaign._meta.concrete_fields if field.name not in _NOT_EDITED]
+MAX_WAIT_MINUTES = 7 * 24 * 60
+KEEP: Any = object()  # change_campaign: leave the A/B test as it is
 
 
 class InvalidCampaign(Exception):
@@ -37,12 +40,19 @@ class InvalidCampaign(Exception):
         self.errors = errors
 
 
-def problems(values: Mapping[str, Any], *, translations: Iterable[str] = ()) -> dict[str, list[str]]:
+def problems(
+    values: Mapping[str, Any], *, translations: Iterable[str] = (), ab_test: Mapping[str, Any] | None = None
+) -> dict[str, list[str]]:
     """What is wrong with these campaign fields taken together (``translations``: their language codes)."""
     errors: dict[str, list[str]] = {}
     for check in (_audience_problems, _appeal_problems, _address_problems):
         for field, message in check(values):
             errors.setdefault(field, []).append(message)
+    if ab_test is not None:
+        for field, message in ab_test_problems(ab_test):
+            errors.setdefault(f"ab_test.{field}", []).append(message)
+    elif not str(values.get("subject") or "").strip():
+        errors.setdefault("subject", []).append(_("This field is required."))
     for code in translations:
         if code == values.get("language"):
             errors.setdefault(f"translations.{code}", []).append(_("The main language needs no translation."))
@@ -77,6 +87,47 @@ def _address_problems(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield field, problem
 
 
+def ab_test_problems(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """What is wrong with an A/B test's settings, by its field (subjects, sample_percent, wait_minutes, metric)."""
+    subjects = [str(subject).strip() for subject in values.get("subjects") or []]
+    if not 2 <= len(subjects) <= 4:
+        yield "subjects", _("Test two to four subjects.")
+    elif not all(subjects):
+        yield "subjects", _("A test subject may not be blank.")
+    elif len({subject.casefold() for subject in subjects}) < len(subjects):
+        yield "subjects", _("Each test subject must differ from the others.")
+    for subject in subjects:
+        found = text_problem(subject, single_line=True) or (
+            _("At most 200 characters.") if len(subject) > 200 else None
+        )
+        if found:
+            yield "subjects", found
+            break
+    percent = values.get("sample_percent")
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
+        yield "sample_percent", _("Must be between 1 and 99 (percent of the audience).")
+    wait = values.get("wait_minutes")
+    if isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= MAX_WAIT_MINUTES:
+        yield "wait_minutes", _("Must be between 0 and %(max)d minutes.") % {"max": MAX_WAIT_MINUTES}
+    if values.get("metric") not in ABTest.Metric.values:
+        yield "metric", _("Must be one of: %(choices)s.") % {"choices": ", ".join(ABTest.Metric.values)}
+
+
+def _save_ab_test(campaign: Campaign, values: Mapping[str, Any] | None) -> None:
+    if values is None:
+        ABTest.objects.filter(campaign=campaign).delete()
+        return
+    ABTest.objects.update_or_create(
+        campaign=campaign,
+        defaults={
+            "subjects": [str(subject).strip() for subject in values["subjects"]],
+            "sample_percent": values["sample_percent"],
+            "wait_minutes": values["wait_minutes"],
+            "metric": values["metric"],
+        },
+    )
+
+
 def _field_values(campaign: Campaign) -> dict[str, Any]:
     return {field.name: getattr(campaign, field.name) for field in Campaign._meta.concrete_fields}
 
@@ -87,13 +138,19 @@ def create_campaign(
     campaign: Campaign,
     lists: Iterable[MailingList],
     translations: Mapping[str, Mapping[str, str]] | None = None,
+    ab_test: Mapping[str, Any] | None = None,
     via: str = "",
 ) -> Campaign:
-    """Save ``campaign`` (a new draft, its fields set) with its lists and translations, and log who made it."""
+    """Save ``campaign`` (a new draft, its fields set) with its lists, translations and A/B test; log who made it.
+
+    With an A/B test and no subject, the first test subject is the main one.
+    """
     translations = translations or {}
-    errors = problems(_field_values(campaign), translations=translations)
+    errors = problems(_field_values(campaign), translations=translations, ab_test=ab_test)
     if errors:
         raise InvalidCampaign(errors)
+    if ab_test is not None and not campaign.subject.strip():
+        campaign.subject = str(ab_test["subjects"][0]).strip()
     with transaction.atomic():
         campaign.status = S.DRAFT
         campaign.created_by = actor if getattr(actor, "pk", None) else None
@@ -101,6 +158,8 @@ def create_campaign(
         campaign.lists.set(list(lists))
         for code, texts in translations.items():
             CampaignTranslation.objects.create(campaign=campaign, language=code, **texts)
+        if ab_test is not None:
+            _save_ab_test(campaign, ab_test)
         audit.record(actor=actor, action=audit.CREATED, campaign=campaign, detail=via)
     return campaign
 
@@ -111,8 +170,11 @@ def change_campaign(
     campaign: Campaign,
     changed: Sequence[str],
     save_related: Callable[[], None] | None = None,
+    ab_test: Mapping[str, Any] | None = KEEP,
 ) -> bool:
     """Save the changed fields of ``campaign`` (and what ``save_related`` writes: lists, inlines).
+
+    ``ab_test``: its settings, None to remove it, or ``KEEP``.
 
     Returns True when the change sent a submitted or approved campaign back
     to draft (``lifecycle.after_edit``): what was approved is what goes out.
@@ -121,7 +183,7 @@ def change_campaign(
         if save_related is not None:
             save_related()  # nothing changed: the inlines still report what they did
         return False
-    errors = problems(_field_values(campaign))
+    errors = problems(_field_values(campaign), ab_test=None if ab_test is KEEP else ab_test)
     if errors:
         raise InvalidCampaign(errors)
     with transaction.atomic():
@@ -130,6 +192,8 @@ def change_campaign(
         if stored.status not in lifecycle.BEFORE_SEND:
             raise lifecycle.Refused(_("Once sending has started, a campaign cannot be changed."))
         campaign.save(update_fields=EDITABLE)
+        if ab_test is not KEEP:
+            _save_ab_test(campaign, ab_test)
         if save_related is not None:
             save_related()
         audit.record(actor=actor, action=audit.EDITED, campaign=campaign, detail=", ".join(changed)[:2000])

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, DeliveryEvent
+from campaigns.reports.ab_tests import ab_test_report
 from campaigns.reports.charts import Series, line_chart
 from campaigns.reports.figures import TIMELINE_HOURS, CampaignReport, campaign_report, problem_deliveries
 from campaigns.staff import audit
@@ -85,6 +86,7 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         "problems": problems[:PROBLEMS_ON_PAGE],
         "more_problems": len(problems) > PROBLEMS_ON_PAGE,
         "can_export": can_export,
+        "ab": ab_test_report(campaign),
     }
     return TemplateResponse(request, "admin/campaigns/report.html", context)
 

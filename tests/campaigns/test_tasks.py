@@ -95,6 +95,7 @@ def test_a_whole_send_through_the_steps_ends_sent(campaign, settings, enqueued, 
         "unknown": 0,
         "pending": 0,
         "skipped": 0,
+        "capped": 0,
     }
 
 

@@ -116,6 +116,20 @@ class CampaignAdmin(CampaignViews):
             {"fields": ["donor_rule", "exclude_donors_days"], "classes": kind_classes(K.APPEAL)},
         ),
         (
+            gettext_lazy("A/B test"),
+            {
+                "fields": [
+                    "ab_enabled",
+                    "ab_subject_2",
+                    "ab_subject_3",
+                    "ab_subject_4",
+                    ("ab_sample_percent", "ab_wait_minutes"),
+                    "ab_metric",
+                ],
+                "classes": ["tocsin-ab-test"],
+            },
+        ),
+        (
             gettext_lazy("Sender"),
             {"fields": ["from_name", "from_email", "reply_to"], "classes": ["collapse"]},
         ),
@@ -165,10 +179,12 @@ class CampaignAdmin(CampaignViews):
             return self.fieldsets
         # Once sending has started the kind cannot change: only its own fields,
         # and the panel above the form says whether it is in the public archive.
+        # The A/B test's figures are in the panel above the form.
         return [
             (name, {**options, "fields": [f for f in options["fields"] if f != "public_archive"]})
             for name, options in self.fieldsets
             if "tocsin-kind" not in options.get("classes", []) or f"tocsin-for-{obj.kind}" in options["classes"]
+            if "tocsin-ab-test" not in options.get("classes", [])
         ]
 
     def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
@@ -180,7 +196,12 @@ class CampaignAdmin(CampaignViews):
     # --- saving: through the drafts service, so the API's rules hold here too ----------
     def save_model(self, request: HttpRequest, obj: Campaign, form: forms.ModelForm, change: bool) -> None:
         if not change:
-            drafts.create_campaign(actor=request.user, campaign=obj, lists=form.cleaned_data.get("lists") or [])
+            drafts.create_campaign(
+                actor=request.user,
+                campaign=obj,
+                lists=form.cleaned_data.get("lists") or [],
+                ab_test=form.ab_test_values(),  # type: ignore[attr-defined]
+            )
         # A change is saved with its lists and inlines, in save_related.
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
@@ -195,6 +216,7 @@ class CampaignAdmin(CampaignViews):
             campaign=form.instance,
             changed=changed,
             save_related=lambda: super(CampaignAdmin, self).save_related(request, form, formsets, change),
+            ab_test=form.ab_test_values(),  # type: ignore[attr-defined]
         )
         if voided:
             messages.warning(request, _("The campaign changed after it was submitted: it is a draft again."))

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns.models import Campaign
+from campaigns.models import ABTest, Campaign
 from campaigns.services import drafts
 from subscribers.dates import check_form_dates
 from subscribers.text import has_control_characters
@@ -30,7 +30,58 @@ def kind_classes(*kinds: str) -> list[str]:
     return ["tocsin-kind", *(f"tocsin-for-{kind}" for kind in kinds)]
 
 
+# The form's fields for an A/B test, and the drafts service's names for them.
+AB_FIELDS = {
+    "ab_subject_2": "subjects",
+    "ab_sample_percent": "sample_percent",
+    "ab_wait_minutes": "wait_minutes",
+    "ab_metric": "metric",
+}
+_OTHER_SUBJECTS = ["ab_subject_2", "ab_subject_3", "ab_subject_4"]
+
+
+def _subject_field(label: Any) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "vTextField", "style": "width:min(100%,42rem)"}),
+    )
+
+
 class CampaignForm(forms.ModelForm):
+    ab_enabled = forms.BooleanField(
+        label=gettext_lazy("Test subjects on a sample first"),
+        required=False,
+        help_text=gettext_lazy(
+            "The subject above is subject A. Each subject goes to an equal random share of the sample; after the "
+            "wait, the winner goes to everyone else. Nobody gets two."
+        ),
+    )
+    ab_subject_2 = _subject_field(gettext_lazy("Subject B"))
+    ab_subject_3 = _subject_field(gettext_lazy("Subject C (optional)"))
+    ab_subject_4 = _subject_field(gettext_lazy("Subject D (optional)"))
+    ab_sample_percent = forms.IntegerField(
+        label=gettext_lazy("Sample (percent of the audience)"), min_value=1, max_value=99, initial=20, required=False
+    )
+    ab_wait_minutes = forms.IntegerField(
+        label=gettext_lazy("Wait before choosing the winner (minutes)"),
+        min_value=0,
+        max_value=drafts.MAX_WAIT_MINUTES,
+        initial=240,
+        required=False,
+        help_text=gettext_lazy("Counted from the end of the sample's send."),
+    )
+    ab_metric = forms.ChoiceField(
+        label=gettext_lazy("Winner by"),
+        choices=ABTest.Metric.choices,
+        initial=ABTest.Metric.CLICKS,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=gettext_lazy(
+            "Prefer clicks: Apple Mail Privacy Protection loads every image, so many “opens” are not people."
+        ),
+    )
     languages = forms.MultipleChoiceField(
         label=gettext_lazy("Only readers of"),
         choices=settings.LANGUAGES,
@@ -111,6 +162,16 @@ class CampaignForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         check_form_dates(self)
+        test = ABTest.objects.filter(campaign_id=self.instance.pk).first() if self.instance.pk else None
+        if test is not None:
+            others = dict(zip(_OTHER_SUBJECTS, test.subjects[1:], strict=False))
+            self.initial.update(
+                ab_enabled=True,
+                ab_sample_percent=test.sample_percent,
+                ab_wait_minutes=test.wait_minutes,
+                ab_metric=test.metric,
+                **others,
+            )
         if "donor_rule" in self.fields:
             # Forms posted without it (older pages, scripts) mean "all", as the API does.
             self.fields["donor_rule"].required = False
@@ -141,4 +202,29 @@ class CampaignForm(forms.ModelForm):
         for field, messages in drafts.problems(data).items():
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
+        self._check_ab_test(data)
         return data
+
+    def ab_test_values(self) -> dict[str, Any] | None:
+        """The A/B test as the drafts service takes it, or None (no test)."""
+        data = self.cleaned_data
+        if not data.get("ab_enabled"):
+            return None
+        others = [str(data.get(name) or "").strip() for name in _OTHER_SUBJECTS]
+        return {
+            "subjects": [str(data.get("subject") or "").strip(), *(subject for subject in others if subject)],
+            "sample_percent": data.get("ab_sample_percent"),
+            "wait_minutes": data.get("ab_wait_minutes"),
+            "metric": data.get("ab_metric") or ABTest.Metric.CLICKS,
+        }
+
+    def _check_ab_test(self, data: dict[str, Any]) -> None:
+        for name in _OTHER_SUBJECTS:
+            if has_control_characters(str(data.get(name) or "")):
+                self.add_error(name, _("A subject is one line, without line breaks."))
+        values = self.ab_test_values()
+        if values is None or any(name in self.errors for name in AB_FIELDS):
+            return
+        names = {service: form for form, service in AB_FIELDS.items()}
+        for field, message in drafts.ab_test_problems(values):
+            self.add_error(names.get(field), message)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from campaigns import checklist, lifecycle
 from campaigns.models import AuditLog, Campaign
+from campaigns.reports.ab_tests import ab_test_report
 from campaigns.services import proofs
 from campaigns.staff.roles import can_approve, can_send
 
@@ -134,4 +135,6 @@ def panel_context(request: HttpRequest, campaign: Campaign, *, may_change: bool)
         "org_time_zone": settings.TIME_ZONE,
         "scheduled_local": timezone.localtime(campaign.scheduled_at, org_zone()) if campaign.scheduled_at else None,
         "report_links": report_links(request, campaign, started=not before_send),
+        "ab": ab_test_report(campaign),
+        "cap": checklist.cap_description() if counts.get("capped") else "",
     }

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from campaigns import checklist, lifecycle
 from campaigns.admin.campaigns.panel import org_zone, versions
 from campaigns.models import Campaign
+from campaigns.reports.ab_tests import ab_test_report
 from campaigns.sending import audience, plugins, rendering
 from campaigns.services import drafts, proofs
 from campaigns.staff.roles import can_send
@@ -187,6 +188,9 @@ class CampaignViews(admin.ModelAdmin):
             "error": error,
             "recipients": audience.count_audience(campaign),
             "audience_notes": plugins.audience_notes(campaign),
+            "capped": audience.count_capped(campaign),
+            "cap": checklist.cap_description(),
+            "ab": ab_test_report(campaign),
             "warnings": warnings,
             "content_blocked": any(warning.blocks for warning in warnings),
             "language_shares": checklist.language_shares(campaign),

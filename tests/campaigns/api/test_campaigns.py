@@ -118,7 +118,15 @@ def test_reading_a_draft_gives_its_live_audience_count(client, writer_token):
         "subject": made.subject,
         "status": "draft",
     }
-    assert data["counts"] == {"recipients": 3, "sent": 0, "failed": 0, "unknown": 0, "pending": 0, "delivered": None}
+    assert data["counts"] == {
+        "recipients": 3,
+        "sent": 0,
+        "failed": 0,
+        "unknown": 0,
+        "pending": 0,
+        "capped": 0,
+        "delivered": None,
+    }
 
 
 def test_an_unknown_campaign_is_a_404(client, writer_token):
