@@ -15,8 +15,8 @@ from campaigns.models import ABTest, AuditLog, Campaign, Delivery, DeliveryEvent
 from campaigns.sending import ab_test
 from campaigns.staff import notify
 from outbox.models import OutboxMessage
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.campaigns.test_tasks import run_every_batch
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.sending import run_every_batch
 
 pytestmark = pytest.mark.django_db
 S = Campaign.Status

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from campaigns.models import ABTest, Campaign, Delivery
 from campaigns.staff.roles import SENDER
-from tests.campaigns.staff_helpers import campaign, mailing_list, staff, verified
-from tests.campaigns.test_campaign_admin import change_url, form_data
+from tests.support.factories import campaign, mailing_list
+from tests.support.forms import change_url, form_data
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from campaigns.models import ABTest, Campaign, Delivery
 from campaigns.staff.roles import WRITER
-from tests.campaigns.staff_helpers import bearer, mailing_list, staff, token_for
+from tests.support.factories import mailing_list
+from tests.support.personas import bearer, staff, token_for
 
 pytestmark = pytest.mark.django_db
 SUBJECTS = ["The river is ours", "Stop the dam", "Act for the river"]

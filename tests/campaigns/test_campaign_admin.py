@@ -13,7 +13,7 @@ from campaigns.models import AuditLog, Campaign, CampaignTranslation
 from campaigns.staff.roles import WRITER
 from tests.support import personas
 from tests.support.factories import campaign, mailing_list
-from tests.support.forms import form_data
+from tests.support.forms import change_url, form_data
 from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
@@ -30,10 +30,6 @@ def started(made: Campaign) -> list[tuple[str, str]]:
     """(status, its detail) of each send or schedule the lifecycle recorded for ``made``."""
     entries = AuditLog.objects.filter(campaign=made, action__in=["sending", "scheduled"]).order_by("id")
     return list(entries.values_list("action", "detail"))
-
-
-def change_url(made: Campaign) -> str:
-    return f"/admin/campaigns/campaign/{made.pk}/change/"
 
 
 def test_the_list_shows_status_kind_and_schedule(client, sender):

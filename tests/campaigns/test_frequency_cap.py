@@ -15,8 +15,8 @@ from campaigns import lifecycle, tasks
 from campaigns.models import Campaign, Delivery
 from campaigns.sending import audience, frequency
 from config.env import ImproperlyConfiguredEnv, env_cap
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import ROOT
+from tests.support import ROOT
+from tests.support.factories import make_campaign, make_list, make_people
 
 pytestmark = pytest.mark.django_db
 S = Campaign.Status

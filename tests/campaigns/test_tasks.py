@@ -11,9 +11,9 @@ from django.utils import timezone
 from campaigns import lifecycle, tasks
 from campaigns.lifecycle import TransitionNotAllowed
 from campaigns.models import AuditLog, Campaign, Delivery, SendBatch
-from campaigns.sending import engine
 from campaigns.sending.throttle import Throttle
 from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.sending import run_every_batch
 
 pytestmark = pytest.mark.django_db
 S = Campaign.Status
@@ -68,15 +68,6 @@ def test_alerts_go_to_the_urgent_queue(settings, enqueued, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         tasks.prepare(alert.pk)
     assert [queue for _, queue in enqueued] == ["urgent"]
-
-
-def run_every_batch(campaign, enqueued, capture_on_commit):  # type: ignore[no-untyped-def]
-    """Play the worker: run each enqueued batch, then what a finished batch triggers, until none is left."""
-    while enqueued:
-        ref, _queue = enqueued.pop(0)
-        engine.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
-        with capture_on_commit(execute=True):
-            tasks.continue_sending(campaign.pk)
 
 
 def test_a_whole_send_through_the_steps_ends_sent(campaign, settings, enqueued, django_capture_on_commit_callbacks):

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from campaigns import lifecycle
 from campaigns.models import ABTest, Campaign, Delivery, DeliveryEvent
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.e2e.conftest import SMTPServer, WorkerProcess, wait_until
-from tests.e2e.engine_helpers import start_worker
-from tests.e2e.test_schedule_e2e import start_beat, stop
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.smtp import SMTPServer
+from tests.support.waiting import wait_until
+from tests.support.workers import WorkerProcess, start_beat, start_worker, stop
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 S = Campaign.Status

@@ -25,3 +25,8 @@ def form_data(**fields: str) -> dict[str, str]:
     }
     data.update(fields)
     return data
+
+
+def change_url(made: object) -> str:
+    """The admin's change page of a campaign."""
+    return f"/admin/campaigns/campaign/{made.pk}/change/"  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from campaigns import tasks
 from campaigns.models import Campaign, SendBatch
 from campaigns.sending import engine, senders
 from campaigns.sending.audience import snapshot
@@ -27,3 +28,12 @@ def sending_campaign(count: int = 5, **fields: Any) -> tuple[Campaign, SendBatch
 
 def run(campaign: Campaign, batch: SendBatch, **kwargs: Any) -> senders.BatchResult:
     return engine.run_batch(campaign.pk, batch.first_id, batch.last_id, **kwargs)
+
+
+def run_every_batch(campaign: Campaign, enqueued: list[Any], capture_on_commit: Any) -> None:
+    """Play the worker: run each enqueued batch, then what a finished batch triggers, until none is left."""
+    while enqueued:
+        ref, _queue = enqueued.pop(0)
+        engine.run_batch(ref.campaign_id, ref.first_id, ref.last_id, lease=ref.lease)
+        with capture_on_commit(execute=True):
+            tasks.continue_sending(campaign.pk)
