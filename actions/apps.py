@@ -14,12 +14,14 @@ class ActionsConfig(AppConfig):
     def ready(self) -> None:
         # Apps below actions hear from it through their registries and signals,
         # never by importing it.
-        from actions import gdpr
+        from actions import gdpr, personal
         from actions.api.router import router
         from campaigns.api.app import register_router
+        from campaigns.sending import personal_links
         from subscribers.signals import person_erased, personal_data_requested
 
         register_router("", router)
+        personal_links.register(personal.personalise)
         personal_data_requested.connect(gdpr.export_signatures, dispatch_uid="actions.gdpr.export")
         person_erased.connect(gdpr.erase_signatures, dispatch_uid="actions.gdpr.erase")
 

@@ -288,6 +288,15 @@ class Signature(models.Model):
         verbose_name=_("opt-in consent"),
         help_text=_("The sign-up recorded when the person ticked lists on the action page."),
     )
+    # The campaign whose personal link the person signed through (campaigns' report counts them as "acted").
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("from campaign"),
+    )
     created_at = models.DateTimeField(_("signed"), default=timezone.now)
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
 

@@ -130,6 +130,7 @@ def sign(
     ip: str | None = None,
     user_agent: str = "",
     wording_version: str | None = None,
+    campaign_id: int | None = None,
 ) -> SignResult:
     """``email`` signs ``action``, once.
 
@@ -176,7 +177,9 @@ def sign(
 
     district = supporter_district(action=action, postal_code=cleaned.postal_code, district_code=district_code)
     with transaction.atomic():
-        signature = _new_signature(action, cleaned, district, source=source, source_detail=source_detail or page_url)
+        signature = _new_signature(
+            action, cleaned, district, source=source, source_detail=source_detail or page_url, campaign_id=campaign_id
+        )
         if signature is None:
             # Two submissions of one address raced (a double click): the other one signed.
             earlier = Signature.objects.get(action=action, email=cleaned.email)
@@ -202,7 +205,13 @@ def _check_source(source: str, source_detail: str) -> None:
 
 
 def _new_signature(
-    action: Action, cleaned: Cleaned, district: District | None, *, source: str, source_detail: str
+    action: Action,
+    cleaned: Cleaned,
+    district: District | None,
+    *,
+    source: str,
+    source_detail: str,
+    campaign_id: int | None = None,
 ) -> Signature | None:
     """The signature, or None when this address signed in the meantime."""
     try:
@@ -220,6 +229,7 @@ def _new_signature(
                 source=source,
                 source_detail=source_detail[:255],
                 subscriber=Subscriber.objects.filter(email=cleaned.email).first(),
+                campaign_id=campaign_id,
             )
     except IntegrityError:
         return None

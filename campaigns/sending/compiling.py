@@ -36,6 +36,7 @@ from campaigns import merge_fields
 from campaigns.content.articles import markdown_to_html
 from campaigns.content.plaintext import markdown_to_text
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
+from campaigns.sending import personal_links
 from campaigns.sending.plugins import BlockSource, RecipientBlock
 from campaigns.sending.slots import INLINER, SLOT, STYLE, Template, link_slots, one_line, tidy_text
 
@@ -123,6 +124,8 @@ class Version:
     block_source: BlockSource | None = None
     css: str = ""  # the email's stylesheet, to inline each block with
     blocks: dict[tuple[str, Hashable], Block] = field(default_factory=dict)
+    # Links another app makes personal per recipient (campaigns/sending/personal_links.py): slot -> builder.
+    personal: dict[str, personal_links.PersonalUrl] = field(default_factory=dict)
 
     def name_values(self, name: str) -> tuple[dict[str, str], dict[str, str]]:
         """(text values, HTML values) of the name slots for a person called ``name``."""
@@ -207,8 +210,11 @@ class Compiler:
         inlined = INLINER.inline(rendered_html)
         links: dict[str, str] = {}
         untracked: dict[str, str] = {}
+        personal: dict[str, personal_links.PersonalUrl] = {}
+        text = str(rendered_text)
         if not web:
             inlined, links, untracked = link_slots(inlined, keep={web_version_url})
+            text, personal = personal_links.take_personal(links, text, campaign_id=campaign.pk)
         return Version(
             language=language,
             subject=Template(subject),
@@ -216,12 +222,13 @@ class Compiler:
             links=links,
             json_urls={url: json.dumps(url) for url in links.values()},
             untracked=untracked,
-            text=Template(tidy_text(rendered_text)),
+            text=Template(tidy_text(text)),
             defaults=merge.defaults,
             first_name_slots=merge.first_name_slots,
             fallback=merge.fallback,
             block_source=block_source,
             css="\n".join(STYLE.findall(rendered_html)) if block_source else "",
+            personal=personal,
         )
 
     def block(self, version: Version, block: RecipientBlock, value: Hashable) -> Block:
