@@ -234,6 +234,25 @@ class Action(models.Model):
         return self.status == self.Status.OPEN
 
 
+class ActionTranslation(models.Model):
+    """The action's page and letter in another language; each supporter gets theirs, or the action's own."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="translations", verbose_name=_("action"))
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    title = models.CharField(_("title"), max_length=200, validators=_ONE_LINE)
+    body_markdown = models.TextField(_("text"), blank=True, validators=_MULTI_LINE)
+    letter_subject = models.CharField(_("letter subject"), max_length=200, blank=True, validators=_ONE_LINE)
+    letter_body = models.TextField(_("letter"), blank=True, validators=_MULTI_LINE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["action", "language"], name="action_translation_unique")]
+        verbose_name = _("action translation")
+        verbose_name_plural = _("action translations")
+
+    def __str__(self) -> str:
+        return f"{self.get_language_display()} · {self.title}"
+
+
 class Signature(models.Model):
     """One person's signature on one action: at most one per address per action."""
 

@@ -17,13 +17,21 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from actions import delivery, services
-from actions.models import Action
+from actions.models import Action, ActionTranslation
 from campaigns.content.articles import markdown_to_html
 from campaigns.staff import audit
 
 
+class ActionTranslationInline(admin.StackedInline):
+    model = ActionTranslation
+    extra = 0
+    fields = ("language", "title", "body_markdown", "letter_subject", "letter_body")
+    verbose_name_plural = _("Translations (each supporter sees their language, or the action's own)")
+
+
 @admin.register(Action)
 class ActionAdmin(admin.ModelAdmin):
+    inlines = [ActionTranslationInline]
     list_display = ("title", "kind", "status", "signature_total", "goal", "public_page", "created_at")
     list_filter = ("kind", "status")
     search_fields = ("title", "slug")

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from actions import personal
 from actions.forms import PersonalSignForm
 from actions.models import Action, Signature
+from actions.translations import localized
 from actions.views.showing import action_context, action_for
 from actions.views.signing import district_step, rate_limited, sign
 from campaigns.models import Campaign
@@ -103,6 +104,7 @@ def personal_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         return render(request, "actions/personal_invalid.html", context, status=404)
     # The reader's own language, whatever the browser says: the email was in it.
     with translation.override(reader.subscriber.language):
+        action = localized(action, reader.subscriber.language)
         earlier = personal.earlier_signature(action, reader.subscriber)
         if earlier is not None:
             context = {**action_context(action, preview=False), "signature": earlier, "opt_in": None}

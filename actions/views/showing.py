@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from actions import services
 from actions.forms import SignatureForm
 from actions.models import Action, Signature, Target
+from actions.translations import localized
 from campaigns.content.articles import markdown_to_html
 from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text
@@ -42,12 +43,13 @@ def action_for(request: HttpRequest, slug: str) -> tuple[Action, bool]:
     action = Action.objects.filter(slug=slug).select_related("target_group").first()
     if action is None:
         raise Http404("no such action")
-    if action.status == Action.Status.DRAFT:
+    preview = action.status == Action.Status.DRAFT
+    if preview:
         user = getattr(request, "user", None)
         if not (user and user.is_active and user.is_staff and user.has_perm("actions.view_action")):
             raise Http404("no such action")
-        return action, True
-    return action, False
+    # The page in the reader's language, when the action has that translation.
+    return localized(action, page_language()), preview
 
 
 def canonical_url(action: Action) -> str:
