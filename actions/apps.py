@@ -14,14 +14,20 @@ class ActionsConfig(AppConfig):
     def ready(self) -> None:
         # Apps below actions hear from it through their registries and signals,
         # never by importing it.
-        from actions import gdpr, personal
+        from django.db.models.signals import post_migrate
+
+        from actions import campaign_reports, gdpr, personal, roles
         from actions.api.router import router
         from campaigns.api.app import register_router
+        from campaigns.reports import contributions
         from campaigns.sending import personal_links
         from subscribers.signals import person_erased, personal_data_requested
 
         register_router("", router)
         personal_links.register(personal.personalise)
+        contributions.register(campaign_reports.acted_line)
+        roles.contribute()
+        post_migrate.connect(roles.ensure_roles_after_migrate, sender=self, dispatch_uid="actions.ensure_roles")
         personal_data_requested.connect(gdpr.export_signatures, dispatch_uid="actions.gdpr.export")
         person_erased.connect(gdpr.erase_signatures, dispatch_uid="actions.gdpr.erase")
 

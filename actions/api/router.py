@@ -34,6 +34,7 @@ from actions.translations import localized, set_translations
 from campaigns.api.app import Invalid
 from campaigns.api.auth import BearerToken, token_user
 from campaigns.api.schemas import ERRORS, ErrorOut
+from campaigns.staff.roles import can_send
 from subscribers.models import MailingList, normalize_email
 
 router = Router(tags=["actions"])
@@ -114,6 +115,10 @@ def create_action(request: HttpRequest, payload: ActionInput) -> Any:
         errors.setdefault("kind", []).append(_("Only letters have a letter text and targets; send kind: letter."))
     if errors:
         raise Invalid(errors)
+    status = payload.status or Action.Status.OPEN
+    if status != Action.Status.DRAFT and not can_send(token_user(request)):
+        # An open action is published at once and starts letters to targets: a sender's decision.
+        raise HttpError(403, _("Only senders and admins may open an action; send status: draft."))
     try:
         with transaction.atomic():
             action = services.create_action(
@@ -123,7 +128,7 @@ def create_action(request: HttpRequest, payload: ActionInput) -> Any:
                 title=payload.title,
                 body_markdown=payload.body_markdown,
                 goal=payload.goal,
-                status=payload.status or Action.Status.OPEN,
+                status=status,
                 share_image_url=payload.share_image_url or "",
                 letter_subject=(letter.subject if letter else None) or "",
                 letter_body=(letter.body if letter else None) or "",

@@ -139,11 +139,9 @@ def sign(
     new sign-up request. For a letter that goes by district, a postal code
     that matches no district or several raises DistrictChoiceNeeded, and
     nothing is stored until the call names one of the choices in
-    ``district_code``. Letters are written ``pending`` (or ``by_hand`` for
-    targets not to be emailed): nothing is sent here.
+    ``district_code``. Letters are written, never sent, here.
 
-    Raises InvalidSignature (every problem by field), ActionNotOpen,
-    DistrictChoiceNeeded.
+    Raises InvalidSignature (each problem by field), ActionNotOpen, DistrictChoiceNeeded.
     """
     _check_source(source, source_detail)
     cleaned = clean_signature(

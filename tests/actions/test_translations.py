@@ -83,7 +83,13 @@ def test_the_api_takes_translations(client):
     assert ActionTranslation.objects.get().title == "El agua es vida"
     bad = client.post(
         "/api/v1/actions",
-        {"kind": "petition", "slug": "otra", "title": "T", "body_markdown": "B", "translations": {"xx": {"title": "?"}}},
+        {
+            "kind": "petition",
+            "slug": "otra",
+            "title": "T",
+            "body_markdown": "B",
+            "translations": {"xx": {"title": "?"}},
+        },
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token_for(boss)}",
     )
