@@ -85,7 +85,8 @@ class SignatureForm(forms.Form):
         self.action = action
         # Unticked, always: consent is a box the person ticked themselves.
         self.fields["opt_in_lists"].queryset = action.lists.all()  # type: ignore[attr-defined]
-        if not action.lists.exists():
+        offers_lists = getattr(action, "offers_lists", None)  # annotated by the views' action_for
+        if not (action.lists.exists() if offers_lists is None else offers_lists):
             del self.fields["opt_in_lists"]
         if action.is_letter:
             self.fields["postal_code"].required = True

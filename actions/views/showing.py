@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -40,7 +41,9 @@ def page_language() -> str:
 
 def action_for(request: HttpRequest, slug: str) -> tuple[Action, bool]:
     """The action and whether this is a staff preview of a draft; 404 for a draft to anyone else."""
-    action = Action.objects.filter(slug=slug).select_related("target_group").first()
+    # Whether it offers lists, in the same query: the form needs to know on every view and post.
+    offers = Exists(Action.lists.through.objects.filter(action_id=OuterRef("pk")))
+    action = Action.objects.filter(slug=slug).select_related("target_group").annotate(offers_lists=offers).first()
     if action is None:
         raise Http404("no such action")
     preview = action.status == Action.Status.DRAFT
