@@ -33,22 +33,22 @@ LETTER_TRANSLATIONS: dict[str, dict[str, str]] = {
         ),
     },
     "fr": {
-        "title": "Écrivez à votre député : les minières canadiennes doivent répondre de leurs torts à l'étranger",
+        "title": "Écrivez à votre député : les minières canadiennes doivent répondre de leurs torts à l’étranger",
         "body_markdown": (
             "Au Pérou, au Guatemala et au Honduras, les communautés vivent la même histoire : une minière "
-            "inscrite au Canada, une concession accordée sans consultation et une rivière qui n'est plus propre.\n\n"
-            "**Écrivez à votre député** et demandez-lui d'appuyer une loi qui oblige les entreprises "
-            "canadiennes à respecter les droits humains à l'étranger."
+            "inscrite au Canada, une concession accordée sans consultation et une rivière qui n’est plus propre.\n\n"
+            "**Écrivez à votre député** et demandez-lui d’appuyer une loi qui oblige les entreprises "
+            "canadiennes à respecter les droits humains à l’étranger."
         ),
-        "letter_subject": "Appuyez des règles contraignantes pour les minières canadiennes à l'étranger",
+        "letter_subject": "Appuyez des règles contraignantes pour les minières canadiennes à l’étranger",
         "letter_body": (
             "En tant que résident de votre circonscription, je vous écris au sujet des sociétés minières "
             "canadiennes en Amérique latine.\n\n"
-            "Les communautés touchées dénoncent l'eau contaminée, les expulsions et les poursuites contre "
-            "celles et ceux qui défendent leur territoire. Les lignes directrices volontaires n'y ont rien changé.\n\n"
-            "Je vous demande d'appuyer une loi qui oblige les entreprises canadiennes à prévenir les atteintes "
-            "aux droits humains et qui donne à un ombudsman indépendant le pouvoir d'enquêter.\n\n"
-            "Merci de votre attention. J'attends votre réponse."
+            "Les communautés touchées dénoncent l’eau contaminée, les expulsions et les poursuites contre "
+            "celles et ceux qui défendent leur territoire. Les lignes directrices volontaires n’y ont rien changé.\n\n"
+            "Je vous demande d’appuyer une loi qui oblige les entreprises canadiennes à prévenir les atteintes "
+            "aux droits humains et qui donne à un ombudsman indépendant le pouvoir d’enquêter.\n\n"
+            "Merci de votre attention. J’attends votre réponse."
         ),
     },
 }
@@ -63,10 +63,10 @@ PETITION_TRANSLATIONS: dict[str, dict[str, str]] = {
         ),
     },
     "fr": {
-        "title": "Libérez les défenseurs de l'eau de la Haute-Vallée",
+        "title": "Libérez les défenseurs de l’eau de la Haute-Vallée",
         "body_markdown": (
-            "Cinq membres d'un conseil communautaire autochtone de la Haute-Vallée sont détenus depuis quatre "
-            "mois après un blocage pacifique contre le détournement de l'eau par une mine.\n\n"
+            "Cinq membres d’un conseil communautaire autochtone de la Haute-Vallée sont détenus depuis quatre "
+            "mois après un blocage pacifique contre le détournement de l’eau par une mine.\n\n"
             "Nous demandons au procureur d'**abandonner les poursuites et de les libérer**."
         ),
     },
@@ -86,9 +86,9 @@ ALERT = {
         "**[Escriba hoy a su diputado]({url})**: basta un clic, y su carta llega a su propio representante.",
     ),
     "fr": (
-        "Urgent : écrivez aujourd'hui à votre député sur les abus miniers",
+        "Urgent : écrivez aujourd’hui à votre député sur les abus miniers",
         "Un dirigeant communautaire qui dénonçait une minière inscrite au Canada a été détenu cette semaine.\n\n"
-        "**[Écrivez aujourd'hui à votre député]({url})** : un clic suffit, et votre lettre va à votre député.",
+        "**[Écrivez aujourd’hui à votre député]({url})** : un clic suffit, et votre lettre va à votre député.",
     ),
 }
 
@@ -99,7 +99,7 @@ def translate(action: Action, translations: dict[str, dict[str, str]]) -> None:
 
 
 def alert_linking_to(action: Action, *, author: Any = None) -> bool:
-    """A draft alert to the urgent-actions list whose link becomes each reader's personal link. True if new."""
+    """A draft alert to the urgent-actions list whose link becomes each reader’s personal link. True if new."""
     if Campaign.objects.filter(subject=ALERT_SUBJECT).exists():
         return False
     url = action.get_absolute_url()

@@ -39,6 +39,8 @@ def _charts(data: ActionReport) -> dict[str, str]:
         [Series(_("Signatures"), [n for _p, n in provinces], "#2f855a")],
         title=_("Signatures by province"),
         x_labels=[(i, province or "?") for i, (province, _n) in enumerate(provinces)],
+        width=420,  # half the page: the labels keep their size
+        height=220,
     )
     return {"over_time": over_time, "by_province": by_province}
 
