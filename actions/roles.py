@@ -30,6 +30,10 @@ WRITER_PERMISSIONS = [
     "actions.view_target",
     "actions.view_targetgroup",
     "actions.view_district",
+    # The campaign form's audience by action (actions/admin/audiences.py).
+    "actions.add_actedaudience",
+    "actions.change_actedaudience",
+    "actions.view_actedaudience",
 ]
 SENDER_PERMISSIONS = [
     "actions.view_signature",
