@@ -14,12 +14,25 @@ class ActionsConfig(AppConfig):
     def ready(self) -> None:
         # Apps below actions hear from it through their registries and signals,
         # never by importing it.
-        from actions import gdpr
+        from django.db.models.signals import post_migrate
+
+        from actions import audiences, campaign_reports, gdpr, personal, roles
         from actions.api.router import router
+        from campaigns.api import options
         from campaigns.api.app import register_router
+        from campaigns.reports import contributions
+        from campaigns.sending import personal_links, plugins
         from subscribers.signals import person_erased, personal_data_requested
 
         register_router("", router)
+        personal_links.register(personal.personalise)
+        contributions.register(campaign_reports.acted_line)
+        roles.contribute()
+        plugins.register_audience_filter(audiences.FILTER_NAME, audiences.acted_sql)
+        plugins.register_audience_note(audiences.FILTER_NAME, audiences.audience_note)
+        options.register(options.CampaignOption("exclude_acted", audiences.check_slugs, audiences.save_exclude))
+        options.register(options.CampaignOption("only_acted", audiences.check_slugs, audiences.save_only))
+        post_migrate.connect(roles.ensure_roles_after_migrate, sender=self, dispatch_uid="actions.ensure_roles")
         personal_data_requested.connect(gdpr.export_signatures, dispatch_uid="actions.gdpr.export")
         person_erased.connect(gdpr.erase_signatures, dispatch_uid="actions.gdpr.erase")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from actions import demo_content
 from actions.models import Action, District, PostalPrefix, Signature, Target, TargetGroup
 from subscribers.models import MailingList, Subscriber
 
@@ -155,7 +156,10 @@ def seed(*, author: Any = None, **options: Any) -> str:
     letter, letter_created = _action({**LETTER_ACTION, "target_group": groups["mps"]}, author=author)
     if letter_created:
         letter.targets.set(ministers)
+    demo_content.translate(letter, demo_content.LETTER_TRANSLATIONS)
+    alert_created = demo_content.alert_linking_to(letter, author=author)
     petition, petition_created = _action(PETITION_ACTION, author=author)
+    demo_content.translate(petition, demo_content.PETITION_TRANSLATIONS)
     if petition_created:
         # A few of the demo supporters signed, so the counter shows something.
         for person in Subscriber.objects.filter(email__endswith="@example.org").order_by("pk")[:4]:
@@ -166,5 +170,6 @@ def seed(*, author: Any = None, **options: Any) -> str:
             )
     return (
         f"Demo actions: {int(letter_created) + int(petition_created)} new action(s), "
-        f"{new_targets} new target(s), {len(districts)} demo districts."
+        f"{new_targets} new target(s), {len(districts)} demo districts"
+        + (", and a draft alert that links to the letter." if alert_created else ".")
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from actions.models import District, PostalPrefix
 from actions.postal import compact_postal_code, prefixes_of
@@ -54,12 +54,16 @@ def nearby_districts(postal_code: str) -> list[District]:
 def find_district(postal_code: str) -> DistrictMatch:
     """The district of a normalised postal code, or what the supporter may choose from."""
     candidates = prefixes_of(postal_code)
-    rows = list(PostalPrefix.objects.filter(prefix__in=candidates).values_list("prefix", "district_id"))
+    # One query: each district with the prefix it matched by (a district may match by several).
+    rows = list(
+        District.objects.filter(postal_prefixes__prefix__in=candidates)
+        .annotate(matched=F("postal_prefixes__prefix"))
+        .order_by("name", "code")
+    )
     if not rows:
         return DistrictMatch(outcome=UNKNOWN, choices=nearby_districts(postal_code))
-    longest = max(len(prefix) for prefix, _district in rows)
-    district_ids = {district for prefix, district in rows if len(prefix) == longest}
-    districts = list(District.objects.filter(pk__in=district_ids).order_by("name", "code"))
+    longest = max(len(district.matched) for district in rows)
+    districts: list[District] = list({d.pk: d for d in rows if len(d.matched) == longest}.values())
     if len(districts) == 1:
         return DistrictMatch(outcome=FOUND, district=districts[0])
     return DistrictMatch(outcome=AMBIGUOUS, choices=districts)

@@ -85,7 +85,8 @@ class SignatureForm(forms.Form):
         self.action = action
         # Unticked, always: consent is a box the person ticked themselves.
         self.fields["opt_in_lists"].queryset = action.lists.all()  # type: ignore[attr-defined]
-        if not action.lists.exists():
+        offers_lists = getattr(action, "offers_lists", None)  # annotated by the views' action_for
+        if not (action.lists.exists() if offers_lists is None else offers_lists):
             del self.fields["opt_in_lists"]
         if action.is_letter:
             self.fields["postal_code"].required = True
@@ -136,3 +137,47 @@ class EmbedSignatureForm(SignatureForm):
 
     wording_version = forms.CharField(required=False, max_length=40)
     page_url = forms.CharField(required=False, max_length=2000)
+
+
+class PersonalSignForm(forms.Form):
+    """The personal link's one button: only what Tocsin does not know yet is asked.
+
+    The name is asked when the subscriber has none; the postal code travels
+    as a hidden field when Tocsin knows it (from an earlier signature) and is
+    asked when a letter needs one and Tocsin does not.
+    """
+
+    name = StrictCharField(
+        label=_("Your name"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "name", "required": True})
+    )
+    postal_code = StrictCharField(
+        label=_("Postal code"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "size": 8, "placeholder": "K1A 0A6"}),
+    )
+
+    def __init__(self, *args: Any, action: Action, name: str, postal_code: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.known_name = name
+        self.ask_postal_code = action.is_letter and not postal_code
+        if name:
+            del self.fields["name"]
+        if self.ask_postal_code:
+            self.fields["postal_code"].required = True
+            self.fields["postal_code"].widget.attrs["required"] = True
+        else:
+            self.fields["postal_code"].widget = forms.HiddenInput()
+            self.fields["postal_code"].initial = postal_code
+
+    def signing_data(self, *, email: str) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "name": self.known_name or data.get("name") or "",
+            "email": email,
+            "postal_code": data.get("postal_code") or "",
+            "message": "",
+            "letter_subject": None,
+            "letter_body": None,
+            "opt_in_lists": [],
+        }

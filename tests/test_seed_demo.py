@@ -119,3 +119,27 @@ def test_demo_actions_are_fictional_open_and_signable_by_postal_code(client):
     assert response.status_code == 303
     letter_targets = {letter.target.name for letter in Action.objects.get(kind="letter").letters.all()}
     assert "Harjit Sandhu" in letter_targets  # the demo MP for M5V
+
+
+def test_the_demo_alert_links_to_the_letter_and_gives_each_reader_a_personal_link(client, settings):
+    from actions.models import ActionTranslation
+    from campaigns.models import Campaign
+    from campaigns.sending.rendering import CampaignRenderer
+
+    seed()
+    seed()  # idempotent: one alert, one translation per language
+    [alert] = Campaign.objects.filter(kind=Campaign.Kind.ALERT, body_markdown__contains="/act/")
+    assert "/act/demo-mining-accountability-letter/" in alert.body_markdown
+    assert alert.status == Campaign.Status.DRAFT and set(alert.lists.values_list("slug", flat=True)) == {
+        "urgent-actions"
+    }
+    assert set(alert.translations.values_list("language", flat=True)) == {"es", "fr"}
+    assert ActionTranslation.objects.filter(action__slug="demo-mining-accountability-letter").count() == 2
+
+    reader = Subscription.objects.filter(mailing_list__slug="urgent-actions").first().subscriber
+    message = CampaignRenderer(alert).render(subscriber=reader)
+    html = str(message.alternatives[0][0])
+    assert f"{settings.SITE_URL}/act/demo-mining-accountability-letter/you/" in html
+    personal = html[html.index(settings.SITE_URL + "/act/") :].split('"')[0]
+    response = client.get(personal.replace(settings.SITE_URL, ""))
+    assert response.status_code == 200 and (reader.name or "") in response.content.decode()

@@ -9,6 +9,7 @@ row and commits it in one transaction. Rows go through the same checks as
 
 from actions.admin import (
     action_pages,  # noqa: F401  (registers ActionAdmin)
+    audiences,  # noqa: F401  (adds the audience by action to the campaign form)
     signatures,  # noqa: F401  (registers SignatureAdmin, LetterAdmin)
     targets,  # noqa: F401  (registers the targets, groups, districts and postal prefixes)
 )

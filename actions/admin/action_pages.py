@@ -17,13 +17,23 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from actions import delivery, services
-from actions.models import Action
+from actions.admin import reports
+from actions.models import Action, ActionTranslation
 from campaigns.content.articles import markdown_to_html
 from campaigns.staff import audit
+from campaigns.staff.roles import can_send
+
+
+class ActionTranslationInline(admin.StackedInline):
+    model = ActionTranslation
+    extra = 0
+    fields = ("language", "title", "body_markdown", "letter_subject", "letter_body")
+    verbose_name_plural = _("Translations (each supporter sees their language, or the action's own)")
 
 
 @admin.register(Action)
 class ActionAdmin(admin.ModelAdmin):
+    inlines = [ActionTranslationInline]
     list_display = ("title", "kind", "status", "signature_total", "goal", "public_page", "created_at")
     list_filter = ("kind", "status")
     search_fields = ("title", "slug")
@@ -82,7 +92,13 @@ class ActionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("public page"))
     def public_page(self, action: Action) -> str:
-        return format_html('<a href="{}">/act/{}/</a>', action.get_absolute_url(), action.slug)
+        return format_html(
+            '<a href="{}">/act/{}/</a> · <a href="{}">{}</a>',
+            action.get_absolute_url(),
+            action.slug,
+            reverse("admin:actions_action_report", args=[action.pk]),
+            _("report"),
+        )
 
     @admin.display(description=_("counts"))
     def counts(self, action: Action) -> str:
@@ -127,6 +143,8 @@ class ActionAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
+            path("<int:pk>/report/", view(reports.report), name="actions_action_report"),
+            path("<int:pk>/report.csv", view(reports.report_csv), name="actions_action_report_csv"),
             path("<int:pk>/print/", view(self.print_petition), name="actions_action_print"),
             path("<int:pk>/signatures.csv", view(self.petition_csv), name="actions_action_signatures_csv"),
             path("<int:pk>/by-hand/", view(self.print_by_hand), name="actions_action_by_hand"),
@@ -200,10 +218,15 @@ class ActionAdmin(admin.ModelAdmin):
         if moved:
             self.message_user(request, _("%(count)d action(s) changed.") % {"count": moved}, messages.SUCCESS)
 
-    @admin.action(description=_("Open the selected actions (they take signatures)"))
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        # Opening an action publishes it and starts letters to the targets: as sending a campaign is,
+        # it is for senders and admins, not writers.
+        return can_send(request.user)
+
+    @admin.action(description=_("Open the selected actions (they take signatures)"), permissions=["publish"])
     def open_actions(self, request: HttpRequest, queryset: QuerySet[Action]) -> None:
         self._move(request, queryset, Action.Status.OPEN)
 
-    @admin.action(description=_("Close the selected actions"))
+    @admin.action(description=_("Close the selected actions"), permissions=["publish"])
     def close_actions(self, request: HttpRequest, queryset: QuerySet[Action]) -> None:
         self._move(request, queryset, Action.Status.CLOSED)

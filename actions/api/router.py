@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Path, Router, Status
@@ -29,9 +30,11 @@ from actions.api.schemas import (
     signature_fields,
 )
 from actions.models import Action, Signature, Target, TargetGroup
+from actions.translations import localized, set_translations
 from campaigns.api.app import Invalid
 from campaigns.api.auth import BearerToken, token_user
 from campaigns.api.schemas import ERRORS, ErrorOut
+from campaigns.staff.roles import can_send
 from subscribers.models import MailingList, normalize_email
 
 router = Router(tags=["actions"])
@@ -112,26 +115,47 @@ def create_action(request: HttpRequest, payload: ActionInput) -> Any:
         errors.setdefault("kind", []).append(_("Only letters have a letter text and targets; send kind: letter."))
     if errors:
         raise Invalid(errors)
+    status = payload.status or Action.Status.OPEN
+    if status != Action.Status.DRAFT and not can_send(token_user(request)):
+        # An open action is published at once and starts letters to targets: a sender's decision.
+        raise HttpError(403, _("Only senders and admins may open an action; send status: draft."))
     try:
-        action = services.create_action(
-            actor=token_user(request),
-            kind=payload.kind,
-            slug=payload.slug,
-            title=payload.title,
-            body_markdown=payload.body_markdown,
-            goal=payload.goal,
-            status=payload.status or Action.Status.OPEN,
-            share_image_url=payload.share_image_url or "",
-            letter_subject=(letter.subject if letter else None) or "",
-            letter_body=(letter.body if letter else None) or "",
-            edit_policy=(letter.edit_policy if letter else None) or Action.EditPolicy.PARAGRAPH,
-            edit_limit=(letter.edit_limit if letter else None) or 1500,
-            by_district=bool(targets and targets.by_district),
-            **found,
-        )
+        with transaction.atomic():
+            action = services.create_action(
+                actor=token_user(request),
+                kind=payload.kind,
+                slug=payload.slug,
+                title=payload.title,
+                body_markdown=payload.body_markdown,
+                goal=payload.goal,
+                status=status,
+                share_image_url=payload.share_image_url or "",
+                letter_subject=(letter.subject if letter else None) or "",
+                letter_body=(letter.body if letter else None) or "",
+                edit_policy=(letter.edit_policy if letter else None) or Action.EditPolicy.PARAGRAPH,
+                edit_limit=(letter.edit_limit if letter else None) or 1500,
+                by_district=bool(targets and targets.by_district),
+                **found,
+            )
+            if payload.translations is not None:
+                set_translations(action, _translations(payload))
     except services.InvalidAction as problem:
         raise Invalid(problem.errors) from None
     return Status(201, {"id": action.pk, "slug": action.slug, "url": settings.SITE_URL + action.get_absolute_url()})
+
+
+def _translations(payload: ActionInput) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for language, given in (payload.translations.model_dump() if payload.translations else {}).items():
+        if given:
+            letter = given.get("letter") or {}
+            found[language] = {
+                "title": given["title"],
+                "body_markdown": given.get("body_markdown") or "",
+                "letter_subject": letter.get("subject") or "",
+                "letter_body": letter.get("body") or "",
+            }
+    return found
 
 
 @router.get(
@@ -166,7 +190,8 @@ def signatures(request: HttpRequest, *, action: ActionBySlug = BY_SLUG, payload:
     fields = signature_fields(payload)
     fields.setdefault("language", settings.LANGUAGE_CODE)
     try:
-        result = services.sign(action=action, source=Signature.Source.API, **fields)
+        # The letter the supporter signs is the one in their language, when the action has it.
+        result = services.sign(action=localized(action, fields["language"]), source=Signature.Source.API, **fields)
     except services.InvalidSignature as problem:
         raise Invalid(problem.errors) from None
     except services.ActionNotOpen:

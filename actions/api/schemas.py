@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, create_model, model_validator
 
 from actions.models import Action
-from campaigns.api.fields import Flag, Language, OneOf, Slug, Text, WholeNumber, problem
+from campaigns.api.fields import LANGUAGES, Flag, Language, OneOf, Slug, Text, WholeNumber, problem
 
 MAX_MARKDOWN = 100_000
 MAX_LETTER = 20_000
@@ -54,6 +54,39 @@ class TargetsInput(Input):
     )
 
 
+class TranslatedLetterInput(Input):
+    subject: Annotated[str, Text(200)] | None = None
+    body: Annotated[str, Text(MAX_LETTER, single_line=False)] | None = None
+
+
+class ActionTranslationInput(Input):
+    title: Annotated[str, Text(200, required=True)]
+    body_markdown: Annotated[str, Text(MAX_MARKDOWN, single_line=False)] | None = None
+    letter: TranslatedLetterInput | None = None
+
+
+class _Translations(Input):
+    @model_validator(mode="before")
+    @classmethod
+    def _known_languages(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [str(code)[:10] for code in data if code not in LANGUAGES]
+            if unknown:
+                raise problem("translations", _("Unknown language: %(code)s") % {"code": ", ".join(unknown)})
+        return data
+
+
+# One optional field per language offered (settings.LANGUAGES), as campaigns' translations.
+if TYPE_CHECKING:
+    ActionTranslationsInput = _Translations
+else:
+    ActionTranslationsInput = create_model(
+        "ActionTranslationsInput",
+        __base__=_Translations,
+        **{code: (ActionTranslationInput | None, None) for code in LANGUAGES},
+    )
+
+
 class ActionInput(Input):
     kind: Annotated[str, OneOf(Action.Kind.values)]
     slug: ActionSlug
@@ -69,6 +102,9 @@ class ActionInput(Input):
     share_image_url: Annotated[str, Text(200, format="uri")] | None = None
     letter: LetterInput | None = None
     targets: TargetsInput | None = None
+    translations: ActionTranslationsInput | None = Field(
+        default=None, description="The page and the letter in other languages: {lang: {title, body_markdown, letter}}."
+    )
 
 
 class ActionCreated(Schema):

@@ -117,8 +117,10 @@ def _message(action: Action, message: str, errors: dict[str, list[str]]) -> str:
 def _offered_lists(
     action: Action, opt_in_lists: Iterable[MailingList | str], errors: dict[str, list[str]]
 ) -> list[MailingList]:
-    offered = {mailing_list.slug: mailing_list for mailing_list in action.lists.all()}
     wanted = [item.slug if isinstance(item, MailingList) else str(item) for item in opt_in_lists]
+    if not wanted:
+        return []  # most signatures tick no list: no query for the lists offered
+    offered = {mailing_list.slug: mailing_list for mailing_list in action.lists.all()}
     unknown = sorted({slug for slug in wanted if slug not in offered})
     if unknown:
         _add(errors, "opt_in_lists", _("Not offered on this action: %(slugs)s.") % {"slugs": ", ".join(unknown)[:200]})

@@ -130,6 +130,7 @@ def sign(
     ip: str | None = None,
     user_agent: str = "",
     wording_version: str | None = None,
+    campaign_id: int | None = None,
 ) -> SignResult:
     """``email`` signs ``action``, once.
 
@@ -138,11 +139,9 @@ def sign(
     new sign-up request. For a letter that goes by district, a postal code
     that matches no district or several raises DistrictChoiceNeeded, and
     nothing is stored until the call names one of the choices in
-    ``district_code``. Letters are written ``pending`` (or ``by_hand`` for
-    targets not to be emailed): nothing is sent here.
+    ``district_code``. Letters are written, never sent, here.
 
-    Raises InvalidSignature (every problem by field), ActionNotOpen,
-    DistrictChoiceNeeded.
+    Raises InvalidSignature (each problem by field), ActionNotOpen, DistrictChoiceNeeded.
     """
     _check_source(source, source_detail)
     cleaned = clean_signature(
@@ -175,8 +174,10 @@ def sign(
             return SignResult(signature=earlier, created=False, opt_in=opt_in())
 
     district = supporter_district(action=action, postal_code=cleaned.postal_code, district_code=district_code)
-    with transaction.atomic():
-        signature = _new_signature(action, cleaned, district, source=source, source_detail=source_detail or page_url)
+    with _transaction_for(action, cleaned):
+        signature = _new_signature(
+            action, cleaned, district, source=source, source_detail=source_detail or page_url, campaign_id=campaign_id
+        )
         if signature is None:
             # Two submissions of one address raced (a double click): the other one signed.
             earlier = Signature.objects.get(action=action, email=cleaned.email)
@@ -193,6 +194,18 @@ def sign(
     return SignResult(signature=signature, created=True, letters=letters, opt_in=asked)
 
 
+def _transaction_for(action: Action, cleaned: Cleaned) -> contextlib.AbstractContextManager[object]:
+    """One transaction for the signature, its letters and its opt-in.
+
+    A petition signed without ticking a list writes one row: the insert's own
+    transaction is enough, and saves the savepoint's two round trips on the
+    busiest path (the public page under a campaign's rush).
+    """
+    if action.is_letter or cleaned.lists:
+        return transaction.atomic()
+    return contextlib.nullcontext()
+
+
 def _check_source(source: str, source_detail: str) -> None:
     if source not in Signature.Source.values:
         raise InvalidSignature({"source": [f"unknown source {source!r}"]})
@@ -202,7 +215,13 @@ def _check_source(source: str, source_detail: str) -> None:
 
 
 def _new_signature(
-    action: Action, cleaned: Cleaned, district: District | None, *, source: str, source_detail: str
+    action: Action,
+    cleaned: Cleaned,
+    district: District | None,
+    *,
+    source: str,
+    source_detail: str,
+    campaign_id: int | None = None,
 ) -> Signature | None:
     """The signature, or None when this address signed in the meantime."""
     try:
@@ -220,6 +239,7 @@ def _new_signature(
                 source=source,
                 source_detail=source_detail[:255],
                 subscriber=Subscriber.objects.filter(email=cleaned.email).first(),
+                campaign_id=campaign_id,
             )
     except IntegrityError:
         return None

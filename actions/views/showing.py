@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from actions import services
 from actions.forms import SignatureForm
 from actions.models import Action, Signature, Target
+from actions.translations import localized
 from campaigns.content.articles import markdown_to_html
 from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text
@@ -39,15 +41,18 @@ def page_language() -> str:
 
 def action_for(request: HttpRequest, slug: str) -> tuple[Action, bool]:
     """The action and whether this is a staff preview of a draft; 404 for a draft to anyone else."""
-    action = Action.objects.filter(slug=slug).select_related("target_group").first()
+    # Whether it offers lists, in the same query: the form needs to know on every view and post.
+    offers = Exists(Action.lists.through.objects.filter(action_id=OuterRef("pk")))
+    action = Action.objects.filter(slug=slug).select_related("target_group").annotate(offers_lists=offers).first()
     if action is None:
         raise Http404("no such action")
-    if action.status == Action.Status.DRAFT:
+    preview = action.status == Action.Status.DRAFT
+    if preview:
         user = getattr(request, "user", None)
         if not (user and user.is_active and user.is_staff and user.has_perm("actions.view_action")):
             raise Http404("no such action")
-        return action, True
-    return action, False
+    # The page in the reader's language, when the action has that translation.
+    return localized(action, page_language()), preview
 
 
 def canonical_url(action: Action) -> str:

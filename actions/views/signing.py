@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,7 +35,7 @@ def _user_agent(request: HttpRequest) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:500]
 
 
-def _rate_limited(request: HttpRequest, action: Action, error: RateLimited) -> HttpResponse:
+def rate_limited(request: HttpRequest, action: Action, error: RateLimited) -> HttpResponse:
     context = {"action": action, "retry_minutes": max(1, -(-error.retry_after // 60))}
     response = render(request, "actions/rate_limited.html", context, status=429)
     response["Retry-After"] = str(error.retry_after)
@@ -93,16 +94,18 @@ def _district_page(
     return render(request, "actions/district.html", context, status=status)
 
 
-def _sign(
+def sign(
     request: HttpRequest,
     action: Action,
     *,
     data: dict[str, Any],
     meta: dict[str, Any],
     district_code: str,
-    form: SignatureForm,
+    form: Any,
     post_url: str,
+    page: Callable[..., HttpResponse] = render_action_page,
 ) -> HttpResponse:
+    """Sign, and answer with the thanks, the district step, or ``page`` (the form again) with the errors."""
     payload = {"action": action.slug, "data": data, "meta": meta}
     try:
         result = services.sign(
@@ -122,7 +125,7 @@ def _sign(
                     "We cannot find the district of this postal code yet. Please check it, or write to us."
                 ),
             )
-            return render_action_page(request, action, form, status=400, post_url=post_url)
+            return page(request, action, form, status=400, post_url=post_url)
         return _district_page(request, action, payload=payload, need=need, post_url=post_url)
     except services.InvalidSignature as problem:
         if district_code and "district" in problem.errors:
@@ -138,7 +141,7 @@ def _sign(
         for field, messages in problem.errors.items():
             for message in messages:
                 form.add_error(field if field in form.fields else None, message)
-        return render_action_page(request, action, form, status=400, post_url=post_url)
+        return page(request, action, form, status=400, post_url=post_url)
     except services.ActionNotOpen:
         return render_action_page(request, action, None, status=409, post_url=post_url)
     if not result.created:
@@ -147,7 +150,7 @@ def _sign(
     return _thanks_redirect(action, result)
 
 
-def _district_step(request: HttpRequest, action: Action, *, post_url: str) -> HttpResponse:
+def district_step(request: HttpRequest, action: Action, *, post_url: str) -> HttpResponse:
     """The second POST: the supporter chose a district; everything else comes back signed from the first."""
     try:
         payload = signing.loads(request.POST.get("signed", ""), salt=_DISTRICT_SALT, max_age=_DISTRICT_STEP_MAX_AGE)
@@ -173,7 +176,7 @@ def _district_step(request: HttpRequest, action: Action, *, post_url: str) -> Ht
             error=translation.gettext("Choose your district."),
             status=400,
         )
-    return _sign(
+    return sign(
         request,
         action,
         data=payload["data"],
@@ -202,7 +205,7 @@ def _handle_post(
     if not form.is_valid():
         return render_action_page(request, action, form, status=400, post_url=post_url)
     meta = {"source": source, "page_url": page_url[:500], "wording_version": wording_version}
-    return _sign(request, action, data=form.signing_data(), meta=meta, district_code="", form=form, post_url=post_url)
+    return sign(request, action, data=form.signing_data(), meta=meta, district_code="", form=form, post_url=post_url)
 
 
 @never_cache
@@ -214,10 +217,10 @@ def page(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         check_signup_rate(request)
     except RateLimited as error:
-        return _rate_limited(request, action, error)
+        return rate_limited(request, action, error)
     post_url = action.get_absolute_url()
     if "signed" in request.POST:
-        return _district_step(request, action, post_url=post_url)
+        return district_step(request, action, post_url=post_url)
     return _handle_post(
         request,
         action,
@@ -245,10 +248,10 @@ def embed_submit(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         check_signup_rate(request)
     except RateLimited as error:
-        return _rate_limited(request, action, error)
+        return rate_limited(request, action, error)
     post_url = reverse("actions:embed_submit", args=[action.slug])
     if "signed" in request.POST:
-        return _district_step(request, action, post_url=post_url)
+        return district_step(request, action, post_url=post_url)
     form = EmbedSignatureForm(request.POST, action=action)
     page_url = request.POST.get("page_url", "") or request.META.get("HTTP_REFERER", "")
     wording_version = request.POST.get("wording_version", "")

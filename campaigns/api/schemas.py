@@ -20,6 +20,7 @@ from campaigns.api.fields import (
     Language,
     Moment,
     OneOf,
+    Slug,
     Slugs,
     Text,
     Timestamp,
@@ -172,6 +173,12 @@ class CampaignInput(Input):
         "exclude_recent: leave out gifts in the last N days (default 90); lapsed: only people who gave before "
         "but not in the last N days (default 365); never: only people who never gave. N is exclude_donors_days. "
         "Monthly donors are always left out of appeals.",
+    )
+    exclude_acted: list[Slug] | None = Field(
+        default=None, max_length=50, description="Leave out everyone who signed these actions (their slugs)."
+    )
+    only_acted: list[Slug] | None = Field(
+        default=None, max_length=50, description="Address only the people who signed these actions (their slugs)."
     )
     call_to_action_text: Annotated[str, Text(100)] | None = None
     call_to_action_url: (

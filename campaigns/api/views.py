@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Path, Router, Status
@@ -17,6 +18,7 @@ from ninja.errors import HttpError
 from pydantic import PlainValidator, WithJsonSchema
 
 from campaigns import lifecycle
+from campaigns.api import options
 from campaigns.api.app import Invalid
 from campaigns.api.auth import BearerToken, token_user
 from campaigns.api.fields import problem
@@ -140,19 +142,41 @@ def subscribers(request: HttpRequest, payload: SubscriberInput) -> Any:
 @router.post("/campaigns", response={201: CampaignCreated, **ERRORS}, auth=BearerToken("campaigns.add_campaign"))
 def campaigns(request: HttpRequest, payload: CampaignInput) -> Any:
     """Create a campaign draft."""
-    fields = payload.model_dump(exclude_none=True, exclude={"lists", "translations", "ab_test"})
+    fields = payload.model_dump(exclude_none=True, exclude={"lists", "translations", "ab_test", *options.FIELDS})
     fields.setdefault("language", settings.LANGUAGE_CODE)
     given = payload.translations.model_dump(exclude_none=True) if payload.translations else {}
     translations = {code: texts for code, texts in given.items() if texts}
-    campaign = drafts.create_campaign(
-        actor=token_user(request),
-        campaign=Campaign(**fields),
-        lists=_lists(payload.lists),
-        translations=translations,
-        ab_test=payload.ab_test.model_dump() if payload.ab_test else None,
-        via="API",
-    )
+    extras = _options(payload)
+    with transaction.atomic():
+        campaign = drafts.create_campaign(
+            actor=token_user(request),
+            campaign=Campaign(**fields),
+            lists=_lists(payload.lists),
+            translations=translations,
+            ab_test=payload.ab_test.model_dump() if payload.ab_test else None,
+            via="API",
+        )
+        for handler, value in extras:
+            handler.save(campaign, value)
     return Status(201, {"id": campaign.pk, "status": campaign.status})
+
+
+def _options(payload: CampaignInput) -> list[tuple[options.CampaignOption, Any]]:
+    """The fields higher apps handle (campaigns/api/options.py), checked before anything is written."""
+    found, errors = [], {}
+    for name in options.FIELDS:
+        value = getattr(payload, name)
+        if value is None:
+            continue
+        handler = options.option(name)
+        problems = handler.check(value) if handler else [_("Not available on this installation.")]
+        if problems:
+            errors[name] = problems
+        elif handler is not None:
+            found.append((handler, value))
+    if errors:
+        raise Invalid(errors)
+    return found
 
 
 @router.get(

@@ -25,6 +25,7 @@ from typing import Any
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
 
 from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent
+from campaigns.reports.contributions import ReportLine, lines_for
 from subscribers.models import Subscriber
 
 Kind = DeliveryEvent.Kind
@@ -122,6 +123,8 @@ class CampaignReport:
     tracked: bool = True
     # Why nothing was tracked: the campaign's own switch, or these lists' (names).
     untracked_lists: list[str] = field(default_factory=list)
+    # What higher apps add (campaigns/reports/contributions.py): e.g. people who acted.
+    extra: list[ReportLine] = field(default_factory=list)
 
     @property
     def unique_opens(self) -> int | None:
@@ -197,6 +200,7 @@ class CampaignReport:
             ("unique_opens_approximate", "not tracked" if self.unique_opens is None else self.unique_opens),
             ("unique_clicks", "not tracked" if self.unique_clicks is None else self.unique_clicks),
             ("recipients_not_tracked", self.untracked_recipients),
+            *((line.key, line.value) for line in self.extra),
         ]
 
 
@@ -276,6 +280,7 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         timeline=_timeline(campaign, start),
         tracked=tracked,
         untracked_lists=untracked_lists,
+        extra=lines_for(campaign),
     )
 
 

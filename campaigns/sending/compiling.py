@@ -36,6 +36,7 @@ from campaigns import merge_fields
 from campaigns.content.articles import markdown_to_html
 from campaigns.content.plaintext import markdown_to_text
 from campaigns.models import Article, Campaign, CampaignArticle, CampaignTranslation
+from campaigns.sending import personal_links
 from campaigns.sending.plugins import BlockSource, RecipientBlock
 from campaigns.sending.slots import INLINER, SLOT, STYLE, Template, link_slots, one_line, tidy_text
 
@@ -125,6 +126,8 @@ class Version:
     blocks: dict[tuple[str, Hashable], Block] = field(default_factory=dict)
     # An A/B test's subjects by variant number (the main language's version only).
     variant_subjects: dict[int, Template] = field(default_factory=dict)
+    # Links another app makes personal per recipient (campaigns/sending/personal_links.py): slot -> builder.
+    personal: dict[str, personal_links.PersonalUrl] = field(default_factory=dict)
 
     def name_values(self, name: str) -> tuple[dict[str, str], dict[str, str]]:
         """(text values, HTML values) of the name slots for a person called ``name``."""
@@ -171,13 +174,7 @@ class Compiler:
             web_version_url = self._web_version_url(language)
             intro_source = merge(content.intro_markdown)
             body_source = merge(content.body_markdown)
-            cta_text = content.call_to_action_text or campaign.call_to_action_text
-            cta_url = campaign.call_to_action_url
-            if campaign.kind == Campaign.Kind.APPEAL:
-                cta_text = cta_text or _("Donate now")
-                cta_url = attributed_url(cta_url, campaign.attribution_code) if cta_url else ""
-            elif campaign.kind == Campaign.Kind.ALERT:
-                cta_text = cta_text or _("Take action")
+            cta_text, cta_url = self._call_to_action(content)
             block_slots = {block.name: SLOT.format(f"b{index}") for index, block in enumerate(self.blocks)}
             context = {
                 "language": language,
@@ -217,8 +214,11 @@ class Compiler:
         inlined = INLINER.inline(rendered_html)
         links: dict[str, str] = {}
         untracked: dict[str, str] = {}
+        personal: dict[str, personal_links.PersonalUrl] = {}
+        text = str(rendered_text)
         if not web:
             inlined, links, untracked = link_slots(inlined, keep={web_version_url})
+            text, personal = personal_links.take_personal(links, text, campaign_id=campaign.pk)
         return Version(
             language=language,
             subject=Template(subject),
@@ -226,14 +226,27 @@ class Compiler:
             links=links,
             json_urls={url: json.dumps(url) for url in links.values()},
             untracked=untracked,
-            text=Template(tidy_text(rendered_text)),
+            text=Template(tidy_text(text)),
             defaults=merge.defaults,
             first_name_slots=merge.first_name_slots,
             fallback=merge.fallback,
             block_source=block_source,
             css="\n".join(STYLE.findall(rendered_html)) if block_source else "",
             variant_subjects=variant_subjects,
+            personal=personal,
         )
+
+    def _call_to_action(self, content: Campaign | CampaignTranslation) -> tuple[str, str]:
+        """The button's (text, URL): appeals and alerts have a default text, and an appeal's URL is attributed."""
+        campaign = self.campaign
+        cta_text = content.call_to_action_text or campaign.call_to_action_text
+        cta_url = campaign.call_to_action_url
+        if campaign.kind == Campaign.Kind.APPEAL:
+            cta_text = cta_text or _("Donate now")
+            cta_url = attributed_url(cta_url, campaign.attribution_code) if cta_url else ""
+        elif campaign.kind == Campaign.Kind.ALERT:
+            cta_text = cta_text or _("Take action")
+        return cta_text, cta_url
 
     def block(self, version: Version, block: RecipientBlock, value: Hashable) -> Block:
         # Values repeat (most people never gave, and gifts cluster at round

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from campaigns.content.plaintext import wrap
 from campaigns.events import tracking
 from campaigns.models import ABTest, Campaign, CampaignTranslation
+from campaigns.sending import personal_links
 from campaigns.sending.compiling import Compiler, Version, site_name
 from campaigns.sending.plugins import RecipientBlock, blocks
 from campaigns.sending.slots import one_line, url_pattern
@@ -151,6 +152,8 @@ class CampaignRenderer:
             if track_links:
                 self._sign_links(block.links, block.json_urls, values, int(delivery_id))  # type: ignore[arg-type]
             html_values[f"b{index}"] = block.html.fill(values)
+        if version.personal and subscriber.pk:
+            personal_links.fill(version.personal, subscriber.pk, text_values, html_values)
         message = EmailMultiAlternatives(
             subject=subject,
             body=version.text.fill(text_values),

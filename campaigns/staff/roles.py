@@ -55,6 +55,18 @@ _SENDER_PERMISSIONS = [
     "campaigns.view_auditlog",
 ]
 
+# What apps above campaigns add to the writer and sender roles (admin has every
+# permission anyway): filled from their AppConfig.ready() through ``contribute``.
+_contributed: dict[str, list[str]] = {WRITER: [], SENDER: []}
+
+
+def contribute(role: str, permissions: list[str]) -> None:
+    """A higher app's permissions for ``role`` (a sender also gets what writers get)."""
+    if role not in _contributed:
+        raise ValueError(f"unknown role {role!r}")
+    _contributed[role].extend(name for name in permissions if name not in _contributed[role])
+
+
 # Permissions that are not declared on a model's Meta by us: created here so
 # roles can hold them whatever order the apps define theirs in.
 _EXTRA_PERMISSIONS = {
@@ -85,8 +97,8 @@ def ensure_roles() -> dict[str, Group]:
     _ensure_extra_permissions()
     groups = {}
     for name, perms in (
-        (WRITER, _permissions(_WRITER_PERMISSIONS)),
-        (SENDER, _permissions(_SENDER_PERMISSIONS)),
+        (WRITER, _permissions([*_WRITER_PERMISSIONS, *_contributed[WRITER]])),
+        (SENDER, _permissions([*_SENDER_PERMISSIONS, *_contributed[WRITER], *_contributed[SENDER]])),
         (ADMIN, list(Permission.objects.all())),
     ):
         group, _ = Group.objects.get_or_create(name=name)

@@ -123,8 +123,13 @@ def test_auth_and_permissions(client):
     assert client.get("/api/v1/actions").status_code == 401
     assert post(client, "/api/v1/actions", PETITION, "tocsin_wrong").status_code == 401
     writer = token_for(personas.writer())
+    # Writers draft actions; opening one (publishing it) is for senders and admins.
     assert post(client, "/api/v1/actions", PETITION, writer).status_code == 403
-    assert client.get("/api/v1/actions/x", **bearer(writer)).status_code == 403
+    assert post(client, "/api/v1/actions", {**PETITION, "status": "draft"}, writer).status_code == 201
+    assert client.get(f"/api/v1/actions/{PETITION['slug']}", **bearer(writer)).status_code == 200
+    nobody = token_for(personas.staff("nadia", None))
+    assert post(client, "/api/v1/actions", {**PETITION, "status": "draft"}, nobody).status_code == 403
+    assert client.get("/api/v1/actions/x", **bearer(nobody)).status_code == 403
 
 
 def test_an_unknown_action_is_a_json_404(client, token):

@@ -22,6 +22,9 @@ def form_data(**fields: str) -> dict[str, str]:
         "campaignarticle_set-INITIAL_FORMS": "0",
         "translations-TOTAL_FORMS": "0",
         "translations-INITIAL_FORMS": "0",
+        # The audience by action, an inline the actions app adds to this form.
+        "acted_audience-TOTAL_FORMS": "0",
+        "acted_audience-INITIAL_FORMS": "0",
     }
     data.update(fields)
     return data
