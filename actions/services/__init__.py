@@ -2,7 +2,7 @@
 
 - ``change_status``: an action's draft → open → closed (→ open again)
 - ``create_action``: what the admin and the API create
-- ``sign``: one person signs one action, once; letters are written, not sent
+- ``sign``: one person signs one action, once; letters are written and queued (sent by actions/sending/)
 - ``erase_signatures`` / ``signatures_of``: GDPR erasure and access export
 
 Views and the API turn the exceptions here into form errors and 4xx answers.

@@ -1,0 +1,205 @@
+"""The letters' ledger statements: claim, record, defer, lease, and the sweeper's repairs.
+
+The same discipline as campaigns' sending engine: a letter is claimed
+(``pending → sending``) by a conditional UPDATE that only one transaction can
+win, and that claim is committed before the message goes on the wire; the
+outcome is recorded after, only on the row this worker claimed (or that the
+sweeper meanwhile called ``unknown``). A worker killed mid-send therefore
+leaves at most the letter it was sending in ``sending``; the sweeper turns it
+into ``unknown`` after ``TOCSIN_SEND_CLAIM_TIMEOUT`` and nothing re-sends it.
+
+Leases say "a task holds these rows": set when the rows are queued, they
+keep the sweeper from queueing them twice, and a task lost with its worker
+only delays its letters until the lease lapses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from actions.ledger import Letter, LetterDigest, LetterStatus
+from actions.models import Action, Target
+from actions.sending.transport import FAILED, RETRY, SENT, UNKNOWN, Verdict
+
+L = LetterStatus
+_FINAL = {SENT: L.SENT, FAILED: L.FAILED, UNKNOWN: L.UNKNOWN}
+IN_FLIGHT = [L.SENDING, L.UNKNOWN]
+CLAIMED, CAPPED, LOST = "claimed", "capped", "lost"
+
+
+def give_up_after() -> int:
+    """Transient failures one letter may have before it is called failed (staff can retry it)."""
+    return max(settings.TOCSIN_SEND_MAX_FAILURES, 1) * 2
+
+
+@contextlib.contextmanager
+def fast_commits() -> Iterator[None]:
+    """``synchronous_commit = off`` for the many tiny ledger commits, as campaigns' engine does.
+
+    A killed worker loses nothing (the server holds the commit); only a crash
+    of the Postgres server itself may forget the last instants, which
+    ``TOCSIN_SEND_SYNC_COMMIT=1`` refuses.
+    """
+    fast = connection.vendor == "postgresql" and not settings.TOCSIN_SEND_SYNC_COMMIT
+    if fast:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")
+    try:
+        yield
+    finally:
+        if fast and connection.connection is not None:
+            with contextlib.suppress(Exception), connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+
+
+def day_bounds(moment: datetime | None = None) -> tuple[datetime, datetime]:
+    """The organisation's day (``TIME_ZONE``) around ``moment``: [midnight, next midnight)."""
+    local = timezone.localtime(moment or timezone.now())
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = timezone.make_aware(datetime.combine(start.date() + timedelta(days=1), datetime.min.time()))
+    return start, end
+
+
+def _due() -> Q:
+    return Q(not_before__isnull=True) | Q(not_before__lte=timezone.now())
+
+
+# --- one letter -------------------------------------------------------------------------
+
+
+def claim_letter(letter_id: int) -> bool:
+    """``pending → sending``, committed; False when another worker got there first (or it is not due)."""
+    return bool(
+        Letter.objects.filter(_due(), pk=letter_id, status=L.PENDING, digest__isnull=True).update(
+            status=L.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    )
+
+
+def claim_within_cap(letter_id: int, *, action_id: int, target_id: int, cap: int) -> str:
+    """Claim unless the target already had ``cap`` of this action's letters today; then defer to tomorrow.
+
+    Claims for one target are serialised on the target's row (FOR NO KEY
+    UPDATE: signings may still write letters to it), so two workers never
+    both take the last place of the day.
+    """
+    start, end = day_bounds()
+    with transaction.atomic():
+        Target.objects.select_for_update(no_key=True).filter(pk=target_id).first()
+        used = Letter.objects.filter(
+            action_id=action_id,
+            target_id=target_id,
+            status__in=[L.SENDING, L.SENT, L.UNKNOWN],
+            claimed_at__gte=start,
+            claimed_at__lt=end,
+        ).count()
+        if used >= cap:
+            Letter.objects.filter(pk=letter_id, status=L.PENDING).update(not_before=end, lease_until=None)
+            return CAPPED
+        return CLAIMED if claim_letter(letter_id) else LOST
+
+
+def record_letter(letter_id: int, verdict: Verdict) -> str:
+    """Write what became of a claimed letter; returns the status it now has."""
+    rows = Letter.objects.filter(pk=letter_id, status__in=IN_FLIGHT)
+    now = timezone.now()
+    if verdict.outcome == RETRY:
+        # Not taken by the server: pending again (the task's lease still covers it), unless it kept failing.
+        if rows.filter(attempts__lt=give_up_after()).update(status=L.PENDING, claimed_at=None, error=verdict.error):
+            return L.PENDING
+        error = f"gave up after {give_up_after()} attempts: {verdict.error}"
+        rows.update(status=L.FAILED, error=error[:500], lease_until=None)
+        return L.FAILED
+    status = _FINAL[verdict.outcome]
+    rows.update(
+        status=status,
+        sent_at=now if status == L.SENT else None,
+        esp_message_id=verdict.message_id[:255],
+        error=verdict.error[:500],
+        lease_until=None,
+    )
+    return status
+
+
+def settle(letter_id: int, status: str, reason: str) -> None:
+    """A pending letter that will not be emailed after all (erased signer, target by hand or gone)."""
+    Letter.objects.filter(pk=letter_id, status__in=[L.PENDING, L.SENDING]).update(
+        status=status, error=reason[:500], lease_until=None
+    )
+
+
+# --- leases -----------------------------------------------------------------------------
+
+
+def queue_lease() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.TOCSIN_SEND_QUEUE_LEASE_SECONDS)
+
+
+def hold(ids: list[int], *, seconds: float) -> None:
+    """Keep ``ids`` leased through a back-off (the delayed task holds them)."""
+    until = timezone.now() + timedelta(seconds=seconds + settings.TOCSIN_SEND_QUEUE_LEASE_SECONDS)
+    Letter.objects.filter(pk__in=ids, status=L.PENDING).update(lease_until=until)
+
+
+def release(ids: list[int], *, not_before: datetime | None = None) -> None:
+    """Hand ``ids`` back to the sweeper (now, or from ``not_before``)."""
+    Letter.objects.filter(pk__in=ids, status=L.PENDING).update(lease_until=None, not_before=not_before)
+
+
+def sent_one_by_one() -> Q:
+    """Letters that go on their own: test letters, and every letter of an action not in digest mode."""
+    return ~Q(test_to="") | ~Q(action__delivery_mode=Action.DeliveryMode.DIGEST)
+
+
+def lease_due_letters(limit: int) -> list[int]:
+    """Lease up to ``limit`` letters that are due and held by no task; their ids, to queue after commit."""
+    now = timezone.now()
+    lapsed = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    with transaction.atomic():
+        ids = list(
+            Letter.objects.filter(sent_one_by_one(), _due(), lapsed, status=L.PENDING, digest__isnull=True)
+            .order_by("id")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            Letter.objects.filter(pk__in=ids).update(lease_until=queue_lease())
+    return ids
+
+
+# --- the sweeper's repairs --------------------------------------------------------------
+
+
+def mark_stale_unknown() -> int:
+    """Letters (and digests) a dead worker left in ``sending``: unknown — shown to staff, never re-sent."""
+    cutoff = timezone.now() - timedelta(seconds=settings.TOCSIN_SEND_CLAIM_TIMEOUT)
+    reason = "the worker stopped while sending this letter"
+    with transaction.atomic():
+        digests = list(
+            LetterDigest.objects.filter(status=L.SENDING, claimed_at__lt=cutoff).values_list("id", flat=True)
+        )
+        LetterDigest.objects.filter(pk__in=digests, status=L.SENDING).update(status=L.UNKNOWN, error=reason)
+        Letter.objects.filter(digest_id__in=digests, status=L.SENDING).update(status=L.UNKNOWN, error=reason)
+        letters = Letter.objects.filter(status=L.SENDING, digest__isnull=True, claimed_at__lt=cutoff).update(
+            status=L.UNKNOWN, error=reason, lease_until=None
+        )
+    return letters + len(digests)
+
+
+def reopen_failed(*, action_id: int, target_id: int | None = None) -> int:
+    """Failed letters of an action (of one target) pending again, with their digests; how many."""
+    with transaction.atomic():
+        failed = Letter.objects.filter(action_id=action_id, status=L.FAILED)
+        if target_id is not None:
+            failed = failed.filter(target_id=target_id)
+        digest_ids = set(failed.exclude(digest__isnull=True).values_list("digest_id", flat=True))
+        fresh = {"status": L.PENDING, "error": "", "not_before": None, "lease_until": None, "attempts": 0}
+        LetterDigest.objects.filter(pk__in=digest_ids, status=L.FAILED).update(**fresh)
+        return failed.update(**fresh)
