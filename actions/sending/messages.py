@@ -157,7 +157,7 @@ def group_letters(supporters: list[Supporter]) -> list[DigestGroup]:
 
 
 def digest_message(
-    *, digest_id: int, action_title: str, target: Recipient, supporters: list[Supporter], test_to: str = ""
+    *, digest_id: int, action_title: str, target: Recipient, supporters: list[Supporter]
 ) -> EmailMultiAlternatives:
     """One email to one target listing the day's letters of one action."""
     language = _language(target.language)
@@ -168,21 +168,18 @@ def digest_message(
             "%(count)d letters from constituents: %(title)s",
             count,
         ) % {"count": count, "title": one_line(action_title)}
-        if test_to:
-            subject = _("[TEST] %(subject)s") % {"subject": subject}
         context = {
             "subject": subject,
             "action_title": one_line(action_title),
             "count": count,
             "groups": group_letters(supporters),
             "target": target,
-            "test_to": test_to,
             "org_name": settings.TOCSIN_ORG_NAME,
             "language": language,
         }
         return _build(
             subject=subject,
-            to=test_to or mailbox(target.name, target.email),
+            to=mailbox(target.name, target.email),
             from_email=mailbox(settings.TOCSIN_ORG_NAME, sender_address()),
             context=context,
             template="letter-digest",
