@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 import pytest
 import redis
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -25,6 +26,12 @@ from tests.e2e.engine_helpers import CountingHandler, smtp_on_localhost, start_w
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 L = Letter.Status
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():  # type: ignore[no-untyped-def]
+    """Every test here signs from 127.0.0.1: start each with the per-IP counters at zero."""
+    cache.clear()
 
 
 def sign_on_the_page(action: Action, n: int = 0, **extra: str) -> None:
