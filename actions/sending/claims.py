@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -106,26 +108,65 @@ def claim_within_cap(letter_id: int, *, action_id: int, target_id: int, cap: int
         return CLAIMED if claim_letter(letter_id) else LOST
 
 
-def record_letter(letter_id: int, verdict: Verdict) -> str:
-    """Write what became of a claimed letter; returns the status it now has."""
-    rows = Letter.objects.filter(pk=letter_id, status__in=IN_FLIGHT)
-    now = timezone.now()
+@dataclass(frozen=True)
+class Done:
+    """What became of a claimed letter, to record."""
+
+    letter_id: int
+    status: str
+    message_id: str = ""
+    error: str = ""
+
+
+def done(letter_id: int, verdict: Verdict, *, attempts: int) -> Done:
+    """The row's new status for ``verdict``, after ``attempts`` attempts (this one included)."""
     if verdict.outcome == RETRY:
         # Not taken by the server: pending again (the task's lease still covers it), unless it kept failing.
-        if rows.filter(attempts__lt=give_up_after()).update(status=L.PENDING, claimed_at=None, error=verdict.error):
-            return L.PENDING
-        error = f"gave up after {give_up_after()} attempts: {verdict.error}"
-        rows.update(status=L.FAILED, error=error[:500], lease_until=None)
-        return L.FAILED
-    status = _FINAL[verdict.outcome]
-    rows.update(
-        status=status,
-        sent_at=now if status == L.SENT else None,
-        esp_message_id=verdict.message_id[:255],
-        error=verdict.error[:500],
-        lease_until=None,
-    )
-    return status
+        if attempts < give_up_after():
+            return Done(letter_id, L.PENDING, error=verdict.error)
+        return Done(letter_id, L.FAILED, error=f"gave up after {attempts} attempts: {verdict.error}")
+    return Done(letter_id, _FINAL[verdict.outcome], message_id=verdict.message_id, error=verdict.error)
+
+
+# Table name from the model, statuses from the code; every value is a parameter. Recording
+# one letter's outcome and claiming the next is ONE statement (one round trip, one commit),
+# as in campaigns' engine: the claim wins only on a pending, due letter outside any digest;
+# the outcome lands only on the row this worker claimed (or the sweeper meanwhile called
+# unknown: the worker was slow, not dead). RETURNING says whether the claim was won.
+_ADVANCE_SQL = f"""
+UPDATE {Letter._meta.db_table} SET
+  status = CASE WHEN id = %(claim)s THEN '{L.SENDING}' ELSE %(status)s END,
+  claimed_at = CASE WHEN id = %(claim)s THEN %(now)s WHEN %(status)s = '{L.PENDING}' THEN NULL ELSE claimed_at END,
+  attempts = CASE WHEN id = %(claim)s THEN attempts + 1 ELSE attempts END,
+  sent_at = CASE WHEN id = %(done)s THEN %(sent_at)s ELSE sent_at END,
+  esp_message_id = CASE WHEN id = %(done)s THEN %(esp)s ELSE esp_message_id END,
+  error = CASE WHEN id = %(done)s THEN %(error)s ELSE error END,
+  lease_until = CASE WHEN id = %(done)s AND %(status)s <> '{L.PENDING}' THEN NULL ELSE lease_until END
+WHERE (id = %(claim)s AND status = '{L.PENDING}' AND digest_id IS NULL
+       AND (not_before IS NULL OR not_before <= %(now)s))
+   OR (id = %(done)s AND status IN ('{L.SENDING}', '{L.UNKNOWN}'))
+RETURNING id
+"""  # noqa: S608
+
+
+def advance(finished: Done | None, claim_id: int | None) -> bool:
+    """Record ``finished`` and claim ``claim_id`` in one committed statement; True if the claim was won."""
+    if finished is None and claim_id is None:
+        return False
+    now = timezone.now()
+    params: dict[str, Any] = {
+        "claim": claim_id if claim_id is not None else -1,
+        "done": finished.letter_id if finished is not None else -1,
+        "status": finished.status if finished is not None else L.SENDING,
+        "now": now,
+        "sent_at": now if finished is not None and finished.status == L.SENT else None,
+        "esp": finished.message_id[:255] if finished is not None else "",
+        "error": finished.error[:500] if finished is not None else "",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ADVANCE_SQL, params)
+        won = [int(row[0]) for row in cursor.fetchall()]
+    return claim_id is not None and claim_id in won
 
 
 def settle(letter_id: int, status: str, reason: str) -> None:

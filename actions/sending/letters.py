@@ -11,6 +11,7 @@ run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ L = LetterStatus
 
 FIELDS = (
     "id",
+    "attempts",
     "test_to",
     "action_id",
     "action__delivery_mode",
@@ -116,11 +118,13 @@ def _settled(row: dict[str, Any]) -> bool:
     return False
 
 
-def _claim(row: dict[str, Any]) -> str:
+def _claim(row: dict[str, Any], finished: claims.Done | None) -> str:
+    """Claim ``row`` (recording ``finished`` in the same statement when no daily cap applies)."""
     cap = row["action__daily_cap"]
     if cap and not row["test_to"]:
+        claims.advance(finished, None)
         return claims.claim_within_cap(row["id"], action_id=row["action_id"], target_id=row["target_id"], cap=cap)
-    return claims.CLAIMED if claims.claim_letter(row["id"]) else claims.LOST
+    return claims.CLAIMED if claims.advance(finished, row["id"]) else claims.LOST
 
 
 def _send_one(connection: Any, row: dict[str, Any]) -> transport.Verdict:
@@ -141,24 +145,21 @@ def deliver(ids: list[int], *, connection_factory: Callable[[], Any] | None = No
         return result
     throttle = Throttle()
     connection = (connection_factory or transport.open_connection)()
+    finished: claims.Done | None = None  # recorded with the next claim: one statement per letter
     try:
         with claims.fast_commits():
             for index, row in enumerate(rows):
-                if _settled(row):
-                    result.skipped += 1
-                    continue
-                if not row["test_to"] and row["action__delivery_mode"] == Action.DeliveryMode.DIGEST:
-                    claims.release([row["id"]])  # switched to digests since it was queued
-                    result.deferred += 1
+                if _passed_over(row, result):
                     continue
                 throttle.wait()  # before the claim: a letter never waits for its turn in "sending"
-                claimed = _claim(row)
+                claimed = _claim(row, finished)
+                finished = None
                 if claimed != claims.CLAIMED:
                     result.deferred += claimed == claims.CAPPED
                     continue
                 verdict = _send_one(connection, row)
-                status = claims.record_letter(row["id"], verdict)
-                result.count(status)
+                finished = claims.done(row["id"], verdict, attempts=row["attempts"] + 1)
+                result.count(finished.status)
                 if verdict.outcome == transport.RETRY:
                     logger.warning("letter %s: %s", row["id"], verdict.error)
                     result.retry_error = verdict.error
@@ -166,6 +167,23 @@ def deliver(ids: list[int], *, connection_factory: Callable[[], Any] | None = No
                     break
                 if verdict.outcome != transport.SENT:
                     logger.warning("letter %s: %s: %s", row["id"], verdict.outcome, verdict.error)
+            claims.advance(finished, None)
+            finished = None
     finally:
+        if finished is not None:  # an error after the send: still say what became of that letter
+            with contextlib.suppress(Exception):
+                claims.advance(finished, None)
         transport.close_quietly(connection)
     return result
+
+
+def _passed_over(row: dict[str, Any], result: DeliverResult) -> bool:
+    """A letter this run does not send: settled otherwise, or now left to the day's digest."""
+    if _settled(row):
+        result.skipped += 1
+        return True
+    if not row["test_to"] and row["action__delivery_mode"] == Action.DeliveryMode.DIGEST:
+        claims.release([row["id"]])  # switched to digests since it was queued
+        result.deferred += 1
+        return True
+    return False
