@@ -29,6 +29,7 @@ from django.utils import timezone
 from actions.ledger import Letter, LetterDigest, LetterStatus
 from actions.models import Action, Target
 from actions.sending.transport import FAILED, RETRY, SENT, UNKNOWN, Verdict
+from campaigns.sending import ledger
 
 L = LetterStatus
 _FINAL = {SENT: L.SENT, FAILED: L.FAILED, UNKNOWN: L.UNKNOWN}
@@ -43,22 +44,13 @@ def give_up_after() -> int:
 
 @contextlib.contextmanager
 def fast_commits() -> Iterator[None]:
-    """``synchronous_commit = off`` for the many tiny ledger commits, as campaigns' engine does.
-
-    A killed worker loses nothing (the server holds the commit); only a crash
-    of the Postgres server itself may forget the last instants, which
-    ``TOCSIN_SEND_SYNC_COMMIT=1`` refuses.
-    """
-    fast = connection.vendor == "postgresql" and not settings.TOCSIN_SEND_SYNC_COMMIT
-    if fast:
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit = off")
+    """The sending engine's commit mode for the many tiny ledger commits (campaigns/sending/ledger.py)."""
+    ledger.fast_commits()
     try:
         yield
     finally:
-        if fast and connection.connection is not None:
-            with contextlib.suppress(Exception), connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
+        with contextlib.suppress(Exception):  # the connection may be gone; the next use reconnects
+            ledger.normal_commits()
 
 
 def day_bounds(moment: datetime | None = None) -> tuple[datetime, datetime]:
