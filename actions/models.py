@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -145,6 +146,10 @@ class Action(models.Model):
         PARAGRAPH = "paragraph", _("Supporters may add a personal paragraph")
         FULL = "full", _("Supporters may edit the whole letter")
 
+    class DeliveryMode(models.TextChoices):
+        EACH = "each", _("Each letter as it comes")
+        DIGEST = "digest", _("One digest per target each day")
+
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PETITION)
     slug = models.SlugField(
         _("address"),
@@ -197,6 +202,41 @@ class Action(models.Model):
         related_name="fixed_in_actions",
         verbose_name=_("fixed targets"),
         help_text=_("Every supporter's letter goes to these, whatever their district."),
+    )
+    delivery_mode = models.CharField(
+        _("how letters reach targets"),
+        max_length=16,
+        choices=DeliveryMode.choices,
+        default=DeliveryMode.EACH,
+    )
+    digest_hour = models.PositiveSmallIntegerField(
+        _("digest hour"),
+        default=17,
+        validators=[MaxValueValidator(23)],
+        help_text=_("For daily digests: the hour (0 to 23, in the organisation's time zone) they go out."),
+    )
+    daily_cap = models.PositiveIntegerField(
+        _("letters per target per day"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "At most this many letters of this action reach one target in a day; the rest wait for the "
+            "next day. Empty: no limit."
+        ),
+    )
+    test_mode = models.BooleanField(
+        _("test mode"),
+        default=False,
+        help_text=_(
+            "Letters signed while this is on go to the test address, never to the targets. Opening the "
+            "action turns it off."
+        ),
+    )
+    test_email = models.EmailField(
+        _("test address"),
+        blank=True,
+        help_text=_("Where letters go in test mode (empty: the address of the staff member who created the action)."),
     )
     share_image_url = models.URLField(
         _("share image"), blank=True, help_text=_("Shown when the page is shared on social media (1200 by 630 pixels).")
@@ -317,64 +357,11 @@ class Signature(models.Model):
         super().save(*args, **kwargs)
 
 
-class Letter(models.Model):
-    """One supporter's letter to one target: the ledger row the sending engine will drive.
-
-    Nothing sends these yet: they are written ``pending`` at signing, in the
-    same transaction as the signature, and stay so until the next step puts
-    them through campaigns' sending engine (claim, batch, transport, record),
-    which is why the row mirrors ``campaigns.models.Delivery`` (status,
-    attempts, claimed_at, sent_at, esp_message_id, error). Unique per
-    (signature, target): a target can never get the same supporter's letter
-    twice, whatever retries or double submissions happen. Letters to a target
-    marked "do not email" are written ``by_hand`` and never sent: staff
-    deliver them on paper.
-    """
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        UNKNOWN = "unknown", _("Unknown (worker died mid-send)")
-        SKIPPED = "skipped", _("Skipped")
-        BY_HAND = "by_hand", _("For delivery by hand")
-
-    # The action again (it is the signature's): the engine reads one action's
-    # pending letters in id order from the (action, status, id) index, as it
-    # reads a campaign's deliveries.
-    action = models.ForeignKey(
-        Action, on_delete=models.CASCADE, related_name="letters", db_index=False, verbose_name=_("action")
-    )
-    signature = models.ForeignKey(
-        Signature, on_delete=models.CASCADE, related_name="letters", db_index=False, verbose_name=_("signature")
-    )
-    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="letters", verbose_name=_("target"))
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-    esp_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
-    error = models.CharField(_("error"), max_length=500, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["signature", "target"], name="letter_once_per_target")]
-        indexes = [
-            models.Index(fields=["action", "status", "id"], name="letter_action_status_id"),
-            models.Index(
-                fields=["esp_message_id"], name="letter_esp_message_id", condition=models.Q(esp_message_id__gt="")
-            ),
-        ]
-        verbose_name = _("letter")
-        verbose_name_plural = _("letters")
-
-    def __str__(self) -> str:
-        return f"{self.signature_id} → {self.target_id} ({self.status})"
-
-
+# The letters' ledger lives in its own module (imported here so that Django and
+# ``from actions.models import Letter`` both find it).
 # Models kept in a module of their own (models.py stays under the size limit); imported here so Django finds them.
 from actions.content_models import ActedAudience, ActionTranslation  # noqa: E402
+from actions.ledger import Letter, LetterDigest  # noqa: E402
 
 __all__ = [
     "ActedAudience",
@@ -382,6 +369,7 @@ __all__ = [
     "ActionTranslation",
     "District",
     "Letter",
+    "LetterDigest",
     "PostalPrefix",
     "Signature",
     "Target",

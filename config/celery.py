@@ -56,6 +56,13 @@ app.conf.beat_schedule = {
         "schedule": _SWEEP,
         "options": {"expires": _SWEEP - 1},
     },
+    # Letters to targets (actions/sending/): unknown after a dead worker, the
+    # day's digests, and any letter left pending (lost task, back-off, daily cap).
+    "sweep-letters": {
+        "task": "actions.tasks.sweep_letters",
+        "schedule": _SWEEP,
+        "options": {"expires": _SWEEP - 1},
+    },
     # Emails and other task calls written while the broker was down
     # (outbox/relay.py): handed over within a few seconds of its return.
     "relay-outbox": {
@@ -79,6 +86,7 @@ app.conf.task_routes = {
     "campaigns.tasks.start_due_campaigns": {"queue": "default"},
     "campaigns.tasks.prepare_campaign": {"queue": "bulk"},
     "campaigns.tasks.send_batch": {"queue": "bulk"},
+    "actions.tasks.*": {"queue": "default"},
 }
 app.autodiscover_tasks()
 

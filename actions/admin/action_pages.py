@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from actions import delivery, services
 from actions.admin import reports
+from actions.admin.letter_delivery import DELIVERY_FIELDSET, LetterDeliveryMixin
 from actions.models import Action, ActionTranslation
 from campaigns.content.articles import markdown_to_html
 from campaigns.staff import audit
@@ -32,7 +33,7 @@ class ActionTranslationInline(admin.StackedInline):
 
 
 @admin.register(Action)
-class ActionAdmin(admin.ModelAdmin):
+class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
     inlines = [ActionTranslationInline]
     list_display = ("title", "kind", "status", "signature_total", "goal", "public_page", "created_at")
     list_filter = ("kind", "status")
@@ -48,6 +49,8 @@ class ActionAdmin(admin.ModelAdmin):
         "created_by",
         "counts",
         "deliver",
+        "test_mode_notice",
+        "letters_by_target",
     )
     actions = ["open_actions", "close_actions"]
     fieldsets = [
@@ -60,6 +63,7 @@ class ActionAdmin(admin.ModelAdmin):
             },
         ),
         (_("Who the letter goes to"), {"fields": ("target_group", "by_district", "targets")}),
+        DELIVERY_FIELDSET,
         (
             _("Status"),
             {
@@ -108,7 +112,7 @@ class ActionAdmin(admin.ModelAdmin):
         return str(
             _(
                 "%(signatures)d signature(s); letters: %(sent)d sent, %(pending)d pending, %(failed)d failed, "
-                "%(by_hand)d for delivery by hand"
+                "%(unknown)d unknown, %(by_hand)d for delivery by hand"
             )
             % {"signatures": services.signature_count(action), **letters}
         )
@@ -149,6 +153,7 @@ class ActionAdmin(admin.ModelAdmin):
             path("<int:pk>/signatures.csv", view(self.petition_csv), name="actions_action_signatures_csv"),
             path("<int:pk>/by-hand/", view(self.print_by_hand), name="actions_action_by_hand"),
             path("<int:pk>/by-hand.csv", view(self.by_hand_csv), name="actions_action_by_hand_csv"),
+            *self.letter_delivery_urls(),
             *super().get_urls(),
         ]
 

@@ -2,14 +2,21 @@
 
 - ``change_status``: an action's draft → open → closed (→ open again)
 - ``create_action``: what the admin and the API create
-- ``sign``: one person signs one action, once; letters are written, not sent
+- ``sign``: one person signs one action, once; letters are written and queued (sent by actions/sending/)
 - ``erase_signatures`` / ``signatures_of``: GDPR erasure and access export
 
 Views and the API turn the exceptions here into form errors and 4xx answers.
 """
 
 from actions.services.cleaning import COMMENT_LIMIT, Cleaned, InvalidSignature, clean_signature
-from actions.services.records import count_cache_key, erase_signatures, letter_counts, signature_count, signatures_of
+from actions.services.records import (
+    count_cache_key,
+    erase_signatures,
+    letter_counts,
+    letter_counts_by_target,
+    signature_count,
+    signatures_of,
+)
 from actions.services.setup import (
     ALLOWED,
     InvalidAction,
@@ -37,6 +44,7 @@ __all__ = [
     "create_action",
     "erase_signatures",
     "letter_counts",
+    "letter_counts_by_target",
     "letter_targets",
     "sign",
     "signature_count",

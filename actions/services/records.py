@@ -121,3 +121,30 @@ def erase_signatures(*, email: str, replacement_email: str, subscriber_id: int |
             erased_at=now,
         )
     return len(ids)
+
+
+def letter_counts_by_target(action: Action) -> list[dict[str, Any]]:
+    """Per target (by name): sent, failed, pending (waiting or being sent), unknown and by hand."""
+    L = Letter.Status
+    rows = (
+        Letter.objects.filter(action=action)
+        .values("target_id", "target__name", "target__email", "target__do_not_email")
+        .annotate(
+            sent=Count("id", filter=Q(status=L.SENT)),
+            failed=Count("id", filter=Q(status=L.FAILED)),
+            pending=Count("id", filter=Q(status__in=[L.PENDING, L.SENDING])),
+            unknown=Count("id", filter=Q(status=L.UNKNOWN)),
+            by_hand=Count("id", filter=Q(status=L.BY_HAND)),
+        )
+        .order_by("target__name", "target_id")
+    )
+    return [
+        {
+            "target_id": row["target_id"],
+            "name": row["target__name"],
+            "email": row["target__email"],
+            "do_not_email": row["target__do_not_email"],
+            **{key: int(row[key]) for key in ("sent", "failed", "pending", "unknown", "by_hand")},
+        }
+        for row in rows
+    ]

@@ -48,7 +48,9 @@ def change_status(*, action: Action, to: str) -> Action:
         if to == S.OPEN:
             locked.opened_at = locked.opened_at or now
             locked.closed_at = None
-            fields += ["opened_at", "closed_at"]
+            # Test mode ends when the action opens: from now on letters reach the targets.
+            locked.test_mode = False
+            fields += ["opened_at", "closed_at", "test_mode"]
         elif to == S.CLOSED:
             locked.closed_at = now
             fields.append("closed_at")
@@ -130,6 +132,8 @@ def create_action(
                 target_group=target_group,
                 by_district=by_district,
                 status=status,
+                # A draft starts in test mode: letters signed before it opens go to the creator, not the targets.
+                test_mode=status == S.DRAFT,
                 opened_at=now if status == S.OPEN else None,
                 share_image_url=share_image_url,
                 created_by=actor if getattr(actor, "pk", None) else None,

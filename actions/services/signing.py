@@ -1,4 +1,4 @@
-"""One person signs one action, once; letters are written, not sent."""
+"""One person signs one action, once; letters are written and queued to go once the signature commits."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from django.utils.translation import gettext as _
 
 from actions.districts import DistrictMatch, allowed_choice, find_district
 from actions.models import Action, District, Letter, Signature, Target
+from actions.sending.messages import sender_address
 from actions.services.cleaning import Cleaned, InvalidSignature, clean_signature
 from actions.services.records import count_cache_key
+from actions.tasks import queue_letters
 from subscribers import consent_text
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.services.signup import SignupResult, subscribe
@@ -139,8 +141,9 @@ def sign(
     new sign-up request. For a letter that goes by district, a postal code
     that matches no district or several raises DistrictChoiceNeeded, and
     nothing is stored until the call names one of the choices in
-    ``district_code``. Letters are written, never sent, here.
-
+    ``district_code``. Letters are written ``pending`` (``by_hand`` for
+    targets not to be emailed) and queued for actions/sending/ once this
+    commits. A draft in test mode signs too (letters to the test address).
     Raises InvalidSignature (each problem by field), ActionNotOpen, DistrictChoiceNeeded.
     """
     _check_source(source, source_detail)
@@ -155,7 +158,7 @@ def sign(
         opt_in_lists=opt_in_lists,
         language=language,
     )
-    if not action.is_open:
+    if not action.is_open and not takes_test_signatures(action):
         raise ActionNotOpen(action)
     opt_in = partial(
         _opt_in,
@@ -188,8 +191,7 @@ def sign(
             signature.consent = asked.consent
             signature.subscriber = asked.subscriber
             signature.save(update_fields=["consent", "subscriber"])
-    # The signature is committed: a cache outage must not turn it into an error page.
-    with contextlib.suppress(redis.RedisError):
+    with contextlib.suppress(redis.RedisError):  # committed: a cache outage must not make it an error page
         cache.delete(count_cache_key(action))
     return SignResult(signature=signature, created=True, letters=letters, opt_in=asked)
 
@@ -245,20 +247,35 @@ def _new_signature(
         return None
 
 
+def takes_test_signatures(action: Action) -> bool:
+    """A draft in test mode takes signatures (staff trying the page): its letters go to the test address."""
+    return action.test_mode and action.status == Action.Status.DRAFT
+
+
+def test_address(action: Action) -> str:
+    """Where test-mode letters go: the action's test address, its creator's, or the organisation's own."""
+    creator = action.created_by
+    return action.test_email or (creator.email if creator is not None else "") or sender_address()
+
+
 def _write_letters(action: Action, signature: Signature, district: District | None) -> list[Letter]:
-    """One letter per target, waiting to be sent (or to be delivered by hand)."""
-    return Letter.objects.bulk_create(
+    """One letter per target, queued to go once the signature commits (or kept to deliver by hand)."""
+    test_to = test_address(action) if action.test_mode else ""
+    letters = Letter.objects.bulk_create(
         [
             Letter(
                 action=action,
                 signature=signature,
                 target=target,
                 status=Letter.Status.BY_HAND if target.do_not_email else Letter.Status.PENDING,
+                test_to=test_to,
                 created_at=signature.created_at,
             )
             for target in letter_targets(action, district)
         ]
     )
+    queue_letters(action, letters)
+    return letters
 
 
 def supporter_district(*, action: Action, postal_code: str, district_code: str) -> District | None:

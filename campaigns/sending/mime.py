@@ -46,9 +46,15 @@ def _header_value(name: str, value: str) -> str:
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 
 
+# sanitize_address folds a long RFC 2047-encoded name onto several lines with "\n ";
+# the words on one line, a space apart, mean the same (RFC 2047 6.2) and stay far
+# under the 998-character limit.
+_FOLD = re.compile(r"\r?\n[ \t]+")
+
+
 @lru_cache(maxsize=64)
 def _sanitized(address: str, encoding: str) -> str:
-    return sanitize_address(address, encoding)
+    return _FOLD.sub(" ", sanitize_address(address, encoding))
 
 
 @lru_cache(maxsize=64)
@@ -59,7 +65,7 @@ def _bare(address: str) -> str:
 def _address(address: str, encoding: str) -> str:
     if _PLAIN_ADDRESS.match(address):
         return address
-    return sanitize_address(address, encoding)
+    return _FOLD.sub(" ", sanitize_address(address, encoding))
 
 
 def _base64_lines(data: bytes) -> bytes:
