@@ -120,6 +120,8 @@ def _transition(campaign: Campaign, to: str, *, allowed: dict[str, set[str]], ac
             fields.append("approved_by")
         locked.save(update_fields=fields)
         audit.record(actor=actor, action=str(to), campaign=locked, detail=reason)
+        if to == S.SENT:
+            signals.campaign_sent.send(sender=Campaign, campaign=locked)
     campaign.refresh_from_db()
     return campaign
 

@@ -16,6 +16,7 @@ from actions.districts import DistrictMatch, allowed_choice, find_district
 from actions.models import Action, District, Letter, Signature, Target
 from actions.services.cleaning import Cleaned, InvalidSignature, clean_signature
 from actions.services.records import count_cache_key
+from actions.signals import action_signed
 from subscribers import consent_text
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.services.signup import SignupResult, subscribe
@@ -188,6 +189,7 @@ def sign(
             signature.consent = asked.consent
             signature.subscriber = asked.subscriber
             signature.save(update_fields=["consent", "subscriber"])
+        action_signed.send(sender=Signature, signature=signature)
     # The signature is committed: a cache outage must not turn it into an error page.
     with contextlib.suppress(redis.RedisError):
         cache.delete(count_cache_key(action))

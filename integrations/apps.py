@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IntegrationsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "integrations"
+    verbose_name = _("Integrations")
+
+    def ready(self) -> None:
+        # The apps below announce their events with signals and take the API's
+        # routers through a registry: none of them imports integrations.
+        from campaigns.api.app import register_router
+        from integrations import receivers
+        from integrations.api import router
+
+        receivers.connect()
+        register_router("", router)
