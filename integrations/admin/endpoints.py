@@ -19,6 +19,14 @@ from integrations.models import Endpoint
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        label=gettext_lazy("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=gettext_lazy(
+            "https only. Addresses on this server's own network (private, loopback, link-local) are refused."
+        ),
+    )
     events = forms.MultipleChoiceField(
         label=gettext_lazy("Events"),
         choices=list(EVENTS.items()),
@@ -29,11 +37,6 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = Endpoint
         fields = ["url", "description", "events"]
-        help_texts = {
-            "url": gettext_lazy(
-                "https only. Addresses on this server's own network (private, loopback, link-local) are refused."
-            ),
-        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
