@@ -31,9 +31,9 @@ SWEEP_LIMIT = 500
 def _publish(delivery_id: int) -> None:
     task = current_app.tasks.get(DELIVER_TASK)
     if task is not None:
-        task.apply_async(args=[delivery_id], retry=False)
+        task.apply_async(args=(delivery_id,), retry=False)
     else:
-        current_app.send_task(DELIVER_TASK, args=[delivery_id], retry=False)
+        current_app.send_task(DELIVER_TASK, args=(delivery_id,), retry=False)
 
 
 def hand_over(ids: Sequence[int]) -> int:
@@ -55,12 +55,12 @@ def sweep(*, limit: int = SWEEP_LIMIT) -> int:
     now = timezone.now()
     due = WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now, endpoint__active=True
-    ).exclude(
-        queued_until__gt=now
-    )
+    ).exclude(queued_until__gt=now)
     with transaction.atomic():
         # SKIP LOCKED: two sweeps (a beat failing over) take different rows.
-        ids = list(due.order_by("next_attempt_at").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        ids = list(
+            due.order_by("next_attempt_at").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
+        )
         WebhookDelivery.objects.filter(pk__in=ids).update(queued_until=now + timedelta(seconds=QUEUED_SECONDS))
     return hand_over(ids)
 

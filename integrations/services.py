@@ -77,4 +77,3 @@ def reenable(endpoint: Endpoint) -> bool:
 
 def recent(endpoint: Endpoint, *, limit: int = 20) -> list[WebhookDelivery]:
     return list(endpoint.deliveries.order_by("-created_at", "-id")[:limit])
-

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
 
-SECRET_PREFIX = "whsec_"
+WHSEC_PREFIX = "whsec_"
 USER_AGENT = "Tocsin-Webhooks/1.0"
 
 
 def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    return WHSEC_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def new_message_id() -> str:

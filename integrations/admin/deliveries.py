@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from integrations import services
 from integrations.models import WebhookDelivery
 
-_FIELDS = [
+_FIELDS = (
     "endpoint",
     "event_type",
     "message_id",
@@ -28,7 +28,7 @@ _FIELDS = [
     "last_error",
     "response",
     "payload",
-]
+)
 
 
 @admin.register(WebhookDelivery)

@@ -60,10 +60,10 @@ class EndpointAdmin(admin.ModelAdmin):
     readonly_fields = ["secret", "state", "failing_since", "created_by", "created_at"]
     actions = ["send_test_event", "reenable"]
 
-    def get_fields(self, request: HttpRequest, obj: Endpoint | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Endpoint | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["url", "description", "events"]
-        return ["url", "description", "events", "secret", "state", "failing_since", "created_by", "created_at"]
+            return ("url", "description", "events")
+        return ("url", "description", "events", "secret", "state", "failing_since", "created_by", "created_at")
 
     @admin.display(description=gettext_lazy("Events"))
     def event_list(self, endpoint: Endpoint) -> str:

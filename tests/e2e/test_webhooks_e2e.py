@@ -82,9 +82,7 @@ def test_a_confirmed_subscriber_reaches_the_crm_through_a_real_worker(celery_wor
     [request] = receiver.wait_for(1)
     message = request.verify(endpoint.secret)
     assert message["type"] == "subscriber.confirmed" and message["data"]["email"] == "ana@example.org"
-    wait_until(
-        lambda: WebhookDelivery.objects.filter(status=S.DELIVERED).count() == 1, message="the delivery recorded"
-    )
+    wait_until(lambda: WebhookDelivery.objects.filter(status=S.DELIVERED).count() == 1, message="the delivery recorded")
 
 
 def test_a_failed_attempt_is_retried_by_the_sweep_with_the_same_id(celery_worker_process, receiver):

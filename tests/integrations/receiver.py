@@ -83,7 +83,9 @@ class Receiver:
             while len(self.requests) < count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"expected {count} request(s) within {timeout:.0f} s, got {len(self.requests)}")
+                    raise AssertionError(
+                        f"expected {count} request(s) within {timeout:.0f} s, got {len(self.requests)}"
+                    )
                 self._condition.wait(remaining)
             return list(self.requests[:count])
 

@@ -76,7 +76,9 @@ def test_a_url_that_became_private_since_registration_is_refused_at_send_time(re
     endpoint = make_endpoint(receiver.url())  # registered while allowed
     settings.TOCSIN_WEBHOOK_ALLOW_PRIVATE = False
     settings.DEBUG = True  # plain http allowed: the address alone is refused
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event_type="webhook.test", message_id="msg_1", body="{}")
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="webhook.test", message_id="msg_1", body="{}"
+    )
 
     outcome = delivering.deliver(delivery.pk)
 
