@@ -91,4 +91,4 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} → {self.endpoint_id} ({self.message_id})"
+        return f"{self.event_type} ({self.message_id})"

@@ -33,7 +33,10 @@ _FIELDS = (
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "event_type", "endpoint", "status", "attempts", "last_status_code", "last_error"]
+    # What staff look for first (which event, did it arrive) before where it went: on a phone the
+    # table scrolls sideways, and the columns on the left are the ones seen.
+    list_display = ["event_type", "status", "attempts", "last_status_code", "created_at", "last_error", "endpoint"]
+    list_display_links = ["event_type"]
     list_filter = ["status", "event_type", "endpoint"]
     search_fields = ["message_id"]
     list_select_related = ["endpoint"]

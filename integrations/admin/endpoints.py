@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,13 +24,15 @@ class EndpointForm(forms.ModelForm):
         label=gettext_lazy("URL"),
         max_length=500,
         assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vURLField", "size": 60}),
         help_text=gettext_lazy(
             "https only. Addresses on this server's own network (private, loopback, link-local) are refused."
         ),
     )
     events = forms.MultipleChoiceField(
         label=gettext_lazy("Events"),
-        choices=list(EVENTS.items()),
+        # The label staff read, and the name the receiving system's developer looks for.
+        choices=[(name, format_lazy("{} ({})", label, name)) for name, label in EVENTS.items()],
         widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("A delivery is sent to this URL for each of these events."),
     )
