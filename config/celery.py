@@ -71,6 +71,11 @@ app.conf.beat_schedule = {
         "schedule": _WEBHOOK_SWEEP,
         "options": {"expires": max(_WEBHOOK_SWEEP - 1, 1.0)},
     },
+    "purge-webhook-deliveries": {
+        "task": "integrations.tasks.purge_webhook_deliveries",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
     # Scheduled campaigns start within ~10 s of their time (exactly once: the
     # status transition runs under a row lock).
     "start-due-campaigns": {
@@ -86,6 +91,7 @@ app.conf.task_routes = {
     "integrations.tasks.sweep_webhooks": {"queue": "default"},
     "integrations.tasks.deliver_webhook": {"queue": "default"},
     "integrations.tasks.tell_staff_endpoint_disabled": {"queue": "default"},
+    "integrations.tasks.purge_webhook_deliveries": {"queue": "default"},
     "campaigns.tasks.sweep_sending": {"queue": "default"},
     "campaigns.tasks.start_due_campaigns": {"queue": "default"},
     "campaigns.tasks.prepare_campaign": {"queue": "bulk"},

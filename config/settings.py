@@ -338,6 +338,8 @@ TOCSIN_WEBHOOK_RETRY_MAX = env_float("TOCSIN_WEBHOOK_RETRY_MAX", 3600.0)
 TOCSIN_WEBHOOK_GIVE_UP_HOURS = env_float("TOCSIN_WEBHOOK_GIVE_UP_HOURS", 24.0)
 # How often beat queues due retries (and deliveries the broker lost).
 TOCSIN_WEBHOOK_SWEEP_SECONDS = env_float("TOCSIN_WEBHOOK_SWEEP_SECONDS", 10.0)
+# Days delivered and failed deliveries are kept for staff to read (beat deletes older ones hourly).
+TOCSIN_WEBHOOK_KEEP_DAYS = env_int("TOCSIN_WEBHOOK_KEEP_DAYS", 30)
 
 # --- Sending engine (campaigns/sending/batching.py, sending.py, throttle.py) ---------------
 # Messages per second across every worker; 0 = unlimited. SMTP defaults to

@@ -88,6 +88,8 @@ class WebhookDelivery(models.Model):
             # however many delivered rows the table keeps.
             models.Index(fields=["next_attempt_at"], name="webhook_due", condition=Q(status="pending")),
             models.Index(fields=["endpoint", "-created_at"], name="webhook_by_endpoint"),
+            # The hourly purge of old rows.
+            models.Index(fields=["created_at"], name="webhook_created"),
         ]
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,6 +64,19 @@ def sweep(*, limit: int = SWEEP_LIMIT) -> int:
         )
         WebhookDelivery.objects.filter(pk__in=ids).update(queued_until=now + timedelta(seconds=QUEUED_SECONDS))
     return hand_over(ids)
+
+
+def purge(*, limit: int = 5000) -> int:
+    """Forget delivered and failed rows older than TOCSIN_WEBHOOK_KEEP_DAYS, a bounded slice per call."""
+    cutoff = timezone.now() - timedelta(days=settings.TOCSIN_WEBHOOK_KEEP_DAYS)
+    old = list(
+        WebhookDelivery.objects.filter(created_at__lt=cutoff)
+        .exclude(status=WebhookDelivery.Status.PENDING)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    deleted, _ = WebhookDelivery.objects.filter(pk__in=old).delete()
+    return deleted
 
 
 def queue_now(ids: Sequence[int]) -> int:

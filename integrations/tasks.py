@@ -19,5 +19,10 @@ def sweep_webhooks() -> int:
 
 
 @shared_task(ignore_result=True)
+def purge_webhook_deliveries() -> int:
+    return queueing.purge()
+
+
+@shared_task(ignore_result=True)
 def tell_staff_endpoint_disabled(endpoint_id: int) -> int:
     return notifications.tell_staff_endpoint_disabled(endpoint_id=endpoint_id)
