@@ -23,14 +23,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns import merge_fields, signals
-from campaigns.models import AuditLog, Campaign, CampaignTranslation, Delivery, SendBatch
-from campaigns.sending import ab_test, audience, batching
+from campaigns.models import AuditLog, Campaign, CampaignTranslation, Delivery
+
+# A campaign's progress (recipients, sent, failed…) is read where it is needed, as lifecycle.campaign_counts too.
+from campaigns.progress import BEFORE_SEND as BEFORE_SEND
+from campaigns.progress import campaign_counts as campaign_counts
+from campaigns.sending import ab_test, batching
 from campaigns.staff import audit, notify
 from campaigns.staff.roles import can_approve
 
@@ -52,7 +55,6 @@ ALLOWED: dict[str, set[str]] = {
 # the workers again. Only ``resend_unknown`` takes this step, so no button or
 # API call can wake a sent campaign up by accident.
 _REOPEN = {status: ALLOWED[status] | ({S.SENDING} if status == S.SENT else set()) for status in ALLOWED}
-BEFORE_SEND = (S.DRAFT, S.REVIEW, S.APPROVED, S.SCHEDULED)
 
 
 class Refused(Exception):
@@ -120,6 +122,8 @@ def _transition(campaign: Campaign, to: str, *, allowed: dict[str, set[str]], ac
             fields.append("approved_by")
         locked.save(update_fields=fields)
         audit.record(actor=actor, action=str(to), campaign=locked, detail=reason)
+        if to == S.SENT:
+            signals.campaign_sent.send(sender=Campaign, campaign=locked)
     campaign.refresh_from_db()
     return campaign
 
@@ -371,30 +375,3 @@ def pause_by_breaker(*, campaign: Campaign, reason: str) -> None:
 
 
 # --- where a send stands -----------------------------------------------------------------------
-
-
-def campaign_counts(campaign: Campaign) -> dict[str, int]:
-    """Progress in one aggregate query: recipients, sent, failed, unknown, pending, skipped, capped.
-
-    ``recipients`` (and ``capped``: held back by the frequency cap) is live before
-    sending starts, the ledger's (the snapshot's) after; ``pending`` includes A/B held rows.
-    """
-    counts = Delivery.objects.filter(campaign=campaign).aggregate(
-        recipients=Count("id"),
-        sent=Count("id", filter=Q(status=DS.SENT)),
-        failed=Count("id", filter=Q(status=DS.FAILED)),
-        unknown=Count("id", filter=Q(status=DS.UNKNOWN)),
-        pending=Count("id", filter=Q(status__in=[DS.QUEUED, DS.SENDING, DS.HELD])),
-        skipped=Count("id", filter=Q(status=DS.SKIPPED)),
-    )
-    result = {key: int(value or 0) for key, value in counts.items()}
-    result["capped"] = campaign.frequency_capped or 0
-    if not result["recipients"]:
-        # Just after "send", before a worker has taken the snapshot, the
-        # ledger is empty: show the audience about to receive it, not zero.
-        preparing = campaign.status == S.SENDING and not SendBatch.objects.filter(campaign=campaign).exists()
-        if campaign.status in BEFORE_SEND or preparing:
-            result["recipients"] = audience.count_audience(campaign)
-            result["pending"] = result["recipients"] if preparing else 0
-            result["capped"] = audience.count_capped(campaign)
-    return result

@@ -7,6 +7,10 @@ sends again (``fresh=False``: resumed, or re-sending the recipients in
 doubt). ``campaigns/tasks.py`` listens and queues the work once the change
 commits. The lifecycle therefore never imports the tasks that the engine's
 results make it call: no circle between status changes and queueing.
+
+It also tells apps above campaigns about a campaign, without campaigns
+importing them: ``campaign_sent``, sent inside the transaction of the change,
+like subscribers' signals (a receiver's writes commit or roll back with it).
 """
 
 from __future__ import annotations
@@ -15,3 +19,6 @@ from django.dispatch import Signal
 
 # Arguments: campaign (a Campaign), fresh (bool).
 sending_requested = Signal()
+
+# Sent when a campaign becomes sent (its ledger is final). Arguments: campaign.
+campaign_sent = Signal()

@@ -43,6 +43,7 @@ app.conf.beat_scheduler = "config.beat:SingleBeatScheduler"
 app.conf.beat_max_loop_interval = 5
 _SWEEP = max(float(getattr(settings, "TOCSIN_SEND_SWEEP_SECONDS", 15.0)), 2.0)
 _RELAY = max(float(getattr(settings, "TOCSIN_OUTBOX_RELAY_SECONDS", 5.0)), 1.0)
+_WEBHOOK_SWEEP = max(float(getattr(settings, "TOCSIN_WEBHOOK_SWEEP_SECONDS", 10.0)), 1.0)
 app.conf.beat_schedule = {
     "purge-unconfirmed-signups": {
         "task": "subscribers.tasks.purge_unconfirmed",
@@ -70,6 +71,18 @@ app.conf.beat_schedule = {
         "schedule": _RELAY,
         "options": {"expires": max(_RELAY - 1, 1.0)},
     },
+    # Outgoing webhooks (integrations/queueing.py): retries that came due, and
+    # deliveries whose after-commit hand-over never reached the broker.
+    "sweep-outgoing-webhooks": {
+        "task": "integrations.tasks.sweep_webhooks",
+        "schedule": _WEBHOOK_SWEEP,
+        "options": {"expires": max(_WEBHOOK_SWEEP - 1, 1.0)},
+    },
+    "purge-webhook-deliveries": {
+        "task": "integrations.tasks.purge_webhook_deliveries",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
     # Scheduled campaigns start within ~10 s of their time (exactly once: the
     # status transition runs under a row lock).
     "start-due-campaigns": {
@@ -82,6 +95,10 @@ app.conf.beat_schedule = {
 # these defaults cover the engine's housekeeping.
 app.conf.task_routes = {
     "outbox.tasks.relay_outbox": {"queue": "default"},
+    "integrations.tasks.sweep_webhooks": {"queue": "default"},
+    "integrations.tasks.deliver_webhook": {"queue": "default"},
+    "integrations.tasks.tell_staff_endpoint_disabled": {"queue": "default"},
+    "integrations.tasks.purge_webhook_deliveries": {"queue": "default"},
     "campaigns.tasks.sweep_sending": {"queue": "default"},
     "campaigns.tasks.start_due_campaigns": {"queue": "default"},
     "campaigns.tasks.prepare_campaign": {"queue": "bulk"},

@@ -21,6 +21,9 @@ web machine answers the same numbers:
   histograms whose buckets live in Redis hashes (config/histograms.py, below
   every app, where a worker after a batch and the web on a provider's
   tracking event observe them).
+- ``tocsin_outgoing_webhooks_pending``, ``tocsin_outgoing_webhook_lag_seconds``
+  (age of the oldest delivery still waiting) and ``tocsin_webhook_endpoints_disabled``:
+  outgoing webhooks (integrations/stats.py), from their table.
 - ``tocsin_up{component}``: 1 when the database or the broker answered this scrape.
 
 A scrape costs one small query per unfinished campaign, one cache read and
@@ -50,6 +53,7 @@ from prometheus_client.registry import Collector
 
 from config import health
 from config.histograms import BATCH_SECONDS, WEBHOOK_LAG
+from integrations import stats as outgoing
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +127,7 @@ class TocsinCollector(Collector):
         up = GaugeMetricFamily("tocsin_up", "1 when this component answered the scrape.", labels=["component"])
         try:
             outcomes, pending = ledger_totals()
+            webhooks = outgoing.backlog()
         except DatabaseError as error:
             logger.warning("metrics: the database does not answer: %s", error)
             up.add_metric(["database"], 0)
@@ -133,6 +138,7 @@ class TocsinCollector(Collector):
                 sends.add_metric([outcome], n)
             yield sends
             yield GaugeMetricFamily("tocsin_deliveries_pending", "Deliveries queued or in flight.", value=pending)
+            yield from _outgoing_webhooks(webhooks)
         try:
             yield from self._from_redis(health.broker())
         except (redis.RedisError, OSError) as error:
@@ -161,6 +167,22 @@ class TocsinCollector(Collector):
             WEBHOOK_LAG.family(client),
         ]
         yield from families
+
+
+def _outgoing_webhooks(backlog: outgoing.Backlog) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "tocsin_outgoing_webhooks_pending", "Outgoing webhook deliveries not yet delivered.", value=backlog.pending
+    )
+    yield GaugeMetricFamily(
+        "tocsin_outgoing_webhook_lag_seconds",
+        "Age of the oldest outgoing webhook delivery not yet delivered (0 when none waits).",
+        value=backlog.lag_seconds,
+    )
+    yield GaugeMetricFamily(
+        "tocsin_webhook_endpoints_disabled",
+        "Webhook endpoints disabled after failing (staff must re-enable them).",
+        value=backlog.disabled_endpoints,
+    )
 
 
 _REGISTRY = CollectorRegistry(auto_describe=False)

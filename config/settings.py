@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "import_export",
     "donations",
     "actions",
+    # Outgoing webhooks to the organisation's CRM: above every app whose events it sends.
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -321,6 +323,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 # (outbox/relay.py); rows handed over are kept this many days, then deleted.
 TOCSIN_OUTBOX_RELAY_SECONDS = env_float("TOCSIN_OUTBOX_RELAY_SECONDS", 5.0)
 TOCSIN_OUTBOX_KEEP_DAYS = env_int("TOCSIN_OUTBOX_KEEP_DAYS", 7)
+
+# --- Outgoing webhooks (integrations/) ----------------------------------------------
+# Private, loopback and reserved addresses are refused (SSRF) unless this is on:
+# a CRM on the same network, or the test suite. It also allows plain http.
+TOCSIN_WEBHOOK_ALLOW_PRIVATE = env_bool("TOCSIN_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Seconds to connect, and to wait for the answer, per attempt.
+TOCSIN_WEBHOOK_TIMEOUT = env_float("TOCSIN_WEBHOOK_TIMEOUT", 5.0)
+# Back-off after a failed attempt: base * 2^(n-1) seconds (with jitter), capped.
+TOCSIN_WEBHOOK_RETRY_BASE = env_float("TOCSIN_WEBHOOK_RETRY_BASE", 30.0)
+TOCSIN_WEBHOOK_RETRY_MAX = env_float("TOCSIN_WEBHOOK_RETRY_MAX", 3600.0)
+# A delivery is failed after this many hours of retries; an endpoint whose
+# attempts all fail for as long is disabled and staff are emailed.
+TOCSIN_WEBHOOK_GIVE_UP_HOURS = env_float("TOCSIN_WEBHOOK_GIVE_UP_HOURS", 24.0)
+# How often beat queues due retries (and deliveries the broker lost).
+TOCSIN_WEBHOOK_SWEEP_SECONDS = env_float("TOCSIN_WEBHOOK_SWEEP_SECONDS", 10.0)
+# Days delivered and failed deliveries are kept for staff to read (beat deletes older ones hourly).
+TOCSIN_WEBHOOK_KEEP_DAYS = env_int("TOCSIN_WEBHOOK_KEEP_DAYS", 30)
 
 # --- Sending engine (campaigns/sending/batching.py, sending.py, throttle.py) ---------------
 # Messages per second across every worker; 0 = unlimited. SMTP defaults to

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from campaigns.models import Campaign
 from donations.currencies import exponent, is_currency
 from donations.models import DECIMAL_PLACES, MAX_DIGITS, Donation
+from donations.signals import donation_received
 from subscribers.models import Subscriber, normalize_email
 from subscribers.text import text_problem
 
@@ -192,6 +193,7 @@ def record_donation(
         # racing the first delivery); the unique reference decides who wins.
         with transaction.atomic():
             donation.save()
+            donation_received.send(sender=Donation, donation=donation)
     except IntegrityError:
         winner = Donation.objects.filter(reference=reference).first()
         if winner is None:

@@ -29,6 +29,21 @@ person_left = Signal()
 # ``Consent.Channel``), when.
 unsubscribed = Signal()
 
+# Sent when a person becomes confirmed: a confirmation link followed, or a
+# sign-up without double opt-in (API, an action's opt-in). Not sent by the
+# CSV import, which confirms thousands at once. Arguments: subscriber.
+person_confirmed = Signal()
+
+# Sent when a person changes their preferences (lists, language, name,
+# tracking, a pause) or leaves some lists. Arguments: subscriber, changes
+# (short phrases: "lists added", "language"…).
+person_updated = Signal()
+
+# Sent when a bounce, a complaint, a provider's or staff's unsubscribe moves a
+# person to bounced, complained or unsubscribed (only on that change).
+# Arguments: subscriber, reason (a ``Suppression.Reason``).
+person_suppressed = Signal()
+
 # Sent by ``services.erase`` before the address is replaced: receivers drop
 # the person from their own rows. Arguments: subscriber, email (the address
 # being erased), replacement_email.

@@ -17,6 +17,7 @@ from actions.models import Action, District, Letter, Signature, Target
 from actions.sending.messages import sender_address
 from actions.services.cleaning import Cleaned, InvalidSignature, clean_signature
 from actions.services.records import count_cache_key
+from actions.signals import action_signed
 from actions.tasks import queue_letters
 from subscribers import consent_text
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
@@ -114,6 +115,15 @@ def _opt_in(
     )
 
 
+def _link_subscriber(signature: Signature, asked: SignupResult | None) -> SignupResult | None:
+    """The signature points at the subscriber (and consent) its opt-in made or found."""
+    if asked is not None and asked.subscriber is not None:
+        signature.consent = asked.consent
+        signature.subscriber = asked.subscriber
+        signature.save(update_fields=["consent", "subscriber"])
+    return asked
+
+
 def sign(
     *,
     action: Action,
@@ -186,11 +196,8 @@ def sign(
             earlier = Signature.objects.get(action=action, email=cleaned.email)
             return SignResult(signature=earlier, created=False, opt_in=opt_in())
         letters = _write_letters(action, signature, district) if action.is_letter else []
-        asked = opt_in()
-        if asked is not None and asked.subscriber is not None:
-            signature.consent = asked.consent
-            signature.subscriber = asked.subscriber
-            signature.save(update_fields=["consent", "subscriber"])
+        asked = _link_subscriber(signature, opt_in())
+        action_signed.send(sender=Signature, signature=signature)
     with contextlib.suppress(redis.RedisError):  # committed: a cache outage must not make it an error page
         cache.delete(count_cache_key(action))
     return SignResult(signature=signature, created=True, letters=letters, opt_in=asked)

@@ -9,7 +9,7 @@ always has the same shape (a text part and an HTML alternative), so this
 module writes it directly: bodies in base64 (``binascii``, in C: ~20 µs),
 headers as they are when they are plain ASCII and RFC 2047-encoded
 otherwise. The result is checked against Python's strict ``email`` parser in
-tests/campaigns/test_sending.py. Anything else (attachments, other
+tests/campaigns/test_engine.py. Anything else (attachments, other
 alternatives) returns None and goes through Django's own serialiser.
 """
 

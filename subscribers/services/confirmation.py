@@ -18,6 +18,7 @@ from subscribers import emails, tokens
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.services.leaving import lift_suppression
 from subscribers.services.signup import activate_lists, clip
+from subscribers.signals import person_confirmed, person_updated
 from subscribers.tokens import InvalidToken
 
 # Queued by name, as the confirmation email is (subscribers/services/signup.py says why).
@@ -150,6 +151,9 @@ def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Confi
         lift_suppression(email=subscriber.email)
         if first_confirmation:
             enqueue(SEND_WELCOME_TASK, args=[subscriber.pk])
+            person_confirmed.send(sender=Subscriber, subscriber=subscriber)
+        else:
+            person_updated.send(sender=Subscriber, subscriber=subscriber, changes=["lists added"])
     return Confirmation(subscriber=subscriber, welcomed=first_confirmation)
 
 

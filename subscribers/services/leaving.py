@@ -23,7 +23,7 @@ from subscribers.models import (
     email_hash,
     normalize_email,
 )
-from subscribers.signals import person_left, unsubscribed
+from subscribers.signals import person_left, person_suppressed, person_updated, unsubscribed
 
 # Statuses that mean "never mail this person", each with its own reason.
 _LEFT = {
@@ -128,6 +128,8 @@ def unsubscribe(
             )
             if lists is None:
                 unsubscribed.send(sender=Subscriber, subscriber_id=locked.pk, channel=channel, when=now)
+            else:
+                person_updated.send(sender=Subscriber, subscriber=locked, changes=["lists removed"])
     subscriber.refresh_from_db()
     return changed
 
@@ -181,6 +183,7 @@ def suppress(*, email: str, reason: Suppression.Reason | str, detail: str = "") 
             subscriber.status = new_status
             subscriber.unsubscribed_at = subscriber.unsubscribed_at or now
             subscriber.save(update_fields=["status", "unsubscribed_at"])
+            person_suppressed.send(sender=Subscriber, subscriber=subscriber, reason=reason)
         person_left.send(sender=Subscriber, subscriber_id=subscriber.pk)
         if created or status_changed:
             Consent.objects.create(

@@ -20,6 +20,7 @@ from subscribers.models import (
     email_hash,
 )
 from subscribers.services.leaving import ResubscribeRefused, SubscriberErased, can_resubscribe
+from subscribers.signals import person_updated
 
 
 def add_months(day: date, months: int) -> date:
@@ -141,5 +142,7 @@ def update_preferences(
             requested_at=now,
             confirmed_at=now,
         )
+        if changes:
+            person_updated.send(sender=Subscriber, subscriber=locked, changes=changes)
     subscriber.refresh_from_db()
     return subscriber

@@ -35,6 +35,7 @@ from subscribers.models import (
     normalize_email,
 )
 from subscribers.services.leaving import is_suppressed
+from subscribers.signals import person_confirmed
 from subscribers.text import address_problem, has_control_characters, name_problem
 
 logger = logging.getLogger(__name__)
@@ -226,7 +227,8 @@ def _confirm_at_once(
         return SignupResult(subscriber=existing, consent=None, created=False, outcome="suppressed")
     subscriber, created = _lock_or_create(email=email, name=name, language=language)
     fields = ["status"]
-    if subscriber.status != Subscriber.Status.CONFIRMED:
+    newly_confirmed = subscriber.status != Subscriber.Status.CONFIRMED
+    if newly_confirmed:
         subscriber.status = Subscriber.Status.CONFIRMED
         subscriber.confirmed_at = now
         fields.append("confirmed_at")
@@ -240,6 +242,8 @@ def _confirm_at_once(
     activate_lists(subscriber, mailing_lists)
     action = _ACTION_FOR_SOURCE.get(evidence["source"], Consent.Action.CONFIRM)
     consent = Consent.objects.create(subscriber=subscriber, action=action, confirmed_at=now, **evidence)
+    if newly_confirmed:
+        person_confirmed.send(sender=Subscriber, subscriber=subscriber)
     return SignupResult(subscriber=subscriber, consent=consent, created=created, outcome="confirmed")
 
 

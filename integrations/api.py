@@ -1,0 +1,173 @@
+"""/api/v1/webhooks: register, list, read and remove outgoing webhook endpoints.
+
+A ninja Router that ``IntegrationsConfig.ready()`` adds to campaigns' API
+(bearer token, 401/403, ``{"errors": {field: [message]}}``). A URL or an
+event name the server refuses is a 422 whose message lists the valid events.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Path, Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema
+
+from campaigns.api.auth import BearerToken, token_user
+from campaigns.api.fields import Text, problem
+from campaigns.api.schemas import ERRORS, ErrorOut
+from integrations import services
+from integrations.events import EVENTS
+from integrations.models import Endpoint, WebhookDelivery
+
+router = Router(tags=["webhooks"])
+
+EventName = Annotated[str, Text(50), WithJsonSchema({"type": "string", "enum": list(EVENTS), "maxLength": 50})]
+
+
+class EndpointInput(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Text(500, required=True, format="uri")]
+    events: list[EventName] = Field(max_length=len(EVENTS) * 2, description="One or more event names.")
+    description: Annotated[str, Text(200)] | None = None
+
+
+class EndpointCreated(Schema):
+    id: int
+    secret: str = Field(description="whsec_<base64>: verify each delivery's webhook-signature with it.")
+
+
+class InvalidEndpointOut(Schema):
+    detail: str
+    errors: dict[str, list[str]]
+    valid_events: list[str]
+
+
+class DeliveryOut(Schema):
+    id: int
+    webhook_id: str
+    type: str
+    status: str
+    attempts: int
+    created_at: str
+    last_attempt_at: str | None
+    next_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str
+
+
+class EndpointOut(Schema):
+    id: int
+    url: str
+    description: str
+    events: list[str]
+    active: bool
+    disabled_at: str | None
+    disabled_reason: str
+    created_at: str
+
+
+class EndpointDetailOut(EndpointOut):
+    deliveries: list[DeliveryOut]
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
+    return {
+        "id": endpoint.pk,
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "events": list(endpoint.events),
+        "active": endpoint.active,
+        "disabled_at": _iso(endpoint.disabled_at),
+        "disabled_reason": endpoint.disabled_reason,
+        "created_at": endpoint.created_at.isoformat(),
+    }
+
+
+def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
+    pending = delivery.status == WebhookDelivery.Status.PENDING
+    return {
+        "id": delivery.pk,
+        "webhook_id": delivery.message_id,
+        "type": delivery.event_type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "created_at": delivery.created_at.isoformat(),
+        "last_attempt_at": _iso(delivery.last_attempt_at),
+        "next_attempt_at": _iso(delivery.next_attempt_at) if pending else None,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+    }
+
+
+def _endpoint(value: Any) -> Endpoint:
+    text = str(value)
+    if not text.isdigit():
+        raise problem("int_type", _("Must be a whole number."))
+    endpoint = Endpoint.objects.filter(pk=int(text)).first() if len(text) < 19 else None
+    if endpoint is None:
+        # Not a ValueError: pydantic lets it through, so an unknown endpoint is a 404.
+        raise HttpError(404, _("No such webhook endpoint."))
+    return endpoint
+
+
+EndpointById = Annotated[Any, PlainValidator(_endpoint), WithJsonSchema({"type": "integer"})]
+BY_ID = Path(alias="id")  # the path's name; the view gets the endpoint
+
+
+@router.post(
+    "/webhooks",
+    response={201: EndpointCreated, 422: InvalidEndpointOut, **ERRORS},
+    auth=BearerToken("integrations.add_endpoint"),
+)
+def create_webhook(request: HttpRequest, payload: EndpointInput) -> Any:
+    """Register an endpoint for some events; the answer holds its signing secret, shown this once.
+
+    Deliveries follow Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` headers, and a
+    JSON body `{"type", "timestamp", "data"}`. The URL must be https and must not resolve to a private, loopback
+    or reserved address (unless the server allows it). An unknown event or a refused URL answers 422 with
+    `valid_events`.
+    """
+    try:
+        endpoint = services.create_endpoint(
+            url=payload.url, events=payload.events, description=payload.description or "", actor=token_user(request)
+        )
+    except services.InvalidEndpoint as problem:
+        body = {"detail": _("The request is not valid."), "errors": problem.errors, "valid_events": list(EVENTS)}
+        return Status(422, body)
+    return Status(201, {"id": endpoint.pk, "secret": endpoint.secret})
+
+
+@router.get("/webhooks", response={200: list[EndpointOut], **ERRORS}, auth=BearerToken("integrations.view_endpoint"))
+def webhooks(request: HttpRequest) -> Any:
+    """Every endpoint, newest first (without secrets)."""
+    return Status(200, [endpoint_json(endpoint) for endpoint in Endpoint.objects.order_by("-created_at", "-id")])
+
+
+@router.get(
+    "/webhooks/{id}",
+    response={200: EndpointDetailOut, 404: ErrorOut, **ERRORS},
+    auth=BearerToken("integrations.view_endpoint"),
+)
+def webhook_detail(request: HttpRequest, endpoint: EndpointById = BY_ID) -> Any:
+    """One endpoint and its 20 most recent deliveries."""
+    deliveries = [delivery_json(delivery) for delivery in services.recent(endpoint)]
+    return Status(200, {**endpoint_json(endpoint), "deliveries": deliveries})
+
+
+@router.delete(
+    "/webhooks/{id}",
+    response={204: None, 404: ErrorOut, **ERRORS},
+    auth=BearerToken("integrations.delete_endpoint"),
+)
+def delete_webhook(request: HttpRequest, endpoint: EndpointById = BY_ID) -> Any:
+    """Remove an endpoint; deliveries still waiting for it are dropped."""
+    endpoint.delete()
+    return Status(204, None)
