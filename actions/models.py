@@ -357,9 +357,8 @@ class Signature(models.Model):
         super().save(*args, **kwargs)
 
 
-# The letters' ledger lives in its own module (imported here so that Django and
-# ``from actions.models import Letter`` both find it).
-# Models kept in a module of their own (models.py stays under the size limit); imported here so Django finds them.
+# Models kept in modules of their own (models.py stays under the size limit), among them the
+# letters' ledger; imported here so that Django and ``from actions.models import …`` find them.
 from actions.content_models import ActedAudience, ActionTranslation  # noqa: E402
 from actions.ledger import Letter, LetterDigest  # noqa: E402
 
