@@ -17,7 +17,7 @@ import redis
 from django.utils import timezone
 
 from campaigns.models import Delivery
-from campaigns.sending import control
+from campaigns.tasks import sweep
 from journeys.models import Enrolment
 from journeys.tasks import run_journeys
 from subscribers.services import signup
@@ -120,7 +120,7 @@ def test_a_worker_killed_during_a_due_batch_mails_nobody_twice(slow_smtp, settin
         ):
             assert time.monotonic() < deadline, "the journey did not catch up after the restart:\n" + second.log
             run_journeys.delay()  # what beat does every 10 s
-            control.sweep()  # what beat does every 15 s
+            sweep()  # what beat does every 15 s
             time.sleep(1)
     finally:
         second.stop()
