@@ -32,7 +32,7 @@ SECURITY_MODELS: dict[tuple[str, str], Promise] = {
     ("axes", "accesslog"): _("Sign-in log"),
 }
 # Sections in the order staff use them; anything else follows, then security.
-SECTION_ORDER = ["campaigns", "subscribers", "donations"]
+SECTION_ORDER = ["campaigns", "journeys", "subscribers", "donations"]
 SECURITY_NAME = _("Staff and security")
 # Apps whose every model is in the security section.
 SECURITY_ONLY_APPS = ("auth", "axes", "otp_static", "otp_totp")

@@ -44,6 +44,7 @@ app.conf.beat_max_loop_interval = 5
 _SWEEP = max(float(getattr(settings, "TOCSIN_SEND_SWEEP_SECONDS", 15.0)), 2.0)
 _RELAY = max(float(getattr(settings, "TOCSIN_OUTBOX_RELAY_SECONDS", 5.0)), 1.0)
 _WEBHOOK_SWEEP = max(float(getattr(settings, "TOCSIN_WEBHOOK_SWEEP_SECONDS", 10.0)), 1.0)
+_JOURNEYS = max(float(getattr(settings, "TOCSIN_JOURNEY_SECONDS", 10.0)), 1.0)
 app.conf.beat_schedule = {
     "purge-unconfirmed-signups": {
         "task": "subscribers.tasks.purge_unconfirmed",
@@ -90,6 +91,17 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 9},
     },
+    # Journeys' due steps (journeys/engine.py): every person's step within a
+    # minute of its time; batches claimed with SKIP LOCKED, so overlaps are safe.
+    "run-journeys": {
+        "task": "journeys.tasks.run_journeys",
+        "schedule": _JOURNEYS,
+        "options": {"expires": max(_JOURNEYS - 1, 1.0)},
+    },
+    "enrol-inactive": {
+        "task": "journeys.tasks.enrol_inactive",
+        "schedule": 3600.0,
+    },
 }
 # Send batches are routed per call (urgent for alerts, bulk otherwise);
 # these defaults cover the engine's housekeeping.
@@ -104,6 +116,8 @@ app.conf.task_routes = {
     "campaigns.tasks.prepare_campaign": {"queue": "bulk"},
     "campaigns.tasks.send_batch": {"queue": "bulk"},
     "actions.tasks.*": {"queue": "default"},
+    "journeys.tasks.run_journeys": {"queue": "default"},
+    "journeys.tasks.enrol_inactive": {"queue": "default"},
 }
 app.autodiscover_tasks()
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "actions",
     # Outgoing webhooks to the organisation's CRM: above every app whose events it sends.
     "integrations",
+    "journeys",
 ]
 
 MIDDLEWARE = [
@@ -366,6 +367,12 @@ TOCSIN_SEND_RETRY_BASE = env_float("TOCSIN_SEND_RETRY_BASE", 5.0)
 TOCSIN_SEND_RETRY_MAX = env_float("TOCSIN_SEND_RETRY_MAX", 300.0)
 TOCSIN_SEND_SWEEP_SECONDS = env_float("TOCSIN_SEND_SWEEP_SECONDS", 15.0)
 TOCSIN_SEND_STATS = env_bool("TOCSIN_SEND_STATS", default=False)
+# Journeys (journeys/engine.py): beat looks for due steps every N seconds and
+# runs them in batches of this many people, each batch one transaction, for at
+# most TOCSIN_JOURNEY_RUN_SECONDS per task.
+TOCSIN_JOURNEY_SECONDS = env_float("TOCSIN_JOURNEY_SECONDS", 10.0)
+TOCSIN_JOURNEY_BATCH = env_int("TOCSIN_JOURNEY_BATCH", 2000)
+TOCSIN_JOURNEY_RUN_SECONDS = env_float("TOCSIN_JOURNEY_RUN_SECONDS", 30.0)
 # Off (the default): per-message ledger commits skip the WAL flush on Postgres;
 # safe against killed workers, a crashed Postgres may forget the last ~0.6 s
 # (campaigns/sending/ledger.py explains). On: every claim waits for the disk.

@@ -44,6 +44,19 @@ person_updated = Signal()
 # Arguments: subscriber, reason (a ``Suppression.Reason``).
 person_suppressed = Signal()
 
+# Sent when subscriptions become confirmed: the person confirmed a sign-up
+# (the link in the email) or the API subscribed them without double opt-in.
+# Never sent by the CSV import, which writes people in bulk (an import is old
+# consent moved in, not a new supporter). Receivers start what follows a new
+# sign-up (journeys enrol the person). Arguments: subscriber_id, list_ids (the
+# lists newly confirmed), source (a ``Consent.Source``).
+subscription_confirmed = Signal()
+
+# Sent when a person leaves some lists but not everything (the unsubscribe
+# page for one list, the preference centre). Leaving everything sends
+# ``person_left`` instead. Arguments: subscriber_id, list_ids.
+subscriptions_ended = Signal()
+
 # Sent by ``services.erase`` before the address is replaced: receivers drop
 # the person from their own rows. Arguments: subscriber, email (the address
 # being erased), replacement_email.

@@ -87,6 +87,15 @@ class Campaign(models.Model):
         verbose_name=_("donors"),
     )
     tracking_enabled = models.BooleanField(default=True, verbose_name=_("count opens and clicks"))
+    # Sent by an automation above campaigns (a journey's email step): its ledger
+    # grows as people reach the step, so it has no audience snapshot, stays
+    # ``sending`` while more may come, and is not listed with the campaigns.
+    automated = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=_("Sent by an automation (a journey's step), person by person."),
+        verbose_name=_("automated"),
+    )
     # Empty means "as the kind decides" (``in_public_archive``): an alert may
     # name a detained defender, so alerts and appeals stay out unless staff say so.
     public_archive = models.BooleanField(

@@ -74,7 +74,7 @@ def last_campaigns() -> list[dict[str, Any]]:
     """The latest campaigns that went out, with their key rates (a few grouped queries in all)."""
     campaigns = list(
         Campaign.objects.filter(
-            status__in=[Campaign.Status.SENDING, Campaign.Status.PAUSED, Campaign.Status.SENT]
+            status__in=[Campaign.Status.SENDING, Campaign.Status.PAUSED, Campaign.Status.SENT], automated=False
         ).order_by("-started_at", "-pk")[:LAST_CAMPAIGNS]
     )
     ids = [c.pk for c in campaigns]

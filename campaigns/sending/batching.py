@@ -123,7 +123,8 @@ def prepare(campaign_id: int) -> int:
 
 
 def is_prepared(campaign: Campaign) -> bool:
-    return SendBatch.objects.filter(campaign=campaign).exists()
+    # An automated campaign has no snapshot: its automation writes its ledger, person by person.
+    return campaign.automated or SendBatch.objects.filter(campaign=campaign).exists()
 
 
 def recut_if_uncovered(campaign: Campaign) -> int:
@@ -139,6 +140,8 @@ def all_sent(campaign: Campaign) -> bool:
     Its batches are then marked done. A campaign prepared with an empty
     audience has no batch and no delivery: all sent, too.
     """
+    if campaign.automated:
+        return False  # open for the people who reach its step later
     if not is_prepared(campaign):
         return not Delivery.objects.filter(campaign=campaign).exists()
     if Delivery.objects.filter(

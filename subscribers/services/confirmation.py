@@ -17,7 +17,7 @@ from outbox.relay import enqueue
 from subscribers import emails, tokens
 from subscribers.models import Consent, MailingList, Subscriber, Subscription
 from subscribers.services.leaving import lift_suppression
-from subscribers.services.signup import activate_lists, clip
+from subscribers.services.signup import activate_lists, active_list_ids, announce_confirmed, clip
 from subscribers.signals import person_confirmed, person_updated
 from subscribers.tokens import InvalidToken
 
@@ -115,6 +115,7 @@ def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Confi
         wanted = _requested(subscriber, request)
         now = timezone.now()
         first_confirmation = subscriber.status != Subscriber.Status.CONFIRMED
+        already = set() if first_confirmation else active_list_ids(subscriber)
         subscriber.status = Subscriber.Status.CONFIRMED
         subscriber.confirmed_at = now
         subscriber.unsubscribed_at = None
@@ -127,6 +128,7 @@ def confirm(*, token: str, ip: str | None = None, user_agent: str = "") -> Confi
         # lists ticked on this form are the whole choice; a confirmed person
         # adding topics keeps the ones they had.
         activate_lists(subscriber, wanted.lists, exclusive=first_confirmation)
+        announce_confirmed(subscriber, wanted.lists, already=already, source=request.source)
         Consent.objects.create(
             subscriber=subscriber,
             email=subscriber.email,

@@ -23,7 +23,7 @@ from subscribers.models import (
     email_hash,
     normalize_email,
 )
-from subscribers.signals import person_left, person_suppressed, person_updated, unsubscribed
+from subscribers.signals import person_left, person_suppressed, person_updated, subscriptions_ended, unsubscribed
 
 # Statuses that mean "never mail this person", each with its own reason.
 _LEFT = {
@@ -95,7 +95,10 @@ def unsubscribe(
         if lists is not None:
             active = active.filter(mailing_list__in=list(lists))
         slugs = sorted(active.values_list("mailing_list__slug", flat=True))
+        ended_ids = list(active.values_list("mailing_list_id", flat=True))
         changed = bool(active.update(status=Subscription.Status.UNSUBSCRIBED, updated_at=now))
+        if lists is not None and ended_ids:
+            subscriptions_ended.send(sender=Subscriber, subscriber_id=locked.pk, list_ids=ended_ids)
 
         if lists is None:
             if locked.status not in _LEFT:

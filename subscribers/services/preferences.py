@@ -20,7 +20,7 @@ from subscribers.models import (
     email_hash,
 )
 from subscribers.services.leaving import ResubscribeRefused, SubscriberErased, can_resubscribe
-from subscribers.signals import person_updated
+from subscribers.signals import person_updated, subscriptions_ended
 
 
 def add_months(day: date, months: int) -> date:
@@ -57,6 +57,9 @@ def _choose_lists(locked: Subscriber, chosen: dict[int, MailingList], now: datet
         if list_id in public_ids and list_id not in chosen and sub.status == Subscription.Status.ACTIVE
     ]
     Subscription.objects.filter(pk__in=removed).update(status=Subscription.Status.UNSUBSCRIBED, updated_at=now)
+    if removed:
+        ended = [list_id for list_id, sub in current.items() if sub.pk in removed]
+        subscriptions_ended.send(sender=Subscriber, subscriber_id=locked.pk, list_ids=ended)
     return added, bool(removed)
 
 

@@ -35,7 +35,7 @@ from subscribers.models import (
     normalize_email,
 )
 from subscribers.services.leaving import is_suppressed
-from subscribers.signals import person_confirmed
+from subscribers.signals import person_confirmed, subscription_confirmed
 from subscribers.text import address_problem, has_control_characters, name_problem
 
 logger = logging.getLogger(__name__)
@@ -174,6 +174,21 @@ def activate_lists(subscriber: Subscriber, mailing_lists: Sequence[MailingList],
         )
 
 
+def active_list_ids(subscriber: Subscriber) -> set[int]:
+    return set(
+        subscriber.subscriptions.filter(status=Subscription.Status.ACTIVE).values_list("mailing_list_id", flat=True)
+    )
+
+
+def announce_confirmed(
+    subscriber: Subscriber, mailing_lists: Sequence[MailingList], *, already: set[int], source: str
+) -> None:
+    """Tell the apps above which subscriptions just became confirmed (in the caller's transaction)."""
+    new_ids = [mailing_list.pk for mailing_list in mailing_lists if mailing_list.pk not in already]
+    if new_ids and source != Consent.Source.IMPORT:
+        subscription_confirmed.send(sender=Subscriber, subscriber_id=subscriber.pk, list_ids=new_ids, source=source)
+
+
 def _hard_bounced(subscriber: Subscriber) -> bool:
     if subscriber.status == Subscriber.Status.BOUNCED:
         return True
@@ -228,6 +243,7 @@ def _confirm_at_once(
     subscriber, created = _lock_or_create(email=email, name=name, language=language)
     fields = ["status"]
     newly_confirmed = subscriber.status != Subscriber.Status.CONFIRMED
+    already = set() if newly_confirmed else active_list_ids(subscriber)
     if newly_confirmed:
         subscriber.status = Subscriber.Status.CONFIRMED
         subscriber.confirmed_at = now
@@ -240,6 +256,7 @@ def _confirm_at_once(
         fields.append("name")
     subscriber.save(update_fields=fields)
     activate_lists(subscriber, mailing_lists)
+    announce_confirmed(subscriber, mailing_lists, already=already, source=evidence["source"])
     action = _ACTION_FOR_SOURCE.get(evidence["source"], Consent.Action.CONFIRM)
     consent = Consent.objects.create(subscriber=subscriber, action=action, confirmed_at=now, **evidence)
     if newly_confirmed:

@@ -87,6 +87,10 @@ class CampaignAdmin(CampaignViews):
     date_hierarchy = "created_at"
     inlines = [CampaignArticleInline, CampaignTranslationInline]
 
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Campaign]:
+        # A journey's emails are edited and reported from their journey.
+        return super().get_queryset(request).filter(automated=False)
+
     class Media:
         css = {"all": ["tocsin/admin-campaign.css"]}
         js = ["tocsin/admin-campaign-kind.js"]
