@@ -238,7 +238,7 @@ def poll_bounces() -> dict[str, int]:
 
 @shared_task(ignore_result=True, expires=600)
 def rollup_ledger() -> dict[str, int]:
-    """Roll finished campaigns' deliveries up after ``TOCSIN_LEDGER_RETENTION_DAYS`` (campaigns/ledger/rollup.py)."""
-    from campaigns.ledger.rollup import roll_up_due
+    """Roll finished campaigns' deliveries up after ``TOCSIN_LEDGER_RETENTION_DAYS`` (campaigns/rollup/)."""
+    from campaigns.rollup.rolling import roll_up_due
 
     return roll_up_due()

@@ -92,7 +92,7 @@ app.conf.beat_schedule = {
     },
 }
 # Finished campaigns' ledgers roll up into exact counts once they are older than
-# TOCSIN_LEDGER_RETENTION_DAYS (campaigns/ledger/rollup.py); a few times a day is plenty.
+# TOCSIN_LEDGER_RETENTION_DAYS (campaigns/rollup/); a few times a day is plenty.
 if int(getattr(settings, "TOCSIN_LEDGER_RETENTION_DAYS", 0) or 0) > 0:
     app.conf.beat_schedule["roll-up-delivery-ledger"] = {
         "task": "campaigns.tasks.rollup_ledger",

@@ -280,7 +280,7 @@ TOCSIN_BOUNCE_MAILBOX = env_str("TOCSIN_BOUNCE_MAILBOX")
 TOCSIN_BOUNCE_POLL_SECONDS = env_float("TOCSIN_BOUNCE_POLL_SECONDS", 300.0)
 # The delivery ledger: a finished campaign's rows older than this roll up into
 # exact per-campaign counts and per-person engagement, then are deleted
-# (campaigns/ledger/rollup.py); 0 keeps every row for ever.
+# (campaigns/rollup/); 0 keeps every row for ever.
 TOCSIN_LEDGER_RETENTION_DAYS = env_int("TOCSIN_LEDGER_RETENTION_DAYS", 180)
 
 # --- Sign-up and abuse --------------------------------------------------------

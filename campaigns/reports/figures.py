@@ -24,8 +24,9 @@ from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
 
-from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent
+from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent, RolledUpCampaign
 from campaigns.reports.contributions import ReportLine, lines_for
+from campaigns.rollup.reading import rollup_of
 from subscribers.models import Subscriber
 
 Kind = DeliveryEvent.Kind
@@ -121,6 +122,8 @@ class CampaignReport:
         return self.unique.get(Kind.UNSUBSCRIBED, 0)
 
     tracked: bool = True
+    # When the per-recipient rows were rolled up into these figures (campaigns/rollup/), if they were.
+    rolled_up_at: datetime | None = None
     # Why nothing was tracked: the campaign's own switch, or these lists' (names).
     untracked_lists: list[str] = field(default_factory=list)
     # What higher apps add (campaigns/reports/contributions.py): e.g. people who acted.
@@ -263,6 +266,9 @@ def _timeline(campaign: Campaign, start: datetime | None) -> dict[str, list[int]
 
 
 def campaign_report(campaign: Campaign) -> CampaignReport:
+    rollup = rollup_of(campaign)
+    if rollup is not None:
+        return _rolled_up_report(campaign, rollup)
     start = _timeline_start(campaign)
     tracked = _campaign_tracked(campaign)
     untracked_lists = (
@@ -280,6 +286,30 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         timeline=_timeline(campaign, start),
         tracked=tracked,
         untracked_lists=untracked_lists,
+        extra=lines_for(campaign),
+    )
+
+
+def _rolled_up_report(campaign: Campaign, rollup: RolledUpCampaign) -> CampaignReport:
+    """The same report from the figures written when the campaign's rows were rolled up (campaigns/rollup/)."""
+    start = campaign.started_at or rollup.first_sent_at
+    tracked = _campaign_tracked(campaign)
+    untracked_lists = (
+        []
+        if tracked or not campaign.tracking_enabled
+        else list(campaign.lists.filter(tracking_enabled=False).values_list("name", flat=True))
+    )
+    return CampaignReport(
+        campaign=campaign,
+        statuses={key: int(value) for key, value in rollup.statuses.items()},
+        unique=_unique_by_kind(campaign),
+        untracked_recipients=rollup.untracked_recipients if tracked else 0,
+        top_links=list(rollup.top_links),
+        timeline_start=start,
+        timeline=_timeline(campaign, start),
+        tracked=tracked,
+        untracked_lists=untracked_lists,
+        rolled_up_at=rollup.started_at,
         extra=lines_for(campaign),
     )
 
