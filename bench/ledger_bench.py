@@ -64,7 +64,8 @@ def _drop_ledger_indexes(table: str) -> list[str]:
     again: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'u'",
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = %s::regclass AND contype = 'u'",
             [table],
         )
         for name, definition in cursor.fetchall():
