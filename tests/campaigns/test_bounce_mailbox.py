@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import imaplib
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from io import StringIO
@@ -145,3 +147,59 @@ def test_mailbox_urls_are_read_with_their_defaults():
     assert Mailbox.from_url("imap://u:p@127.0.0.1:1143").folder == "INBOX"
     with pytest.raises(MailboxError):
         Mailbox.from_url("imaps://mail.example.org/INBOX")
+
+
+class Pop3Handler(socketserver.StreamRequestHandler):
+    """Just enough of RFC 1939 for a client: USER, PASS, STAT, RETR, DELE, QUIT (deletes at QUIT only)."""
+
+    def handle(self) -> None:
+        box: list[bytes] = self.server.messages  # type: ignore[attr-defined]
+        deleted: set[int] = set()
+        self.wfile.write(b"+OK test POP3 server ready\r\n")
+        for raw in self.rfile:
+            command, _, argument = raw.decode("ascii", "replace").strip().partition(" ")
+            command = command.upper()
+            if command in ("USER", "PASS", "NOOP"):
+                ok = command != "PASS" or argument == PASSWORD
+                self.wfile.write(b"+OK\r\n" if ok else b"-ERR authentication failed\r\n")
+            elif command == "STAT":
+                self.wfile.write(f"+OK {len(box)} {sum(map(len, box))}\r\n".encode())
+            elif command == "RETR":
+                body = box[int(argument) - 1].replace(b"\r\n.", b"\r\n..")
+                self.wfile.write(b"+OK\r\n" + body + b".\r\n")
+            elif command == "DELE":
+                deleted.add(int(argument) - 1)
+                self.wfile.write(b"+OK\r\n")
+            elif command == "QUIT":
+                box[:] = [message for i, message in enumerate(box) if i not in deleted]
+                self.wfile.write(b"+OK bye\r\n")
+                return
+            else:
+                self.wfile.write(b"-ERR unknown command\r\n")
+
+
+@pytest.fixture
+def pop3_server() -> Iterator[socketserver.ThreadingTCPServer]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Pop3Handler)
+    server.messages = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_poll_bounces_reads_a_pop3_mailbox_and_empties_it(pop3_server):
+    delivery = make_delivery("gone@example.net")
+    message = bounce_for(delivery, "exim_hard")
+    pop3_server.messages.append(message)  # type: ignore[attr-defined]
+    port = pop3_server.server_address[1]
+    out = StringIO()
+
+    call_command("poll_bounces", mailbox=f"pop3://{USER}:{PASSWORD}@127.0.0.1:{port}", stdout=out)
+
+    assert "1 message(s): 1 recorded" in out.getvalue()
+    assert is_suppressed("gone@example.net")
+    assert pop3_server.messages == []  # type: ignore[attr-defined]
