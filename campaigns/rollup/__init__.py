@@ -16,5 +16,6 @@ a report's cost already follows the campaign's size, not the table's; what
 grows without end is storage, vacuum and index maintenance, which deleting
 old rows solves on PostgreSQL and SQLite alike (partitions need Postgres, a
 partition key in the unique constraint, and a scheme to create them).
-Appeals keep their rows: who received an appeal is how a gift is attributed.
+Appeals keep their rows (who received an appeal is how a gift is attributed), and
+so do A/B tests (each variant's figures are read from its rows).
 """

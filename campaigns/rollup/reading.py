@@ -20,7 +20,7 @@ def counts_from(rollup: RolledUpCampaign) -> dict[str, int]:
         "sent": statuses.get(Status.SENT, 0),
         "failed": statuses.get(Status.FAILED, 0),
         "unknown": statuses.get(Status.UNKNOWN, 0),
-        "pending": statuses.get(Status.QUEUED, 0) + statuses.get(Status.SENDING, 0),
+        "pending": sum(statuses.get(status, 0) for status in (Status.QUEUED, Status.SENDING, Status.HELD)),
         "skipped": statuses.get(Status.SKIPPED, 0),
     }
 

@@ -38,6 +38,7 @@ def due_campaigns(*, retention_days: int | None = None) -> list[int]:
     return list(
         Campaign.objects.filter(status__in=[Campaign.Status.SENT, Campaign.Status.CANCELLED], finished_at__lt=cutoff)
         .exclude(kind=Campaign.Kind.APPEAL)  # donations attribute gifts to whoever received the appeal
+        .filter(ab_test__isnull=True)  # an A/B test's variants are read from its rows
         .filter(Exists(Delivery.objects.filter(campaign=OuterRef("pk"))))
         .order_by("finished_at", "pk")
         .values_list("pk", flat=True)

@@ -19,10 +19,10 @@ from django.core.management import CommandError, call_command
 from campaigns.events.bounces import verp
 from campaigns.events.bounces.mailbox import Mailbox, MailboxError, poll
 from campaigns.models import DeliveryEvent
+from scripts.local_redis import free_port
 from subscribers.services.leaving import is_suppressed
-from tests.campaigns import bounce_samples
-from tests.campaigns.event_helpers import make_delivery
-from tests.e2e.conftest import free_port
+from tests.support import bounce_samples
+from tests.support.factories import make_delivery
 
 pytestmark = pytest.mark.django_db
 USER, PASSWORD = "demouser", "demopass"

@@ -7,11 +7,6 @@ feedback loop writes it (tests/campaigns/bounce_samples.py).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 
@@ -19,28 +14,12 @@ from campaigns.events.bounces import verp
 from campaigns.models import CampaignStat, Delivery, DeliveryEvent
 from subscribers.models import Subscriber, Suppression, email_hash
 from subscribers.services.leaving import is_suppressed
-from tests.campaigns import bounce_samples
-from tests.campaigns.event_helpers import make_delivery
-from tests.e2e.conftest import worker_database_url
+from tests.support import bounce_samples
+from tests.support.bounce_samples import ingest_bounce
+from tests.support.factories import make_delivery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 Kind = DeliveryEvent.Kind
-
-
-def ingest_bounce(raw: bytes) -> subprocess.CompletedProcess[bytes]:
-    env = dict(os.environ)
-    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": worker_database_url()})
-    env.pop("ESP", None)
-    return subprocess.run(
-        [sys.executable, "manage.py", "ingest_bounce"],
-        cwd=ROOT,
-        env=env,
-        input=raw,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def bounce_address(delivery: Delivery) -> str:

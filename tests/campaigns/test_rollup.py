@@ -18,9 +18,8 @@ from campaigns.reports.figures import campaign_report
 from campaigns.rollup.rolling import due_campaigns, roll_up, roll_up_due
 from campaigns.sending import audience
 from subscribers.models import Subscriber
-from tests.campaigns.engine_helpers import make_list
-from tests.campaigns.staff_helpers import staff, verified
-from tests.campaigns.test_reports import sent_campaign  # noqa: F401  (the fixture)
+from tests.support.factories import make_list
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 Kind = DeliveryEvent.Kind
@@ -43,7 +42,7 @@ def everything_staff_read(campaign: Campaign) -> dict:
     return {"report": report, "counts": lifecycle.campaign_counts(campaign), "dashboard": dashboard}
 
 
-def test_reports_show_the_same_figures_before_and_after_the_roll_up(sent_campaign, client):  # noqa: F811
+def test_reports_show_the_same_figures_before_and_after_the_roll_up(sent_campaign, client):
     Subscriber.objects.filter(email__in=["p6@example.org", "p7@example.org"]).update(tracking_allowed=False)
     campaign = finished(sent_campaign, days_ago=400)
     before = everything_staff_read(campaign)
@@ -61,7 +60,7 @@ def test_reports_show_the_same_figures_before_and_after_the_roll_up(sent_campaig
     assert "rolled up" in page and "<svg" in page
 
 
-def test_each_person_keeps_what_they_received_opened_and_clicked(sent_campaign):  # noqa: F811
+def test_each_person_keeps_what_they_received_opened_and_clicked(sent_campaign):
     campaign = finished(sent_campaign, days_ago=400)
     opened_at = DeliveryEvent.objects.filter(delivery__subscriber__email="p0@example.org", kind=Kind.OPENED)
     latest_open = max(opened_at.values_list("occurred_at", flat=True))
@@ -77,7 +76,7 @@ def test_each_person_keeps_what_they_received_opened_and_clicked(sent_campaign):
     assert "Earlier campaigns (rolled up): 1 received" in history
 
 
-def test_engagement_adds_up_over_campaigns_and_still_selects_engaged_people(sent_campaign):  # noqa: F811
+def test_engagement_adds_up_over_campaigns_and_still_selects_engaged_people(sent_campaign):
     peru = make_list("peru")
     p0 = Subscriber.objects.get(email="p0@example.org")
     p0.subscriptions.create(mailing_list=peru)
@@ -95,7 +94,7 @@ def test_engagement_adds_up_over_campaigns_and_still_selects_engaged_people(sent
     assert audience.count_audience(engaged) == 1
 
 
-def test_only_finished_campaigns_past_the_retention_roll_up_and_appeals_keep_their_rows(sent_campaign, settings):  # noqa: F811
+def test_only_finished_campaigns_past_the_retention_roll_up_and_appeals_keep_their_rows(sent_campaign, settings):
     settings.TOCSIN_LEDGER_RETENTION_DAYS = 180
     old = finished(sent_campaign, days_ago=200)
     recent = Campaign.objects.create(subject="Recent", status=Campaign.Status.SENT, finished_at=timezone.now())
@@ -115,7 +114,7 @@ def test_only_finished_campaigns_past_the_retention_roll_up_and_appeals_keep_the
     assert due_campaigns() == []  # 0 keeps everything
 
 
-def test_a_roll_up_stopped_halfway_carries_on_without_counting_twice(sent_campaign):  # noqa: F811
+def test_a_roll_up_stopped_halfway_carries_on_without_counting_twice(sent_campaign):
     campaign = finished(sent_campaign, days_ago=400)
     before = asdict(campaign_report(campaign))
     from campaigns.rollup import rolling
@@ -147,7 +146,7 @@ def test_a_roll_up_stopped_halfway_carries_on_without_counting_twice(sent_campai
     }
 
 
-def test_the_command_rolls_up_now_and_refuses_what_cannot_be(sent_campaign):  # noqa: F811
+def test_the_command_rolls_up_now_and_refuses_what_cannot_be(sent_campaign):
     out = StringIO()
     call_command("rollup_deliveries", campaign=sent_campaign.pk, stdout=out)
     assert "11 delivery rows rolled up" in out.getvalue()

@@ -9,10 +9,10 @@ from campaigns.events.bounces import verp
 from campaigns.models import Campaign, Delivery, DeliveryEvent
 from subscribers.models import Subscriber
 from subscribers.services.leaving import is_suppressed
-from tests.campaigns import bounce_samples
-from tests.campaigns.engine_helpers import make_campaign, make_list, make_people
-from tests.campaigns.test_bounces import ingest_bounce
-from tests.e2e.conftest import wait_until
+from tests.support import bounce_samples
+from tests.support.bounce_samples import ingest_bounce
+from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

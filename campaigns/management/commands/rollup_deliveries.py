@@ -37,6 +37,8 @@ class Command(TocsinCommand):
                 raise CommandError(f"campaign {campaign_id} is {campaign.status}: only finished campaigns roll up")
             if campaign.kind == Campaign.Kind.APPEAL:
                 raise CommandError("appeals keep their rows: gifts are attributed to whoever received them")
+            if hasattr(campaign, "ab_test"):
+                raise CommandError("A/B tests keep their rows: each variant's figures are read from them")
             ids = [campaign_id]
         else:
             ids = due_campaigns(retention_days=days)

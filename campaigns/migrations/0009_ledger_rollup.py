@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0007_labels_in_the_staffs_language'),
+        ('campaigns', '0008_ab_tests_and_frequency_cap'),
         ('subscribers', '0004_labels_in_the_staffs_language'),
     ]
 

@@ -9,6 +9,15 @@ each message's own Message-ID unique.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.workers import worker_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
 ORIGINAL_HEADERS = """\
 Return-Path: <{verp}>
 Received: from mail.tocsin.example.org (mail.tocsin.example.org [192.0.2.10])
@@ -290,3 +299,19 @@ def render(name: str, *, verp: str, rcpt: str, n: int = 1) -> bytes:
     original = ORIGINAL_HEADERS.format(verp=verp, rcpt=rcpt, n=n)
     text = SAMPLES[name].format(verp=verp, rcpt=rcpt, n=n, original=original)
     return text.replace("\n", "\r\n").encode("utf-8")
+
+
+def ingest_bounce(raw: bytes) -> subprocess.CompletedProcess[bytes]:
+    """``manage.py ingest_bounce`` in its own process against the test database, ``raw`` on standard input."""
+    env = dict(os.environ)
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": worker_database_url()})
+    env.pop("ESP", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", "ingest_bounce"],
+        cwd=ROOT,
+        env=env,
+        input=raw,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
