@@ -37,7 +37,9 @@ class Outgoing:
     message: EmailMultiAlternatives
     email: str  # the recipient, to find their answer in Anymail's status
     message_id: str  # ours: what the ledger records when the backend names none
-    delivery_id: int  # a campaign's Delivery: its bounces come back to an address naming it (VERP)
+    # A campaign's Delivery: its bounces come back to an address naming it (VERP). None for
+    # anything else sent through this transport (letters have a ledger of their own).
+    delivery_id: int | None = None
 
 
 @lru_cache(maxsize=64)
@@ -78,8 +80,8 @@ class EmailBackendTransport:
                 if self.connection.connection is None:
                     self.connection.open()
                 envelope_from, recipients, data = built
-                # Bounces come back to a signed address naming this delivery (VERP).
-                envelope_from = verp.envelope_sender(delivery_id=outgoing.delivery_id, envelope_from=envelope_from)
+                if outgoing.delivery_id is not None:  # bounces come back to a signed address naming it (VERP)
+                    envelope_from = verp.envelope_sender(delivery_id=outgoing.delivery_id, envelope_from=envelope_from)
                 smtp.send(self.connection.connection, envelope_from, recipients, data)
             else:
                 self.connection.send_messages([outgoing.message])
