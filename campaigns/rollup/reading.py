@@ -8,6 +8,8 @@ Status = Delivery.Status
 
 
 def rollup_of(campaign: Campaign | int) -> RolledUpCampaign | None:
+    if isinstance(campaign, Campaign) and campaign.finished_at is None:
+        return None  # only finished campaigns roll up: no query for the others
     campaign_id = campaign if isinstance(campaign, int) else campaign.pk
     return RolledUpCampaign.objects.filter(campaign_id=campaign_id).first()
 

@@ -148,7 +148,7 @@ def test_a_roll_up_stopped_halfway_carries_on_without_counting_twice(sent_campai
 
 def test_the_command_rolls_up_now_and_refuses_what_cannot_be(sent_campaign):
     out = StringIO()
-    call_command("rollup_deliveries", campaign=sent_campaign.pk, stdout=out)
+    call_command("rollup_deliveries", campaign=finished(sent_campaign, days_ago=1).pk, stdout=out)
     assert "11 delivery rows rolled up" in out.getvalue()
     draft = Campaign.objects.create(subject="Draft")
     with pytest.raises(CommandError, match="only finished"):

@@ -33,7 +33,7 @@ class Command(TocsinCommand):
             campaign = Campaign.objects.filter(pk=campaign_id).first()
             if campaign is None:
                 raise CommandError(f"no campaign {campaign_id}")
-            if campaign.status not in (Campaign.Status.SENT, Campaign.Status.CANCELLED):
+            if campaign.status not in (Campaign.Status.SENT, Campaign.Status.CANCELLED) or not campaign.finished_at:
                 raise CommandError(f"campaign {campaign_id} is {campaign.status}: only finished campaigns roll up")
             if campaign.kind == Campaign.Kind.APPEAL:
                 raise CommandError("appeals keep their rows: gifts are attributed to whoever received them")
