@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaigns.events.recording import record_unsubscribe
-from campaigns.models import Delivery, DeliveryEvent
+from campaigns.models import Delivery, DeliveryEvent, PersonEngagement
 from campaigns.staff import audit
 from subscribers.models import Consent, Subscriber
 from subscribers.services.privacy import iso
@@ -71,7 +71,20 @@ def export_deliveries(sender: Any, *, subscriber: Subscriber, **kwargs: Any) -> 
                 ],
             }
             for delivery in deliveries
-        ]
+        ],
+        "earlier_campaigns_rolled_up": _rolled_up(subscriber),
+    }
+
+
+def _rolled_up(subscriber: Subscriber) -> dict[str, Any] | None:
+    engagement = PersonEngagement.objects.filter(subscriber=subscriber).first()
+    if engagement is None:
+        return None
+    return {
+        "campaigns_received": engagement.campaigns_received,
+        "last_received_at": iso(engagement.last_received_at),
+        "last_opened_at": iso(engagement.last_opened_at),
+        "last_clicked_at": iso(engagement.last_clicked_at),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from campaigns.models import Campaign, Delivery, SendBatch
+from campaigns.rollup.reading import rolled_up_counts
 from campaigns.sending import audience
 
 S = Campaign.Status
@@ -19,7 +20,10 @@ def campaign_counts(campaign: Campaign) -> dict[str, int]:
 
     ``recipients`` (and ``capped``: held back by the frequency cap) is live before
     sending starts, the ledger's (the snapshot's) after; ``pending`` includes A/B held rows.
+    A rolled-up campaign's come from its roll-up (campaigns/rollup/).
     """
+    if (rolled_up := rolled_up_counts(campaign)) is not None:
+        return rolled_up
     counts = Delivery.objects.filter(campaign=campaign).aggregate(
         recipients=Count("id"),
         sent=Count("id", filter=Q(status=DS.SENT)),

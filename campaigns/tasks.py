@@ -223,3 +223,22 @@ def tell_staff(campaign_id: int, about: str, detail: str) -> int:
     from campaigns.staff import notify
 
     return notify.send_notice(campaign_id=campaign_id, about=about, detail=detail)
+
+
+@shared_task(ignore_result=True, expires=60)
+def poll_bounces() -> dict[str, int]:
+    """Read the bounce mailbox (``TOCSIN_BOUNCE_MAILBOX``): on beat only when it is set."""
+    from django.conf import settings
+
+    from campaigns.events.bounces.mailbox import poll
+
+    result = poll(settings.TOCSIN_BOUNCE_MAILBOX)
+    return {"messages": len(result.outcomes), "recorded": result.count("recorded")}
+
+
+@shared_task(ignore_result=True, expires=600)
+def rollup_ledger() -> dict[str, int]:
+    """Roll finished campaigns' deliveries up after ``TOCSIN_LEDGER_RETENTION_DAYS`` (campaigns/rollup/)."""
+    from campaigns.rollup.rolling import roll_up_due
+
+    return roll_up_due()

@@ -103,6 +103,23 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
     },
 }
+# Finished campaigns' ledgers roll up into exact counts once they are older than
+# TOCSIN_LEDGER_RETENTION_DAYS (campaigns/rollup/); a few times a day is plenty.
+if int(getattr(settings, "TOCSIN_LEDGER_RETENTION_DAYS", 0) or 0) > 0:
+    app.conf.beat_schedule["roll-up-delivery-ledger"] = {
+        "task": "campaigns.tasks.rollup_ledger",
+        "schedule": 6 * 3600.0,
+        "options": {"expires": 3600},
+    }
+# Bounces returned to the VERP addresses of SMTP sends, read from a mailbox
+# (campaigns/events/bounces/mailbox.py), when there is one.
+if getattr(settings, "TOCSIN_BOUNCE_MAILBOX", ""):
+    _BOUNCE_POLL = max(float(getattr(settings, "TOCSIN_BOUNCE_POLL_SECONDS", 300.0)), 10.0)
+    app.conf.beat_schedule["poll-bounce-mailbox"] = {
+        "task": "campaigns.tasks.poll_bounces",
+        "schedule": _BOUNCE_POLL,
+        "options": {"expires": _BOUNCE_POLL},
+    }
 # Send batches are routed per call (urgent for alerts, bulk otherwise);
 # these defaults cover the engine's housekeeping.
 app.conf.task_routes = {
@@ -113,6 +130,8 @@ app.conf.task_routes = {
     "integrations.tasks.purge_webhook_deliveries": {"queue": "default"},
     "campaigns.tasks.sweep_sending": {"queue": "default"},
     "campaigns.tasks.start_due_campaigns": {"queue": "default"},
+    "campaigns.tasks.poll_bounces": {"queue": "default"},
+    "campaigns.tasks.rollup_ledger": {"queue": "default"},
     "campaigns.tasks.prepare_campaign": {"queue": "bulk"},
     "campaigns.tasks.send_batch": {"queue": "bulk"},
     "actions.tasks.*": {"queue": "default"},

@@ -270,6 +270,19 @@ OTP_TOTP_ISSUER = TOCSIN_ORG_NAME
 # after this many, on distinct messages, within the window.
 TOCSIN_SOFT_BOUNCE_LIMIT = env_int("TOCSIN_SOFT_BOUNCE_LIMIT", 3)
 TOCSIN_SOFT_BOUNCE_WINDOW_DAYS = env_int("TOCSIN_SOFT_BOUNCE_WINDOW_DAYS", 14)
+# Bounces without a provider (campaigns/events/bounces/): with SMTP sending, each
+# message's envelope sender is bounces+<signed delivery token>@TOCSIN_BOUNCE_DOMAIN
+# (default: the From address's domain), whose mail should reach `manage.py
+# ingest_bounce` (a pipe) or the mailbox `manage.py poll_bounces` reads
+# (imaps://user:password@host/INBOX or pop3s://user:password@host), every
+# TOCSIN_BOUNCE_POLL_SECONDS on beat when it is set.
+TOCSIN_BOUNCE_DOMAIN = env_str("TOCSIN_BOUNCE_DOMAIN").strip().lower()
+TOCSIN_BOUNCE_MAILBOX = env_str("TOCSIN_BOUNCE_MAILBOX")
+TOCSIN_BOUNCE_POLL_SECONDS = env_float("TOCSIN_BOUNCE_POLL_SECONDS", 300.0)
+# The delivery ledger: a finished campaign's rows older than this roll up into
+# exact per-campaign counts and per-person engagement, then are deleted
+# (campaigns/rollup/); 0 keeps every row for ever.
+TOCSIN_LEDGER_RETENTION_DAYS = env_int("TOCSIN_LEDGER_RETENTION_DAYS", 180)
 
 # --- Sign-up and abuse --------------------------------------------------------
 TOCSIN_SIGNUP_RATE_LIMIT = env_bool("TOCSIN_SIGNUP_RATE_LIMIT", default=True)

@@ -6,11 +6,13 @@ the subscribers admin lists it without importing campaigns.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Delivery
+from campaigns.models import Delivery, PersonEngagement
 from subscribers.models import Subscriber
 
 
@@ -35,13 +37,39 @@ def campaigns_received(obj: Subscriber) -> str:
             for delivery in deliveries
         ),
     )
+    earlier = _rolled_up(obj)
     if not rows:
-        return str(_("None yet."))
+        return earlier or str(_("None yet."))
     return format_html(
-        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>{}",
         _("Campaign"),
         _("Delivery"),
         _("Sent"),
         _("Events"),
         rows,
+        earlier,
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d") if moment else "—"
+
+
+def _rolled_up(obj: Subscriber) -> str:
+    """Older campaigns, whose rows were rolled up (campaigns/rollup/): how many, and the latest of each."""
+    engagement = PersonEngagement.objects.filter(subscriber=obj).first()
+    if engagement is None:
+        return ""
+    return format_html(
+        "<p>{}</p>",
+        _(
+            "Earlier campaigns (rolled up): %(count)s received, the last on %(received)s; "
+            "last opened %(opened)s, last clicked %(clicked)s."
+        )
+        % {
+            "count": engagement.campaigns_received,
+            "received": _when(engagement.last_received_at),
+            "opened": _when(engagement.last_opened_at),
+            "clicked": _when(engagement.last_clicked_at),
+        },
     )

@@ -118,6 +118,8 @@ def _is_soft_bounce(event: AnymailTrackingEvent, esp_name: str) -> bool:
     if slug == "mailgun":
         event_data = raw.get("event-data") or {}
         return isinstance(event_data, dict) and event_data.get("severity") == "temporary"
+    if slug == "smtp":  # our own reading of a returned message (campaigns/events/bounces/ingest.py)
+        return raw.get("bounce") == "soft"
     return False
 
 

@@ -6,6 +6,7 @@
 - ``deliveries``: Delivery (the ledger), SendBatch
 - ``events``: DeliveryEvent, CampaignStat, RefusedWebhook
 - ``staff``: AuditLog, ApiToken
+- ``rollup``: RolledUpCampaign, PersonEngagement (campaigns/rollup/)
 
 The pipeline that uses them is ``campaigns/sending/`` (see ARCHITECTURE.md).
 """
@@ -15,6 +16,7 @@ from campaigns.models.campaigns import Campaign, CampaignArticle, CampaignTransl
 from campaigns.models.content import Article
 from campaigns.models.deliveries import Delivery, SendBatch
 from campaigns.models.events import CampaignStat, DeliveryEvent, RefusedWebhook
+from campaigns.models.rollup import PersonEngagement, RolledUpCampaign
 from campaigns.models.staff import ApiToken, AuditLog
 
 # Migrations 0001 and 0007 name the default of Campaign.attribution_code by this path: the same function.
@@ -31,6 +33,8 @@ __all__ = [
     "CampaignTranslation",
     "Delivery",
     "DeliveryEvent",
+    "PersonEngagement",
     "RefusedWebhook",
+    "RolledUpCampaign",
     "SendBatch",
 ]

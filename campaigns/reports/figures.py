@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet, Subquery, Sum
 
-from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent
+from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent, RolledUpCampaign
 from campaigns.reports.contributions import ReportLine, lines_for
+from campaigns.rollup.reading import rollup_of
 from subscribers.models import Subscriber
 
 Kind = DeliveryEvent.Kind
@@ -121,6 +122,8 @@ class CampaignReport:
         return self.unique.get(Kind.UNSUBSCRIBED, 0)
 
     tracked: bool = True
+    # When the per-recipient rows were rolled up into these figures (campaigns/rollup/), if they were.
+    rolled_up_at: datetime | None = None
     # Why nothing was tracked: the campaign's own switch, or these lists' (names).
     untracked_lists: list[str] = field(default_factory=list)
     # What higher apps add (campaigns/reports/contributions.py): e.g. people who acted.
@@ -263,6 +266,9 @@ def _timeline(campaign: Campaign, start: datetime | None) -> dict[str, list[int]
 
 
 def campaign_report(campaign: Campaign) -> CampaignReport:
+    rollup = rollup_of(campaign)
+    if rollup is not None:
+        return _rolled_up_report(campaign, rollup)
     start = _timeline_start(campaign)
     tracked = _campaign_tracked(campaign)
     untracked_lists = (
@@ -284,26 +290,57 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
     )
 
 
-def problem_deliveries(campaign: Campaign):  # type: ignore[no-untyped-def]
-    """Failed and unknown sends, and deliveries that bounced, were rejected or complained.
+def _rolled_up_report(campaign: Campaign, rollup: RolledUpCampaign) -> CampaignReport:
+    """The same report from the figures written when the campaign's rows were rolled up (campaigns/rollup/)."""
+    start = campaign.started_at or rollup.first_sent_at
+    tracked = _campaign_tracked(campaign)
+    untracked_lists = (
+        []
+        if tracked or not campaign.tracking_enabled
+        else list(campaign.lists.filter(tracking_enabled=False).values_list("name", flat=True))
+    )
+    return CampaignReport(
+        campaign=campaign,
+        statuses={key: int(value) for key, value in rollup.statuses.items()},
+        unique=_unique_by_kind(campaign),
+        untracked_recipients=rollup.untracked_recipients if tracked else 0,
+        top_links=list(rollup.top_links),
+        timeline_start=start,
+        timeline=_timeline(campaign, start),
+        tracked=tracked,
+        untracked_lists=untracked_lists,
+        rolled_up_at=rollup.started_at,
+        extra=lines_for(campaign),
+    )
+
+
+def problem_deliveries(campaign: Campaign, *, limit: int | None = None):  # type: ignore[no-untyped-def]
+    """Failed and unknown sends, and deliveries that bounced, were rejected or complained (the first ``limit``).
 
     One query: the latest problem event's kind and reason come from a subquery.
     """
     problem_events = DeliveryEvent.objects.filter(delivery_id=OuterRef("pk"), kind__in=PROBLEM_KINDS).order_by(
         "-occurred_at", "-pk"
     )
-    # An IN over the campaign's problem events (index campaign, kind, delivery)
-    # rather than a correlated EXISTS per delivery: Postgres hashes it once.
+    # The ids first, from two index-only scans (campaign, status, id) and (campaign,
+    # kind, delivery), sorted and cut to ``limit`` before any row is read. "WHERE
+    # campaign = … ORDER BY id LIMIT n" over the rows instead lets Postgres walk the
+    # whole ledger's primary key looking for this campaign's rows: 20 s at 50
+    # million rows for a recent campaign (bench/ledger_bench.py).
+    failed = Delivery.objects.filter(campaign=campaign, status__in=[Status.FAILED, Status.UNKNOWN]).values("id")
     with_problem_events = DeliveryEvent.objects.filter(
         campaign=campaign, kind__in=PROBLEM_KINDS, delivery__isnull=False
     ).values("delivery_id")
+    ids = failed.union(with_problem_events)
+    if limit is not None:
+        ids = ids.order_by("id")[:limit]
     return (
-        Delivery.objects.filter(campaign=campaign)
-        .filter(Q(status__in=[Status.FAILED, Status.UNKNOWN]) | Q(pk__in=with_problem_events))
+        Delivery.objects.filter(pk__in=ids)
         .annotate(
             event_kind=Subquery(problem_events.values("kind")[:1]),
             event_reason=Subquery(problem_events.values("reason")[:1]),
         )
         .select_related("subscriber")
-        .order_by("pk")
+        # Not by id alone, for the same reason: the primary key's order is the trap.
+        .order_by("campaign_id", "pk")
     )

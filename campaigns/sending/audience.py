@@ -25,7 +25,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.models import ABTest, Campaign, CampaignTranslation, Delivery, DeliveryEvent
+from campaigns.models import ABTest, Campaign, CampaignTranslation, Delivery, DeliveryEvent, PersonEngagement
 from campaigns.sending import ab_test, frequency, plugins
 from subscribers.models import Subscriber, Subscription, Suppression
 
@@ -64,16 +64,17 @@ def _audience_where(campaign: Campaign, *, leave_out: str = "", capped: bool | N
     if campaign.engaged_within_days:
         # Opens are approximate (Apple Mail preloads pixels), so a click or an
         # open both count as engagement; untracked people never qualify.
+        # Rows rolled up after TOCSIN_LEDGER_RETENTION_DAYS left their latest times in PersonEngagement.
         delivery, event = Delivery._meta.db_table, DeliveryEvent._meta.db_table
+        engagement = PersonEngagement._meta.db_table
+        since = timezone.now() - timedelta(days=campaign.engaged_within_days)
         sql += (
-            f" AND EXISTS (SELECT 1 FROM {delivery} d JOIN {event} e ON e.delivery_id = d.id"
+            f" AND (EXISTS (SELECT 1 FROM {delivery} d JOIN {event} e ON e.delivery_id = d.id"
             " WHERE d.subscriber_id = s.id AND e.kind IN (%s, %s) AND e.occurred_at >= %s)"
+            f" OR EXISTS (SELECT 1 FROM {engagement} g WHERE g.subscriber_id = s.id"
+            " AND (g.last_opened_at >= %s OR g.last_clicked_at >= %s)))"
         )
-        params += [
-            DeliveryEvent.Kind.OPENED,
-            DeliveryEvent.Kind.CLICKED,
-            timezone.now() - timedelta(days=campaign.engaged_within_days),
-        ]
+        params += [DeliveryEvent.Kind.OPENED, DeliveryEvent.Kind.CLICKED, since, since, since]
     for name, audience_filter in plugins.audience_filters():
         if name != leave_out:
             extra_sql, extra_params = audience_filter(campaign, alias="s")

@@ -67,7 +67,7 @@ def _hide_addresses(text: str) -> str:
 def report(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_for(request, pk)
     data = campaign_report(campaign)
-    problems = list(problem_deliveries(campaign)[: PROBLEMS_ON_PAGE + 1])
+    problems = list(problem_deliveries(campaign, limit=PROBLEMS_ON_PAGE + 1))
     kind_labels = dict(DeliveryEvent.Kind.choices)
     # Who bounced or complained is subscriber data: on screen, like in the
     # CSV, only for staff who may export it (a bounce's reason often quotes the address).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,48 +14,11 @@ from campaigns.reports.figures import campaign_report
 from subscribers.models import MailingList, Subscriber
 from tests.support.factories import make_delivery
 from tests.support.personas import staff, verified
+from tests.support.reports import add_event
 
 pytestmark = pytest.mark.django_db
 
 Kind = DeliveryEvent.Kind
-
-
-def add_event(delivery: Delivery, kind: str, *, n: int = 0, url: str = "", reason: str = "", hours: float = 1) -> None:
-    DeliveryEvent.objects.create(
-        delivery=delivery,
-        campaign_id=delivery.campaign_id,
-        kind=kind,
-        event_id=f"t:{delivery.pk}:{kind}:{n}:{url}",
-        url=url,
-        reason=reason,
-        occurred_at=delivery.campaign.started_at + timedelta(hours=hours),
-    )
-
-
-@pytest.fixture
-def sent_campaign() -> Campaign:
-    """Ten sent, one failed: eight delivered, one hard and one soft bounce, a complaint, opens and clicks."""
-    campaign = Campaign.objects.create(
-        subject="Lithium: the consultation that never was",
-        status=Campaign.Status.SENT,
-        started_at=timezone.now() - timedelta(days=2),
-    )
-    deliveries = [make_delivery(f"p{i}@example.org", campaign=campaign) for i in range(10)]
-    failed = make_delivery("=HYPERLINK(1)@example.org", campaign=campaign, status=Delivery.Status.FAILED)
-    Delivery.objects.filter(pk=failed.pk).update(error="-550 relay refused")
-    for delivery in deliveries[:8]:
-        add_event(delivery, Kind.DELIVERED)
-    add_event(deliveries[8], Kind.BOUNCED, reason="550 5.1.1 user unknown")
-    add_event(deliveries[9], Kind.SOFT_BOUNCED, reason="452 mailbox full")
-    add_event(deliveries[0], Kind.COMPLAINED, hours=5)
-    for delivery in deliveries[:4]:
-        add_event(delivery, Kind.OPENED, hours=2)
-    add_event(deliveries[0], Kind.OPENED, n=1, hours=3)  # a second open of the same copy counts once
-    add_event(deliveries[0], Kind.CLICKED, url="https://example.org/lithium", hours=2)
-    add_event(deliveries[1], Kind.CLICKED, url="https://example.org/lithium", hours=2)
-    add_event(deliveries[1], Kind.CLICKED, url="https://example.org/donate", hours=2)
-    rebuild_campaign_stats(campaign.pk)  # events written directly here, not through the webhooks
-    return campaign
 
 
 def test_the_report_counts_unique_people_per_event(sent_campaign):

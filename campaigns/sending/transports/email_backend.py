@@ -23,6 +23,7 @@ from typing import Any
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
+from campaigns.events.bounces import verp
 from campaigns.sending import outcomes
 from campaigns.sending.mime import envelope_and_bytes
 from campaigns.sending.outcomes import Classified, Outcome
@@ -36,6 +37,9 @@ class Outgoing:
     message: EmailMultiAlternatives
     email: str  # the recipient, to find their answer in Anymail's status
     message_id: str  # ours: what the ledger records when the backend names none
+    # A campaign's Delivery: its bounces come back to an address naming it (VERP). None for
+    # anything else sent through this transport (letters have a ledger of their own).
+    delivery_id: int | None = None
 
 
 @lru_cache(maxsize=64)
@@ -62,7 +66,7 @@ class EmailBackendTransport:
 
     def prepare(self, message: EmailMultiAlternatives, *, campaign_id: int, delivery_id: int) -> Outgoing:
         ours = message_id(message, campaign_id=campaign_id, delivery_id=delivery_id)
-        return Outgoing(message, message.to[0] if message.to else "", ours)
+        return Outgoing(message, message.to[0] if message.to else "", ours, delivery_id)
 
     def send(self, prepared: Sequence[Outgoing]) -> list[Classified]:
         return [self._send_one(outgoing) for outgoing in prepared]
@@ -75,7 +79,10 @@ class EmailBackendTransport:
                 # smtplib's four round trips per message (smtp.py).
                 if self.connection.connection is None:
                     self.connection.open()
-                smtp.send(self.connection.connection, *built)
+                envelope_from, recipients, data = built
+                if outgoing.delivery_id is not None:  # bounces come back to a signed address naming it (VERP)
+                    envelope_from = verp.envelope_sender(delivery_id=outgoing.delivery_id, envelope_from=envelope_from)
+                smtp.send(self.connection.connection, envelope_from, recipients, data)
             else:
                 self.connection.send_messages([outgoing.message])
         except Exception as exc:

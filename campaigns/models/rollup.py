@@ -1,0 +1,64 @@
+"""The ledger after a campaign: its figures and each person's engagement, once its rows are rolled up.
+
+Written by ``campaigns/rollup/rolling.py``; read by the reports, the API's
+counts, engagement segments and the person's admin history.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models.campaigns import Campaign
+from subscribers.models import Subscriber
+
+
+class RolledUpCampaign(models.Model):
+    """A finished campaign whose delivery rows were rolled up and deleted (campaigns/rollup/).
+
+    Written once, before the first row goes, from the ledger as it stood: the
+    exact figures every report reads for this campaign from then on. Event
+    counts per kind and hour stay in ``CampaignStat``.
+    """
+
+    campaign = models.OneToOneField(
+        Campaign, primary_key=True, on_delete=models.CASCADE, related_name="rollup", verbose_name=_("campaign")
+    )
+    statuses = models.JSONField(default=dict, verbose_name=_("deliveries per status"))
+    unique = models.JSONField(default=dict, verbose_name=_("deliveries per event kind"))
+    untracked_recipients = models.PositiveIntegerField(default=0, verbose_name=_("recipients not tracked"))
+    first_sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first sent at"))
+    top_links = models.JSONField(default=list, verbose_name=_("top links"))
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("roll-up started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("roll-up finished at"))
+
+    class Meta:
+        verbose_name = _("rolled-up campaign")
+        verbose_name_plural = _("rolled-up campaigns")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} rolled up"
+
+
+class PersonEngagement(models.Model):
+    """What the rolled-up deliveries said about one person: the admin's history and engagement segments read it."""
+
+    subscriber = models.OneToOneField(
+        Subscriber,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="rolled_up_engagement",
+        verbose_name=_("subscriber"),
+    )
+    campaigns_received = models.PositiveIntegerField(default=0, verbose_name=_("campaigns received"))
+    last_received_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last received"))
+    last_opened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last opened"))
+    last_clicked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last clicked"))
+
+    class Meta:
+        verbose_name = _("rolled-up engagement")
+        verbose_name_plural = _("rolled-up engagement")
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id}: {self.campaigns_received} campaigns"
