@@ -40,7 +40,6 @@ from outbox.relay import BROKER_ERRORS
 logger = logging.getLogger(__name__)
 
 S = Campaign.Status
-_SEND_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
 # --- queueing --------------------------------------------------------------------------------
@@ -52,11 +51,9 @@ def queue_for(campaign: Campaign) -> str:
 
 
 def enqueue_batch(ref: BatchRef, *, queue: str, countdown: float | None = None) -> None:
+    timing: dict[str, Any] = {} if countdown is None else {"countdown": countdown}
     send_batch.apply_async(
-        args=[ref.campaign_id, ref.first_id, ref.last_id],
-        kwargs={"lease": ref.lease},
-        queue=queue,
-        countdown=countdown,
+        args=(ref.campaign_id, ref.first_id, ref.last_id), kwargs={"lease": ref.lease}, queue=queue, **timing
     )
 
 
@@ -79,7 +76,7 @@ def _queue_after_commit(step: Callable[[], object]) -> None:
 
 def enqueue_prepare(campaign: Campaign) -> None:
     """After commit: snapshot the audience and start sending (a campaign that just became ``sending``)."""
-    _queue_after_commit(partial(prepare_campaign.apply_async, args=[campaign.pk], queue=queue_for(campaign)))
+    _queue_after_commit(partial(prepare_campaign.apply_async, args=(campaign.pk,), queue=queue_for(campaign)))
 
 
 def enqueue_kick(campaign: Campaign) -> None:
@@ -111,7 +108,7 @@ def kick(campaign_id: int) -> None:
     if campaign.status != S.SENDING:
         return
     if not batching.is_prepared(campaign):
-        prepare_campaign.apply_async(args=[campaign.pk], queue=queue_for(campaign))
+        prepare_campaign.apply_async(args=(campaign.pk,), queue=queue_for(campaign))
         return
     continue_sending(campaign_id)
 
@@ -196,12 +193,12 @@ def sweep() -> dict[str, int]:
 # --- the tasks (names are a contract: see the module's note) ----------------------------------
 
 
-@shared_task(**_SEND_OPTIONS)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def prepare_campaign(campaign_id: int) -> int:
     return prepare(campaign_id)
 
 
-@shared_task(**_SEND_OPTIONS)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_batch(campaign_id: int, first_id: int, last_id: int, lease: str | None = None) -> dict[str, int | str]:
     result = engine.run_batch(campaign_id, first_id, last_id, lease=lease)
     after_batch(result, campaign_id=campaign_id, first_id=first_id, last_id=last_id)
