@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery
-from campaigns.sending import audience, batching
+from campaigns.sending import audience, batching, frequency
 from campaigns.tasks import continue_sending
 from journeys import conditions
 from journeys.models import Enrolment, Journey, Step
@@ -168,7 +168,10 @@ def _run_step(plan: Plan, step: Step, group: list[Place], now: datetime, result:
 def _act(step: Step, subscriber_ids: list[int], now: datetime, result: BatchResult) -> None:
     """What a step does to people: queue its email, change a list (an end step does nothing)."""
     if step.kind == Step.Kind.EMAIL and step.campaign is not None:
-        added = add_deliveries(step.campaign, subscriber_ids)
+        # The frequency cap (TOCSIN_FREQUENCY_CAP) holds journey emails back as it does bulletins:
+        # a person over it skips this email and moves on, like a suppressed one.
+        capped = frequency.capped_among(subscriber_ids, kind="journey")
+        added = add_deliveries(step.campaign, [pk for pk in subscriber_ids if pk not in capped])
         if added:
             result.emailed += len(added)
             result.campaigns.add(step.campaign.pk)

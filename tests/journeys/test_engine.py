@@ -193,3 +193,34 @@ def test_removing_a_step_moves_its_people_to_the_next_step():
     with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
         engine.run_batch()
     assert len(deliveries(third)) == 2
+
+
+def test_the_frequency_cap_holds_back_a_journey_email_and_the_person_moves_on(settings):
+    settings.TOCSIN_FREQUENCY_CAP = (1, 7 * 24)
+    settings.TOCSIN_FREQUENCY_CAP_EXEMPT = ["alert"]
+    peru = make_list()
+    journey = welcome_journey(peru, email("Welcome"), email("Second"))
+    mailed_lately, fresh = make_people(2, peru)
+    bulletin = Campaign.objects.create(subject="Last week's bulletin", body_markdown="Hello")
+    Delivery.objects.create(
+        campaign=bulletin, subscriber=mailed_lately, status=Delivery.Status.SENT, sent_at=timezone.now()
+    )
+    enter(journey, [mailed_lately, fresh])
+    first, second = steps_of(journey)
+
+    engine.run_batch()
+    assert deliveries(first) == [fresh.pk], "one email in the last 7 days is the cap: the welcome is held back"
+    assert deliveries(second) == [fresh.pk]
+    place = Enrolment.objects.get(subscriber=mailed_lately)
+    assert place.state == ES.COMPLETED, "held back, not stuck: the person went through the steps unmailed"
+
+
+def test_alerts_exempt_from_the_cap_do_not_make_journeys_exempt(settings):
+    settings.TOCSIN_FREQUENCY_CAP = (2, 7 * 24)
+    settings.TOCSIN_FREQUENCY_CAP_EXEMPT = ["alert"]
+    peru = make_list()
+    journey = welcome_journey(peru, email("Welcome"))
+    (person,) = make_people(1, peru)
+    enter(journey, [person])
+    engine.run_batch()
+    assert deliveries(steps_of(journey)[0]) == [person.pk], "under the cap: mailed as usual"
