@@ -16,16 +16,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns import lifecycle
-from campaigns.admin.campaigns.panel import versions
-from campaigns.admin.campaigns.views import PREVIEW_WIDTHS
+from campaigns.admin.campaigns.views import preview_response
 from campaigns.models import CampaignTranslation
-from campaigns.sending import rendering
 from journeys.models import JourneyEmail
 
 
@@ -92,29 +89,4 @@ class JourneyEmailAdmin(admin.ModelAdmin):
         email = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_view_permission(request, email):
             raise PermissionDenied
-        languages = versions(email)
-        language = request.GET.get("lang", "")
-        if language not in dict(languages):
-            language = email.language
-        try:
-            subject, html, text = rendering.render_preview(email, language=language)
-            error = ""
-        except Exception as problem:  # the preview reports a broken template instead of a 500
-            subject, html, text, error = email.subject, "", "", str(problem)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Preview: %(subject)s") % {"subject": email},
-            "opts": self.model._meta,
-            "original": email,
-            "campaign": email,
-            "subject": subject,
-            "html": html,
-            "text": text,
-            "error": error,
-            "size_kb": round(len(html.encode()) / 1024, 1),
-            "size_warning": rendering.message_size_warning(html) if html else None,
-            "language": language,
-            "languages": languages,
-            "widths": PREVIEW_WIDTHS,
-        }
-        return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
+        return preview_response(self, request, email)

@@ -34,6 +34,36 @@ S = Campaign.Status
 PREVIEW_WIDTHS = {"desktop": 640, "phone": 375}
 
 
+def preview_response(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign) -> TemplateResponse:
+    """The preview page of ``campaign`` (or of a journey's email, a hidden campaign) in the ``lang`` asked for."""
+    languages = versions(campaign)
+    language = request.GET.get("lang", "")
+    if language not in dict(languages):
+        language = campaign.language
+    try:
+        subject, html, text = rendering.render_preview(campaign, language=language)
+        error = ""
+    except Exception as problem:  # the preview reports a broken template instead of a 500
+        subject, html, text, error = campaign.subject, "", "", str(problem)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Preview: %(subject)s") % {"subject": campaign},
+        "opts": model_admin.model._meta,
+        "original": campaign,
+        "campaign": campaign,
+        "subject": subject,
+        "html": html,
+        "text": text,
+        "error": error,
+        "size_kb": round(len(html.encode()) / 1024, 1),
+        "size_warning": rendering.message_size_warning(html) if html else None,
+        "language": language,
+        "languages": languages,
+        "widths": PREVIEW_WIDTHS,
+    }
+    return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
+
+
 def _publish(shown: bool) -> Callable[..., Any]:
     return lambda *, campaign, actor: drafts.set_public_archive(campaign=campaign, actor=actor, shown=shown)
 
@@ -101,32 +131,7 @@ class CampaignViews(admin.ModelAdmin):
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         campaign = self._campaign(request, pk)
-        languages = versions(campaign)
-        language = request.GET.get("lang", "")
-        if language not in dict(languages):
-            language = campaign.language
-        try:
-            subject, html, text = rendering.render_preview(campaign, language=language)
-            error = ""
-        except Exception as problem:  # the preview reports a broken template instead of a 500
-            subject, html, text, error = campaign.subject, "", "", str(problem)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Preview: %(subject)s") % {"subject": campaign},
-            "opts": self.model._meta,
-            "original": campaign,
-            "campaign": campaign,
-            "subject": subject,
-            "html": html,
-            "text": text,
-            "error": error,
-            "size_kb": round(len(html.encode()) / 1024, 1),
-            "size_warning": rendering.message_size_warning(html) if html else None,
-            "language": language,
-            "languages": languages,
-            "widths": PREVIEW_WIDTHS,
-        }
-        return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
+        return preview_response(self, request, campaign)
 
     @staticmethod
     def _test_addresses(request: HttpRequest) -> list[str]:
