@@ -5,7 +5,9 @@ serialiser and ``smtplib.sendmail``: its bytes come from
 ``campaigns/sending/mime.py`` and go out with two round trips instead of
 four (``smtp.py``). Every other backend (Anymail's providers, the test
 backends) gets ``send_messages([message])`` and reports through
-``message.anymail_status``.
+``message.anymail_status``. A campaign's message the fast path does not
+build (an attachment, text alone) still leaves Django's SMTP backend with its
+VERP envelope sender (``with_bounce_address``).
 
 We set the Message-ID ourselves before sending, so the ledger knows it even
 for SMTP, where the server's answer does not say.
@@ -56,6 +58,19 @@ def message_id(message: EmailMultiAlternatives, *, campaign_id: int, delivery_id
     return message.extra_headers["Message-ID"]
 
 
+def with_bounce_address(message: EmailMultiAlternatives, *, delivery_id: int) -> None:
+    """Give ``message`` its delivery's VERP envelope sender for Django's SMTP backend, keeping its From header.
+
+    Django's SMTP backend takes MAIL FROM from ``from_email`` and the From
+    header from ``extra_headers["From"]`` when there is one: the shapes our
+    own MIME does not build (an attachment, text alone) still bounce to an
+    address naming their delivery.
+    """
+    if "From" not in message.extra_headers:
+        message.extra_headers["From"] = message.from_email
+    message.from_email = verp.envelope_sender(delivery_id=delivery_id, envelope_from=parseaddr(message.from_email)[1])
+
+
 class EmailBackendTransport:
     """One connection of Django's email backend, kept open between messages."""
 
@@ -84,6 +99,8 @@ class EmailBackendTransport:
                     envelope_from = verp.envelope_sender(delivery_id=outgoing.delivery_id, envelope_from=envelope_from)
                 smtp.send(self.connection.connection, envelope_from, recipients, data)
             else:
+                if outgoing.delivery_id is not None and isinstance(self.connection, SMTPBackend):
+                    with_bounce_address(outgoing.message, delivery_id=outgoing.delivery_id)
                 self.connection.send_messages([outgoing.message])
         except Exception as exc:
             verdict = outcomes.classify(exc)
