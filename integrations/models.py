@@ -58,6 +58,16 @@ class WebhookDelivery(models.Model):
         Endpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("endpoint")
     )
     event_type = models.CharField(_("event"), max_length=50)
+    # The person the event is about, when there is one: their access export
+    # lists these rows and their erasure scrubs them (integrations/people.py).
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("about"),
+    )
     # The webhook-id header: the same on every attempt, so the receiver can
     # ignore a repeat (delivery is at least once).
     message_id = models.CharField(_("message id"), max_length=40, unique=True)

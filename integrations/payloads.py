@@ -1,7 +1,7 @@
 """What each event's ``data`` holds: ids first, the address where there is one.
 
 Personal fields are the ones ``PERSONAL`` names: an erasure removes them
-from every delivery this server still keeps (``receivers.forget``).
+from every delivery this server still keeps (``people.forget``).
 """
 
 from __future__ import annotations

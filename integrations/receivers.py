@@ -7,14 +7,11 @@ any endpoint wants the event: with none, an event costs one small query.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.db.models import Q
 from django.dispatch import Signal
 
-from integrations import payloads, recording
-from integrations.models import WebhookDelivery
+from integrations import payloads, people, recording
 from subscribers.models import Subscriber, Suppression
 
 _SUPPRESSION_EVENTS = {
@@ -26,66 +23,49 @@ _SUPPRESSION_EVENTS = {
 }
 
 
-def _record(event_type: str, build: Any) -> None:
+def _record(event_type: str, build: Any, *, about: int | None) -> None:
     endpoints = recording.subscribed(event_type)
     if endpoints:
-        recording.record(event_type, build(), endpoints=endpoints)
+        recording.record(event_type, build(), endpoints=endpoints, subscriber_id=about)
 
 
 def person_confirmed(sender: Any, subscriber: Subscriber, **kwargs: Any) -> None:
-    _record("subscriber.confirmed", lambda: payloads.subscriber(subscriber))
+    _record("subscriber.confirmed", lambda: payloads.subscriber(subscriber), about=subscriber.pk)
 
 
 def person_updated(sender: Any, subscriber: Subscriber, changes: list[str], **kwargs: Any) -> None:
-    _record("subscriber.updated", lambda: payloads.subscriber(subscriber, changes=list(changes)))
+    _record("subscriber.updated", lambda: payloads.subscriber(subscriber, changes=list(changes)), about=subscriber.pk)
 
 
 def person_suppressed(sender: Any, subscriber: Subscriber, reason: str, **kwargs: Any) -> None:
     event_type = _SUPPRESSION_EVENTS.get(Suppression.Reason(reason))
     if event_type:
-        _record(event_type, lambda: payloads.subscriber(subscriber, reason=str(reason)))
+        _record(event_type, lambda: payloads.subscriber(subscriber, reason=str(reason)), about=subscriber.pk)
 
 
 def unsubscribed(sender: Any, subscriber_id: int, channel: str, **kwargs: Any) -> None:
     def build() -> dict[str, Any]:
         return payloads.subscriber(Subscriber.objects.get(pk=subscriber_id), reason="unsubscribed", channel=channel)
 
-    _record("subscriber.unsubscribed", build)
+    _record("subscriber.unsubscribed", build, about=subscriber_id)
 
 
 def person_erased(sender: Any, subscriber: Subscriber, email: str, **kwargs: Any) -> None:
-    """Send the id only, and strip the address from every delivery still kept here."""
-    forget(email)
-    _record("subscriber.erased", lambda: {"id": subscriber.pk})
-
-
-def forget(email: str) -> int:
-    """Remove a person's address and name from the deliveries this server keeps (sent or waiting)."""
-    if not email:
-        return 0
-    quoted = json.dumps(email, ensure_ascii=False)
-    changed = 0
-    for delivery in WebhookDelivery.objects.filter(Q(body__icontains=quoted)).only("pk", "body"):
-        message = json.loads(delivery.body)
-        if isinstance(message.get("data"), dict):
-            message["data"] = payloads.forget_person(message["data"])
-        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-        if email.lower() in text.lower():  # anywhere else in the body: keep only the event and the id
-            text = recording.body(message["type"], {"id": message.get("data", {}).get("id")})
-        changed += WebhookDelivery.objects.filter(pk=delivery.pk).update(body=text)
-    return changed
+    """Send the id only, and strip the person from every delivery still kept here."""
+    people.forget(subscriber_id=subscriber.pk, email=email)
+    _record("subscriber.erased", lambda: {"id": subscriber.pk}, about=subscriber.pk)
 
 
 def donation_received(sender: Any, donation: Any, **kwargs: Any) -> None:
-    _record("donation.received", lambda: payloads.donation(donation))
+    _record("donation.received", lambda: payloads.donation(donation), about=donation.subscriber_id)
 
 
 def action_signed(sender: Any, signature: Any, **kwargs: Any) -> None:
-    _record("action.signed", lambda: payloads.signature(signature))
+    _record("action.signed", lambda: payloads.signature(signature), about=signature.subscriber_id)
 
 
 def campaign_sent(sender: Any, campaign: Any, **kwargs: Any) -> None:
-    _record("campaign.sent", lambda: payloads.campaign(campaign))
+    _record("campaign.sent", lambda: payloads.campaign(campaign), about=None)
 
 
 def connect() -> None:
@@ -101,6 +81,7 @@ def connect() -> None:
         (signals.person_suppressed, person_suppressed),
         (signals.unsubscribed, unsubscribed),
         (signals.person_erased, person_erased),
+        (signals.personal_data_requested, people.export_deliveries),
         (received, donation_received),
         (signed, action_signed),
         (sent, campaign_sent),

@@ -33,8 +33,17 @@ def subscribed(event_type: str) -> list[Endpoint]:
     return [endpoint for endpoint in Endpoint.objects.filter(active=True) if event_type in endpoint.events]
 
 
-def record(event_type: str, data: dict[str, Any], *, endpoints: list[Endpoint] | None = None) -> list[WebhookDelivery]:
-    """One delivery of ``event_type`` per subscribed endpoint (or to ``endpoints``), sent after the commit."""
+def record(
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    endpoints: list[Endpoint] | None = None,
+    subscriber_id: int | None = None,
+) -> list[WebhookDelivery]:
+    """One delivery of ``event_type`` per subscribed endpoint (or to ``endpoints``), sent after the commit.
+
+    ``subscriber_id`` is the person the event is about, if any (their access export and erasure find it).
+    """
     targets = subscribed(event_type) if endpoints is None else endpoints
     if not targets:
         return []
@@ -45,6 +54,7 @@ def record(event_type: str, data: dict[str, Any], *, endpoints: list[Endpoint] |
             WebhookDelivery(
                 endpoint=endpoint,
                 event_type=event_type,
+                subscriber_id=subscriber_id,
                 message_id=signing.new_message_id(),
                 body=text,
                 next_attempt_at=now,
