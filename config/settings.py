@@ -350,6 +350,8 @@ TOCSIN_WEBHOOK_RETRY_MAX = env_float("TOCSIN_WEBHOOK_RETRY_MAX", 3600.0)
 # A delivery is failed after this many hours of retries; an endpoint whose
 # attempts all fail for as long is disabled and staff are emailed.
 TOCSIN_WEBHOOK_GIVE_UP_HOURS = env_float("TOCSIN_WEBHOOK_GIVE_UP_HOURS", 24.0)
+# After "rotate secret", hours during which deliveries carry a signature with the old secret too.
+TOCSIN_WEBHOOK_SECRET_GRACE_HOURS = env_float("TOCSIN_WEBHOOK_SECRET_GRACE_HOURS", 24.0)
 # How often beat queues due retries (and deliveries the broker lost).
 TOCSIN_WEBHOOK_SWEEP_SECONDS = env_float("TOCSIN_WEBHOOK_SWEEP_SECONDS", 10.0)
 # Days delivered and failed deliveries are kept for staff to read (beat deletes older ones hourly).

@@ -40,6 +40,14 @@ class EndpointCreated(Schema):
     secret: str = Field(description="whsec_<base64>: verify each delivery's webhook-signature with it.")
 
 
+class SecretRotated(Schema):
+    id: int
+    secret: str = Field(description="The new whsec_<base64> secret, shown this once.")
+    previous_secret_valid_until: str = Field(
+        description="Until then each delivery carries a second signature, made with the previous secret."
+    )
+
+
 class InvalidEndpointOut(Schema):
     detail: str
     errors: dict[str, list[str]]
@@ -171,3 +179,20 @@ def delete_webhook(request: HttpRequest, endpoint: EndpointById = BY_ID) -> Any:
     """Remove an endpoint; deliveries still waiting for it are dropped."""
     endpoint.delete()
     return Status(204, None)
+
+
+@router.post(
+    "/webhooks/{id}/rotate-secret",
+    response={200: SecretRotated, 404: ErrorOut, **ERRORS},
+    auth=BearerToken("integrations.change_endpoint"),
+)
+def rotate_webhook_secret(request: HttpRequest, endpoint: EndpointById = BY_ID) -> Any:
+    """Give the endpoint a new signing secret, returned this once.
+
+    For `TOCSIN_WEBHOOK_SECRET_GRACE_HOURS` (24) every delivery's `webhook-signature` holds two signatures,
+    `v1,<new> v1,<old>`, so the receiver may switch to the new secret at any time in between; after that only
+    the new secret signs. Rotating again within the grace period drops the oldest secret.
+    """
+    rotated = services.rotate_secret(endpoint)
+    until = rotated.previous_secret_until.isoformat() if rotated.previous_secret_until else ""
+    return Status(200, {"id": rotated.pk, "secret": rotated.secret, "previous_secret_valid_until": until})

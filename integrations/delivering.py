@@ -72,7 +72,10 @@ def attempt(delivery: WebhookDelivery, *, now: datetime) -> Outcome:
     """One POST of the row's body to its endpoint; never raises for the receiver's faults."""
     data = delivery.body.encode("utf-8")
     sign = signing.headers(
-        secret=delivery.endpoint.secret, message_id=delivery.message_id, body=delivery.body, when=now
+        signing_secrets=delivery.endpoint.signing_secrets(at=now),
+        message_id=delivery.message_id,
+        body=delivery.body,
+        when=now,
     )
     try:
         target = addresses.resolve(delivery.endpoint.url)

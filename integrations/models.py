@@ -8,6 +8,8 @@ reads the row; nothing about a delivery lives only in the broker.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -23,6 +25,10 @@ class Endpoint(models.Model):
     # "whsec_" + base64 of 32 random bytes, as Standard Webhooks spells it. Kept
     # in clear: signing needs it, and staff copy it into the receiving system.
     secret = models.CharField(_("signing secret"), max_length=100)
+    # After a rotation the old secret signs too (a second v1 signature), until
+    # previous_secret_until: the receiver switches without losing a delivery.
+    previous_secret = models.CharField(_("previous signing secret"), max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(_("previous secret signs until"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
     disabled_reason = models.CharField(_("why it was disabled"), max_length=300, blank=True)
@@ -47,6 +53,12 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return self.url
 
+    def signing_secrets(self, *, at: datetime) -> list[str]:
+        """The secrets that sign an attempt made at ``at``: the current one, and the previous one in its grace period."""
+        if self.previous_secret and self.previous_secret_until and at < self.previous_secret_until:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
 
 class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
@@ -66,7 +78,7 @@ class WebhookDelivery(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("about"),
+        verbose_name=_("person"),
     )
     # The webhook-id header: the same on every attempt, so the receiver can
     # ignore a repeat (delivery is at least once).

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations import addresses, health, queueing, recording, signing
@@ -69,6 +72,21 @@ def retry_now(deliveries: Iterable[WebhookDelivery]) -> int:
     ids = [d.pk for d in deliveries if d.status != WebhookDelivery.Status.DELIVERED and d.endpoint.active]
     with transaction.atomic():
         return queueing.queue_now(ids)
+
+
+def rotate_secret(endpoint: Endpoint) -> Endpoint:
+    """A new signing secret; the current one signs too for TOCSIN_WEBHOOK_SECRET_GRACE_HOURS.
+
+    Rotating again within that time drops the oldest: only the last two secrets sign.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+        locked.previous_secret = locked.secret
+        locked.previous_secret_until = now + timedelta(hours=float(settings.TOCSIN_WEBHOOK_SECRET_GRACE_HOURS))
+        locked.secret = signing.new_secret()
+        locked.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    return locked
 
 
 def reenable(endpoint: Endpoint) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
@@ -25,8 +26,12 @@ def new_message_id() -> str:
     return "msg_" + secrets.token_hex(16)
 
 
-def headers(*, secret: str, message_id: str, body: str, when: datetime) -> dict[str, str]:
-    """The headers of one attempt; ``when`` is the attempt's time (a retry is signed afresh)."""
+def headers(*, signing_secrets: Sequence[str], message_id: str, body: str, when: datetime) -> dict[str, str]:
+    """The headers of one attempt; ``when`` is the attempt's time (a retry is signed afresh).
+
+    One ``v1,<sig>`` per secret, separated by spaces (the spec's rotation): a
+    receiver accepts the message when any of them verifies with its secret.
+    """
     # The package reads a naive-looking clock: hand it UTC, or it shifts the instant.
     when = when.astimezone(UTC)
     return {
@@ -34,5 +39,5 @@ def headers(*, secret: str, message_id: str, body: str, when: datetime) -> dict[
         "User-Agent": USER_AGENT,
         "webhook-id": message_id,
         "webhook-timestamp": str(int(when.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, when, body),
+        "webhook-signature": " ".join(Webhook(secret).sign(message_id, when, body) for secret in signing_secrets),
     }

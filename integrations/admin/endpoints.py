@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
@@ -60,13 +62,16 @@ class EndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "event_list", "state", "deliveries_link", "created_by", "created_at"]
     list_filter = ["active"]
     search_fields = ["url", "description"]
-    readonly_fields = ["secret", "state", "failing_since", "created_by", "created_at"]
-    actions = ["send_test_event", "reenable"]
+    readonly_fields = ["secret", "previous_secret_until", "state", "failing_since", "created_by", "created_at"]
+    actions = ["send_test_event", "reenable", "rotate_secret"]
 
     def get_fields(self, request: HttpRequest, obj: Endpoint | None = None) -> tuple[str, ...]:
         if obj is None:
             return ("url", "description", "events")
-        return ("url", "description", "events", "secret", "state", "failing_since", "created_by", "created_at")
+        fields = ("url", "description", "events", "secret", "state", "failing_since", "created_by", "created_at")
+        if obj.previous_secret_until and obj.previous_secret_until > timezone.now():
+            return (*fields[:4], "previous_secret_until", *fields[4:])
+        return fields
 
     @admin.display(description=gettext_lazy("Events"))
     def event_list(self, endpoint: Endpoint) -> str:
@@ -118,3 +123,17 @@ class EndpointAdmin(admin.ModelAdmin):
             request,
             _("Re-enabled: %(count)d. Use “Retry now” on failed deliveries you still want sent.") % {"count": count},
         )
+
+    @admin.action(description=gettext_lazy("Rotate the signing secret"), permissions=["change"])
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        hours = settings.TOCSIN_WEBHOOK_SECRET_GRACE_HOURS
+        for endpoint in queryset:
+            rotated = services.rotate_secret(endpoint)
+            messages.success(
+                request,
+                _(
+                    "New signing secret for %(url)s: %(secret)s. For %(hours)s hours each delivery is signed with the "
+                    "old secret too; give the new one to the receiving system before then."
+                )
+                % {"url": rotated.url, "secret": rotated.secret, "hours": f"{hours:g}"},
+            )
