@@ -54,7 +54,7 @@ class Endpoint(models.Model):
         return self.url
 
     def signing_secrets(self, *, at: datetime) -> list[str]:
-        """The secrets that sign an attempt made at ``at``: the current one, and the previous one in its grace period."""
+        """Secrets signing an attempt at ``at``: the current one, and the previous one during its grace period."""
         if self.previous_secret and self.previous_secret_until and at < self.previous_secret_until:
             return [self.secret, self.previous_secret]
         return [self.secret]
