@@ -13,13 +13,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.staff.notify import email_staff
 from integrations.models import Endpoint, WebhookDelivery
 from outbox.relay import enqueue
 
 TELL_STAFF_TASK = "integrations.tasks.tell_staff_endpoint_disabled"
+MANAGE_PERMISSION = "integrations.change_endpoint"
 
 
 def succeeded(endpoint: Endpoint) -> None:
@@ -61,3 +64,13 @@ def enable(endpoint: Endpoint) -> bool:
             active=True, disabled_at=None, disabled_reason="", failing_since=None
         )
     )
+
+
+def tell_staff_endpoint_disabled(*, endpoint_id: int) -> int:
+    """Email whoever may re-enable the endpoint; 0 when it is gone or was re-enabled meanwhile."""
+    endpoint = Endpoint.objects.filter(pk=endpoint_id, active=False).first()
+    if endpoint is None:
+        return 0
+    admin_url = settings.SITE_URL + reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+    context = {"endpoint": endpoint, "admin_url": admin_url}
+    return email_staff(permission=MANAGE_PERMISSION, template="webhook-disabled", context=context)

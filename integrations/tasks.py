@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integrations import delivering, notifications, queueing
+from integrations import delivering, health, queueing
 
 
 @shared_task(ignore_result=True)
@@ -25,4 +25,4 @@ def purge_webhook_deliveries() -> int:
 
 @shared_task(ignore_result=True)
 def tell_staff_endpoint_disabled(endpoint_id: int) -> int:
-    return notifications.tell_staff_endpoint_disabled(endpoint_id=endpoint_id)
+    return health.tell_staff_endpoint_disabled(endpoint_id=endpoint_id)

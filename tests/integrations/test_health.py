@@ -11,7 +11,6 @@ from django.utils import timezone
 from campaigns.staff.roles import ADMIN, WRITER
 from integrations import delivering, health, recording, services
 from integrations.models import Endpoint, WebhookDelivery
-from integrations.notifications import tell_staff_endpoint_disabled
 from outbox.models import OutboxMessage
 from tests.support.personas import staff
 from tests.support.webhook_receiver import Reply
@@ -58,7 +57,7 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_staff_are_told(endpoint, 
     message = OutboxMessage.objects.get(task=health.TELL_STAFF_TASK)
     assert message.args == [endpoint.pk]
 
-    assert tell_staff_endpoint_disabled(endpoint_id=endpoint.pk) == 1
+    assert health.tell_staff_endpoint_disabled(endpoint_id=endpoint.pk) == 1
     [email] = mail.outbox
     assert email.to == [admin_user.email] and writer.email not in email.to
     assert endpoint.url in email.subject
@@ -93,5 +92,5 @@ def test_an_email_is_not_sent_for_an_endpoint_re_enabled_meanwhile(endpoint):
     health.disable(endpoint, reason="down")
     health.enable(endpoint)
 
-    assert tell_staff_endpoint_disabled(endpoint_id=endpoint.pk) == 0
+    assert health.tell_staff_endpoint_disabled(endpoint_id=endpoint.pk) == 0
     assert mail.outbox == []
