@@ -132,8 +132,8 @@ class EndpointAdmin(admin.ModelAdmin):
             messages.success(
                 request,
                 _(
-                    "New signing secret for %(url)s: %(secret)s. For %(hours)s hours each delivery is signed with the "
-                    "old secret too; give the new one to the receiving system before then."
+                    "For %(hours)s hours each delivery to %(url)s is signed with the old secret too; give the "
+                    "receiving system its new signing secret before then: %(secret)s"
                 )
                 % {"url": rotated.url, "secret": rotated.secret, "hours": f"{hours:g}"},
             )
