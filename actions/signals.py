@@ -11,3 +11,9 @@ from django.dispatch import Signal
 # Sent once per new signature (petition or letter), not for a repeat by the
 # same address. Arguments: signature (its letters already written).
 action_signed = Signal()
+
+# Sent by ``services.erase_signatures`` (the signatures admin, or a subscriber's
+# erasure) in its transaction, once a person's signatures no longer name them:
+# apps above drop the person from what they keep. Arguments: email (the address
+# erased), subscriber_id (None for a signer who never became a subscriber).
+signatures_erased = Signal()

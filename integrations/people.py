@@ -22,8 +22,9 @@ from subscribers.models import Subscriber
 from subscribers.services.privacy import iso
 
 
-def about(*, subscriber_id: int, email: str) -> QuerySet[WebhookDelivery]:
-    named = Q(subscriber_id=subscriber_id)
+def about(*, subscriber_id: int | None, email: str) -> QuerySet[WebhookDelivery]:
+    """Deliveries naming the person, or carrying their address (none for neither)."""
+    named = Q(subscriber_id=subscriber_id) if subscriber_id is not None else Q(pk__in=[])
     if email:
         named |= Q(body__icontains=json.dumps(email, ensure_ascii=False))
     return WebhookDelivery.objects.filter(named)
@@ -73,9 +74,14 @@ def _scrubbed(text: str, email: str) -> str:
     return scrubbed
 
 
-def forget(*, subscriber_id: int, email: str) -> int:
+def forget(*, subscriber_id: int | None, email: str) -> int:
     """Drop the person from the bodies and answers of the deliveries about them (sent or waiting)."""
     changed = 0
     for row in about(subscriber_id=subscriber_id, email=email).only("pk", "body"):
         changed += WebhookDelivery.objects.filter(pk=row.pk).update(body=_scrubbed(row.body, email), last_response="")
     return changed
+
+
+def forget_signer(sender: Any, *, email: str, subscriber_id: int | None, **kwargs: Any) -> None:
+    """Receiver of actions' ``signatures_erased``: a signer erased from the signatures admin."""
+    forget(subscriber_id=subscriber_id, email=email)

@@ -71,6 +71,7 @@ def campaign_sent(sender: Any, campaign: Any, **kwargs: Any) -> None:
 def connect() -> None:
     """Called from ``IntegrationsConfig.ready()``."""
     from actions.signals import action_signed as signed
+    from actions.signals import signatures_erased
     from campaigns.signals import campaign_sent as sent
     from donations.signals import donation_received as received
     from subscribers import signals
@@ -84,6 +85,7 @@ def connect() -> None:
         (signals.personal_data_requested, people.export_deliveries),
         (received, donation_received),
         (signed, action_signed),
+        (signatures_erased, people.forget_signer),
         (sent, campaign_sent),
     ]
     for signal, receiver in wiring:

@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from actions.models import Action, Letter, Signature
+from actions.signals import signatures_erased
 from subscribers.models import normalize_email
 
 
@@ -120,6 +121,7 @@ def erase_signatures(*, email: str, replacement_email: str, subscriber_id: int |
             consent=None,
             erased_at=now,
         )
+        signatures_erased.send(sender=Signature, email=email, subscriber_id=subscriber_id)
     return len(ids)
 
 

@@ -6,15 +6,19 @@ import json
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import reverse
 from django.utils import timezone
 
+from actions.models import Signature
 from actions.services import sign
+from campaigns.staff.roles import ADMIN
 from donations.services import record_donation
 from integrations.models import WebhookDelivery
 from subscribers.models import MailingList, Subscriber
 from subscribers.services import erase, export_personal_data, subscribe
 from tests.support.factories import petition
 from tests.support.factories.integrations import make_endpoint
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +88,20 @@ def test_erasure_removes_the_person_from_every_kept_delivery_and_keeps_the_rows(
     )
     erased = export_personal_data(Subscriber.objects.get(pk=ana.pk))["webhook_deliveries"]
     assert {row["event"] for row in erased} >= {"donation.received", "subscriber.erased"}
+
+
+def test_a_signer_erased_from_the_signatures_admin_is_erased_from_the_deliveries_too(crm, client):
+    sign(action=petition(), email="cris@example.org", name="Cris Mamani", postal_code="K1A 0B1")
+    sign(action=petition(slug="other"), email="dan@example.org", name="Dan")
+    verified(client, staff("boss", ADMIN))
+
+    response = client.post(
+        reverse("admin:actions_signature_changelist"),
+        {"action": "erase_people", "_selected_action": [Signature.objects.get(email="cris@example.org").pk]},
+    )
+
+    assert response.status_code == 302
+    assert WebhookDelivery.objects.filter(event_type="action.signed").count() == 2
+    kept = " ".join(WebhookDelivery.objects.values_list("body", flat=True))
+    assert "cris@example.org" not in kept and "Cris" not in kept and "K1A 0B1" not in kept
+    assert "dan@example.org" in kept and "Dan" in kept
