@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -114,3 +114,17 @@ def check_url(url: str) -> str:
     """The URL, stripped, when it may receive webhooks (at registration); UnsafeUrl otherwise."""
     resolve(url)
     return url.strip()
+
+
+def public_url(url: str) -> str:
+    """The endpoint's URL without what may be a secret: credentials, query and fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # a URL written before the checks; the export must still answer
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

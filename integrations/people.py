@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from django.db.models import Q, QuerySet
 
 from integrations import payloads
+from integrations.addresses import public_url
 from integrations.models import WebhookDelivery
 from subscribers.models import Subscriber
 from subscribers.services.privacy import iso
@@ -28,16 +28,6 @@ def about(*, subscriber_id: int | None, email: str) -> QuerySet[WebhookDelivery]
     if email:
         named |= Q(body__icontains=json.dumps(email, ensure_ascii=False))
     return WebhookDelivery.objects.filter(named)
-
-
-def public_url(url: str) -> str:
-    """The endpoint's URL without what may be a secret: credentials, query and fragment."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def export_deliveries(sender: Any, *, subscriber: Subscriber, **kwargs: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.staff import audit
 from integrations import addresses, health, queueing, recording, signing
 from integrations.events import EVENTS, TEST_EVENT, unknown_events
 from integrations.models import Endpoint, WebhookDelivery
@@ -74,7 +75,7 @@ def retry_now(deliveries: Iterable[WebhookDelivery]) -> int:
         return queueing.queue_now(ids)
 
 
-def rotate_secret(endpoint: Endpoint) -> Endpoint:
+def rotate_secret(endpoint: Endpoint, *, actor: Any) -> Endpoint:
     """A new signing secret; the current one signs too for TOCSIN_WEBHOOK_SECRET_GRACE_HOURS.
 
     Rotating again within that time drops the oldest: only the last two secrets sign.
@@ -86,6 +87,11 @@ def rotate_secret(endpoint: Endpoint) -> Endpoint:
         locked.previous_secret_until = now + timedelta(hours=float(settings.TOCSIN_WEBHOOK_SECRET_GRACE_HOURS))
         locked.secret = signing.new_secret()
         locked.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+        audit.record(
+            actor=actor,
+            action=audit.WEBHOOK_SECRET_ROTATED,
+            detail=f"endpoint #{locked.pk} {addresses.public_url(locked.url)}",
+        )
     return locked
 
 

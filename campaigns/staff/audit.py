@@ -19,6 +19,7 @@ ARCHIVE_SHOWN = "archive-shown"
 ARCHIVE_HIDDEN = "archive-hidden"
 TOKEN_CREATED = "api-token-created"  # noqa: S105 - an action name, not a secret
 TWO_STEP_CODE_ISSUED = "two-step-code-issued"
+WEBHOOK_SECRET_ROTATED = "webhook-secret-rotated"  # noqa: S105 - an action name, not a secret
 
 
 def record(*, actor: Any, action: str, campaign: Campaign | None = None, detail: str = "") -> AuditLog:

@@ -128,7 +128,7 @@ class EndpointAdmin(admin.ModelAdmin):
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
         hours = settings.TOCSIN_WEBHOOK_SECRET_GRACE_HOURS
         for endpoint in queryset:
-            rotated = services.rotate_secret(endpoint)
+            rotated = services.rotate_secret(endpoint, actor=request.user)
             messages.success(
                 request,
                 _(

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from campaigns.models import AuditLog
 from campaigns.staff.roles import ADMIN, SENDER
 from integrations import delivering, services
 from integrations.models import Endpoint, WebhookDelivery
@@ -47,6 +48,8 @@ def test_the_api_returns_the_new_secret_once_and_both_secrets_sign_until_the_gra
     new = body["secret"]
     assert new.startswith("whsec_") and new != old
     assert body["id"] == endpoint.pk and body["previous_secret_valid_until"]
+    entry = AuditLog.objects.get(action="webhook-secret-rotated")
+    assert entry.actor.username == "ada" and endpoint.url in entry.detail and new not in entry.detail
     detail = client.get(f"/api/v1/webhooks/{endpoint.pk}", HTTP_AUTHORIZATION=f"Bearer {token}").content.decode()
     assert new not in detail and old not in detail
 
@@ -87,6 +90,7 @@ def test_staff_rotate_the_secret_in_the_admin_and_read_the_new_one(client, endpo
     assert rotated.secret != old and rotated.previous_secret == old
     page = response.content.decode()
     assert rotated.secret in page
+    assert AuditLog.objects.get(action="webhook-secret-rotated").actor.username == "ada"
     send_test(rotated)
     [request] = receiver.wait_for(1)
     request.verify(rotated.secret)
