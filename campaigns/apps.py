@@ -13,6 +13,15 @@ class CampaignsConfig(AppConfig):
 
         post_migrate.connect(ensure_roles_after_migrate, sender=self, dispatch_uid="campaigns.ensure_roles")
 
+        # The ledger's counters (campaigns/counters.py): triggers in the database.
+        from django.db.models.signals import post_delete
+
+        from campaigns import counters
+        from campaigns.models import Campaign
+
+        post_migrate.connect(counters.install_after_migrate, sender=self, dispatch_uid="campaigns.counters")
+        post_delete.connect(counters.forget_deleted_campaign, sender=Campaign, dispatch_uid="campaigns.counters")
+
         from anymail.signals import tracking
 
         from campaigns.events.recording import on_tracking

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
-
+from campaigns.counters import status_counts
 from campaigns.models import Campaign, Delivery, SendBatch
-from campaigns.rollup.reading import rolled_up_counts
+from campaigns.rollup.reading import counts_of_statuses, rolled_up_counts
 from campaigns.sending import audience
 
 S = Campaign.Status
@@ -16,7 +15,7 @@ __all__ = ["BEFORE_SEND", "campaign_counts"]
 
 
 def campaign_counts(campaign: Campaign) -> dict[str, int]:
-    """Progress in one aggregate query: recipients, sent, failed, unknown, pending, skipped, capped.
+    """Progress from the ledger's counters: recipients, sent, failed, unknown, pending, skipped, capped.
 
     ``recipients`` (and ``capped``: held back by the frequency cap) is live before
     sending starts, the ledger's (the snapshot's) after; ``pending`` includes A/B held rows.
@@ -24,15 +23,8 @@ def campaign_counts(campaign: Campaign) -> dict[str, int]:
     """
     if (rolled_up := rolled_up_counts(campaign)) is not None:
         return rolled_up
-    counts = Delivery.objects.filter(campaign=campaign).aggregate(
-        recipients=Count("id"),
-        sent=Count("id", filter=Q(status=DS.SENT)),
-        failed=Count("id", filter=Q(status=DS.FAILED)),
-        unknown=Count("id", filter=Q(status=DS.UNKNOWN)),
-        pending=Count("id", filter=Q(status__in=[DS.QUEUED, DS.SENDING, DS.HELD])),
-        skipped=Count("id", filter=Q(status=DS.SKIPPED)),
-    )
-    result = {key: int(value or 0) for key, value in counts.items()}
+    # A few counter rows, not the campaign's million deliveries (campaigns/counters.py).
+    result = counts_of_statuses(status_counts(campaign.pk))
     result["capped"] = campaign.frequency_capped or 0
     if not result["recipients"]:
         # Just after "send", before a worker has taken the snapshot, the

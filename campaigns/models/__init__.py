@@ -3,7 +3,7 @@
 - ``content``: Article
 - ``campaigns``: Campaign, CampaignArticle, CampaignTranslation
 - ``ab_tests``: ABTest (a campaign's test of subjects)
-- ``deliveries``: Delivery (the ledger), SendBatch
+- ``deliveries``: Delivery (the ledger), SendBatch, DeliveryCount (its counts per status)
 - ``events``: DeliveryEvent, CampaignStat, RefusedWebhook
 - ``staff``: AuditLog, ApiToken
 - ``rollup``: RolledUpCampaign, PersonEngagement (campaigns/rollup/)
@@ -14,7 +14,7 @@ The pipeline that uses them is ``campaigns/sending/`` (see ARCHITECTURE.md).
 from campaigns.models.ab_tests import ABTest
 from campaigns.models.campaigns import Campaign, CampaignArticle, CampaignTranslation, new_attribution_code
 from campaigns.models.content import Article
-from campaigns.models.deliveries import Delivery, SendBatch
+from campaigns.models.deliveries import Delivery, DeliveryCount, SendBatch
 from campaigns.models.events import CampaignStat, DeliveryEvent, RefusedWebhook
 from campaigns.models.rollup import PersonEngagement, RolledUpCampaign
 from campaigns.models.staff import ApiToken, AuditLog
@@ -32,6 +32,7 @@ __all__ = [
     "CampaignStat",
     "CampaignTranslation",
     "Delivery",
+    "DeliveryCount",
     "DeliveryEvent",
     "PersonEngagement",
     "RefusedWebhook",

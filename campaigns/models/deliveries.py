@@ -112,3 +112,40 @@ class SendBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} [{self.first_id}..{self.last_id}]"
+
+
+class DeliveryCount(models.Model):
+    """How many of a campaign's deliveries are in one status, as one writer connection changed them.
+
+    Kept by PostgreSQL triggers on the ledger (``campaigns/counters.py``), in
+    the statement that changes the rows, so no write path can forget it; a
+    campaign's count per status is the sum over its shards. ``shard`` is the
+    writing connection's backend pid: no two open transactions share a row,
+    so workers never wait on each other's counters. A shard's count may be
+    negative (one worker claimed what the snapshot's connection counted).
+    """
+
+    # No constraint, no cascade: the triggers write here while Django deletes a
+    # campaign's deliveries, after it would have deleted these; counters.py
+    # deletes a deleted campaign's rows last.
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the unique (campaign, status, shard) serves it
+        related_name="+",
+        verbose_name=_("campaign"),
+    )
+    status = models.CharField(max_length=16, choices=Delivery.Status.choices, verbose_name=_("status"))
+    shard = models.IntegerField(verbose_name=_("shard"))
+    count = models.BigIntegerField(default=0, verbose_name=_("count"))
+
+    class Meta:
+        verbose_name = _("delivery count")
+        verbose_name_plural = _("delivery counts")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "status", "shard"], name="delivery_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.status} [{self.shard}]: {self.count}"

@@ -15,12 +15,13 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, Delivery, DeliveryEvent, RolledUpCampaign
+from campaigns.counters import counts_of
+from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent, RolledUpCampaign
 from campaigns.reports.charts import Series, bar_chart
 from campaigns.reports.figures import delivered_or_none, rate_base
 from campaigns.rollup.reading import counts_from
@@ -95,18 +96,12 @@ def last_campaigns() -> list[dict[str, Any]]:
         .order_by()
     }
     sent = {
-        row["campaign"]: row
-        for row in Delivery.objects.filter(campaign__in=ids)
-        .values("campaign")
-        .annotate(recipients=Count("id"), sent=Count("id", filter=Q(status=Delivery.Status.SENT)))
-        .order_by()
+        pk: {"recipients": sum(statuses.values()), "sent": statuses.get(Delivery.Status.SENT, 0)}
+        for pk, statuses in counts_of(ids).items()
     }
     unique: dict[int, dict[str, int]] = {}
-    for row in (
-        DeliveryEvent.objects.filter(campaign__in=ids, delivery__isnull=False)
-        .values("campaign", "kind")
-        .annotate(n=Count("delivery", distinct=True))
-        .order_by()
+    for row in (  # the summary rows events keep, as the report reads them (figures.py)
+        CampaignStat.objects.filter(campaign__in=ids).values("campaign", "kind").annotate(n=Sum("count")).order_by()
     ):
         unique.setdefault(row["campaign"], {})[row["kind"]] = row["n"]
     # Campaigns whose rows were rolled up (campaigns/rollup/): the same figures, written at the time.

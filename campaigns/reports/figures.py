@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, QuerySet, Subquery, Sum
 
+from campaigns.counters import status_counts
 from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent, RolledUpCampaign
 from campaigns.reports.contributions import ReportLine, lines_for
 from campaigns.rollup.reading import rollup_of
@@ -207,11 +208,6 @@ class CampaignReport:
         ]
 
 
-def _statuses(campaign: Campaign) -> dict[str, int]:
-    rows = Delivery.objects.filter(campaign=campaign).values("status").annotate(n=Count("id")).order_by()
-    return {row["status"]: row["n"] for row in rows}
-
-
 def _unique_by_kind(campaign: Campaign) -> dict[str, int]:
     """Distinct deliveries per event kind, from the summary rows events.py keeps."""
     rows = CampaignStat.objects.filter(campaign=campaign).values("kind").annotate(n=Sum("count")).order_by()
@@ -278,7 +274,7 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
     )
     return CampaignReport(
         campaign=campaign,
-        statuses=_statuses(campaign),
+        statuses=status_counts(campaign.pk),
         unique=_unique_by_kind(campaign),
         untracked_recipients=_untracked_recipients(campaign) if tracked else 0,
         top_links=_top_links(campaign),

@@ -16,7 +16,11 @@ def rollup_of(campaign: Campaign | int) -> RolledUpCampaign | None:
 
 def counts_from(rollup: RolledUpCampaign) -> dict[str, int]:
     """The shape of ``lifecycle.campaign_counts`` from the rolled-up statuses."""
-    statuses = {key: int(value) for key, value in rollup.statuses.items()}
+    return counts_of_statuses({key: int(value) for key, value in rollup.statuses.items()})
+
+
+def counts_of_statuses(statuses: dict[str, int]) -> dict[str, int]:
+    """The shape of ``lifecycle.campaign_counts`` from deliveries per status (rolled up or counted)."""
     return {
         "recipients": sum(statuses.values()),
         "sent": statuses.get(Status.SENT, 0),
