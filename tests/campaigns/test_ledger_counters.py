@@ -17,7 +17,7 @@ from django.utils import timezone
 from campaigns import lifecycle, tasks
 from campaigns.counters import rebuild, status_counts
 from campaigns.events.recording import record_first_party_event, record_provider_event
-from campaigns.models import Campaign, Delivery, DeliveryCount, DeliveryEvent, SendBatch
+from campaigns.models import Campaign, Delivery, DeliveryCount, SendBatch
 from campaigns.reports.figures import campaign_report
 from campaigns.rollup.rolling import roll_up
 from campaigns.sending import ledger, outcomes
