@@ -19,6 +19,7 @@ SQLite (development only) has no triggers here: its counts come from the rows.
 # ruff: noqa: S608
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
@@ -111,21 +112,12 @@ def rebuild() -> None:
 
 def status_counts(campaign_id: int) -> dict[str, int]:
     """The campaign's deliveries per status (statuses with none left out), as a GROUP BY over its rows says."""
-    if connection.vendor == "postgresql":
-        rows = (
-            DeliveryCount.objects.filter(campaign_id=campaign_id)
-            .values_list("status")
-            .annotate(n=Sum("count"))
-            .order_by()
-        )
-    else:
-        rows = Delivery.objects.filter(campaign_id=campaign_id).values_list("status").annotate(n=Count("id")).order_by()
-    return {status: int(n) for status, n in rows if n}
+    return counts_of([campaign_id])[campaign_id]
 
 
 def counts_of(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
-    """``status_counts`` for several campaigns in one query."""
-    counts: dict[int, dict[str, int]] = {pk: {} for pk in campaign_ids}
+    """``status_counts`` for several campaigns in one query: a few counter rows each."""
+    rows: Iterable[tuple[Any, ...]]
     if connection.vendor == "postgresql":
         rows = (
             DeliveryCount.objects.filter(campaign_id__in=campaign_ids)
@@ -140,6 +132,7 @@ def counts_of(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
             .annotate(n=Count("id"))
             .order_by()
         )
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in campaign_ids}
     for campaign_id, status, n in rows:
         if n:
             counts[campaign_id][status] = int(n)

@@ -188,3 +188,21 @@ def test_the_snapshot_and_a_second_prepare_count_each_recipient_once(monkeypatch
     campaign, _batch = sending_campaign(3)
     tasks.prepare(campaign.pk)  # running it twice adds nobody
     assert status_counts(campaign.pk) == {DS.QUEUED: 3}
+
+
+@pytest.mark.parametrize("not_sent_read_limit", [50_000, 0], ids=["few-not-sent", "many-not-sent"])
+def test_people_with_tracking_off_count_only_when_sent(monkeypatch, not_sent_read_limit):
+    monkeypatch.setattr("campaigns.reports.figures.NOT_SENT_READ_LIMIT", not_sent_read_limit)
+    campaign, _batch = sending_campaign(6)
+    rows = list(Delivery.objects.filter(campaign=campaign).order_by("id"))
+    Delivery.objects.filter(pk__in=[row.pk for row in rows[:4]]).update(status=DS.SENT, sent_at=timezone.now())
+    Delivery.objects.filter(pk=rows[4].pk).update(status=DS.FAILED)
+    Subscriber.objects.filter(pk__in=[rows[0].subscriber_id, rows[4].subscriber_id, rows[5].subscriber_id]).update(
+        tracking_allowed=False
+    )
+    make_campaign([], status=Campaign.Status.SENT)  # someone else's campaign does not count
+
+    report = campaign_report(campaign)
+
+    assert report.untracked_recipients == 1  # the sent one; not the failed one, nor the one still queued
+    assert report.statuses == {DS.SENT: 4, DS.FAILED: 1, DS.QUEUED: 1}

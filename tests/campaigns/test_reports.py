@@ -38,7 +38,8 @@ def test_the_report_is_computed_by_a_fixed_number_of_queries(sent_campaign, djan
         add_event(make_delivery(f"more{i}@example.org", campaign=sent_campaign), Kind.DELIVERED)
     rebuild_campaign_stats(sent_campaign.pk)
 
-    with django_assert_max_num_queries(8):
+    # Statuses from the ledger's counters; the untracked count as two index probes; SET LOCAL work_mem for links.
+    with django_assert_max_num_queries(10):
         campaign_report(sent_campaign)
 
 
