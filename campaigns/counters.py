@@ -65,7 +65,7 @@ _TRIGGERS = {
     "tocsin_count_deleted": "AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows",
 }
 
-__all__ = ["install", "rebuild", "status_counts", "uninstall"]
+__all__ = ["counts_of", "install", "rebuild", "status_counts", "uninstall"]
 
 
 def install() -> None:
