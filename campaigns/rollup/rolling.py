@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery, DeliveryEvent, PersonEngagement, RolledUpCampaign
+from campaigns.models import Campaign, Delivery, DeliveryCount, DeliveryEvent, PersonEngagement, RolledUpCampaign
 from subscribers.models import Subscriber
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ def roll_up(campaign_id: int, *, batch_size: int = BATCH_SIZE) -> int:
             _add_engagement(ids)
             _delete(ids)
         deleted += len(ids)
+    # Every row gone, each status's counter rows (one per connection that wrote) sum to zero: drop them.
+    DeliveryCount.objects.filter(campaign_id=campaign_id).delete()
     RolledUpCampaign.objects.filter(campaign_id=campaign_id, finished_at__isnull=True).update(
         finished_at=timezone.now()
     )

@@ -161,6 +161,7 @@ def test_the_roll_up_agrees_with_the_counters_and_zeroes_them():
     roll_up(campaign.pk, batch_size=3)
 
     assert status_counts(campaign.pk) == {} == statuses_by_group_by(campaign.pk)
+    assert not DeliveryCount.objects.filter(campaign=campaign).exists()
     rolled = campaign_report(campaign)
     assert rolled.rolled_up_at is not None
     assert rolled.statuses == live.statuses == {DS.SENT: 3, DS.FAILED: 1}
