@@ -9,18 +9,18 @@ from functools import partial
 
 import redis
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from actions.districts import DistrictMatch, allowed_choice, find_district
 from actions.models import Action, District, Letter, Signature, Target
 from actions.sending.messages import sender_address
 from actions.services.cleaning import Cleaned, InvalidSignature, clean_signature
-from actions.services.records import count_cache_key
+from actions.services.records import count_cache_key, insert_once
 from actions.signals import action_signed
 from actions.tasks import queue_letters
 from subscribers import consent_text
-from subscribers.models import Consent, MailingList, Subscriber, Subscription
+from subscribers.models import Consent, MailingList, Subscriber, Subscription, normalize_email
 from subscribers.services.signup import SignupResult, subscribe
 from subscribers.text import text_problem
 
@@ -181,19 +181,23 @@ def sign(
         wording_version=wording_version,
         source_detail=source_detail,
     )
-    earlier = Signature.objects.filter(action=action, email=cleaned.email).first()
-    if earlier is not None:
-        with transaction.atomic():
+    with transaction.atomic():
+        # One transaction: the signature, its letters, its opt-in and the
+        # webhook rows that action_signed's receivers write commit together.
+        try:
+            district = supporter_district(action=action, postal_code=cleaned.postal_code, district_code=district_code)
+        except (DistrictChoiceNeeded, InvalidSignature):
+            # Someone who already signed is told so, not asked about their district again.
+            earlier = Signature.objects.filter(action=action, email=signature_email(cleaned)).first()
+            if earlier is None:
+                raise
             return SignResult(signature=earlier, created=False, opt_in=opt_in())
-
-    district = supporter_district(action=action, postal_code=cleaned.postal_code, district_code=district_code)
-    with _transaction_for(action, cleaned):
         signature = _new_signature(
             action, cleaned, district, source=source, source_detail=source_detail or page_url, campaign_id=campaign_id
         )
         if signature is None:
-            # Two submissions of one address raced (a double click): the other one signed.
-            earlier = Signature.objects.get(action=action, email=cleaned.email)
+            # This address signed before (or a double click's other half just did): nothing is changed or sent.
+            earlier = Signature.objects.get(action=action, email=signature_email(cleaned))
             return SignResult(signature=earlier, created=False, opt_in=opt_in())
         letters = _write_letters(action, signature, district) if action.is_letter else []
         asked = _link_subscriber(signature, opt_in())
@@ -203,16 +207,8 @@ def sign(
     return SignResult(signature=signature, created=True, letters=letters, opt_in=asked)
 
 
-def _transaction_for(action: Action, cleaned: Cleaned) -> contextlib.AbstractContextManager[object]:
-    """One transaction for the signature, its letters and its opt-in.
-
-    A petition signed without ticking a list writes one row: the insert's own
-    transaction is enough, and saves the savepoint's two round trips on the
-    busiest path (the public page under a campaign's rush).
-    """
-    if action.is_letter or cleaned.lists:
-        return transaction.atomic()
-    return contextlib.nullcontext()
+def signature_email(cleaned: Cleaned) -> str:
+    return normalize_email(cleaned.email)
 
 
 def _check_source(source: str, source_detail: str) -> None:
@@ -232,26 +228,22 @@ def _new_signature(
     source_detail: str,
     campaign_id: int | None = None,
 ) -> Signature | None:
-    """The signature, or None when this address signed in the meantime."""
-    try:
-        with transaction.atomic():
-            return Signature.objects.create(
-                action=action,
-                email=cleaned.email,
-                name=cleaned.name,
-                postal_code=cleaned.postal_code,
-                district=district,
-                message=cleaned.message,
-                letter_subject=cleaned.letter_subject,
-                letter_body=cleaned.letter_body,
-                language=cleaned.language,
-                source=source,
-                source_detail=source_detail[:255],
-                subscriber=Subscriber.objects.filter(email=cleaned.email).first(),
-                campaign_id=campaign_id,
-            )
-    except IntegrityError:
-        return None
+    """The signature, or None when this address has signed already."""
+    signature = Signature(
+        action=action,
+        email=signature_email(cleaned),
+        name=cleaned.name,
+        postal_code=cleaned.postal_code,
+        district=district,
+        message=cleaned.message,
+        letter_subject=cleaned.letter_subject,
+        letter_body=cleaned.letter_body,
+        language=cleaned.language,
+        source=source,
+        source_detail=source_detail[:255],
+        campaign_id=campaign_id,
+    )
+    return signature if insert_once(signature) else None
 
 
 def takes_test_signatures(action: Action) -> bool:
