@@ -83,10 +83,11 @@ class SignatureForm(forms.Form):
     def __init__(self, *args: Any, action: Action, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.action = action
-        # Unticked, always: consent is a box the person ticked themselves.
-        self.fields["opt_in_lists"].queryset = action.lists.all()  # type: ignore[attr-defined]
         offers_lists = getattr(action, "offers_lists", None)  # annotated by the views' action_for
-        if not (action.lists.exists() if offers_lists is None else offers_lists):
+        if action.lists.exists() if offers_lists is None else offers_lists:
+            # Unticked, always: consent is a box the person ticked themselves.
+            self.fields["opt_in_lists"].queryset = action.lists.all()  # type: ignore[attr-defined]
+        else:
             del self.fields["opt_in_lists"]
         if action.is_letter:
             self.fields["postal_code"].required = True
