@@ -61,8 +61,9 @@ def _districts_matching(candidates: list[str]) -> list[District]:
     if not candidates:
         return []
     quote = connection.ops.quote_name
+    # Names from the models; values as parameters.
     sql = (
-        f"SELECT d.*, p.prefix AS matched FROM {quote(District._meta.db_table)} d"
+        f"SELECT d.*, p.prefix AS matched FROM {quote(District._meta.db_table)} d"  # noqa: S608
         f" JOIN {quote(PostalPrefix._meta.db_table)} p ON p.district_id = d.id"
         f" WHERE p.prefix IN ({', '.join(['%s'] * len(candidates))}) ORDER BY d.name, d.code"
     )
@@ -74,8 +75,9 @@ def find_district(postal_code: str) -> DistrictMatch:
     rows = _districts_matching(prefixes_of(postal_code))
     if not rows:
         return DistrictMatch(outcome=UNKNOWN, choices=nearby_districts(postal_code))
-    longest = max(len(district.matched) for district in rows)
-    districts: list[District] = list({d.pk: d for d in rows if len(d.matched) == longest}.values())
+    longest = max(len(district.matched) for district in rows)  # type: ignore[attr-defined]
+    matching = {d.pk: d for d in rows if len(d.matched) == longest}  # type: ignore[attr-defined]
+    districts: list[District] = list(matching.values())
     if len(districts) == 1:
         return DistrictMatch(outcome=FOUND, district=districts[0])
     return DistrictMatch(outcome=AMBIGUOUS, choices=districts)

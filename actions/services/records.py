@@ -37,13 +37,14 @@ def insert_once(signature: Signature) -> bool:
             continue
         columns.append(quote(model_field.column))
         if model_field.attname == "subscriber_id":
-            values.append(f"(SELECT id FROM {quote(Subscriber._meta.db_table)} WHERE email = %s)")
+            values.append(f"(SELECT id FROM {quote(Subscriber._meta.db_table)} WHERE email = %s)")  # noqa: S608
             params.append(signature.email)
         else:
             values.append("%s")
             params.append(model_field.get_db_prep_save(model_field.pre_save(signature, True), connection))
+    # Names from the model; values as parameters.
     sql = (
-        f"INSERT INTO {quote(Signature._meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(values)}) "
+        f"INSERT INTO {quote(Signature._meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(values)}) "  # noqa: S608
         "ON CONFLICT (action_id, email) DO NOTHING RETURNING id, subscriber_id"
     )
     with connection.cursor() as cursor:

@@ -182,8 +182,7 @@ def sign(
         source_detail=source_detail,
     )
     with transaction.atomic():
-        # One transaction: the signature, its letters, its opt-in and the
-        # webhook rows that action_signed's receivers write commit together.
+        # The signature, its letters, its opt-in and action_signed's webhook rows commit together.
         try:
             district = supporter_district(action=action, postal_code=cleaned.postal_code, district_code=district_code)
         except (DistrictChoiceNeeded, InvalidSignature):

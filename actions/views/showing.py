@@ -61,8 +61,9 @@ def _action_by_slug(slug: str) -> Action | None:
     to answer it.
     """
     quote = connection.ops.quote_name
+    # Names from the models; the slug as a parameter.
     sql = (
-        f"SELECT a.*, EXISTS (SELECT 1 FROM {quote(Action.lists.through._meta.db_table)} l WHERE l.action_id = a.id)"
+        f"SELECT a.*, EXISTS (SELECT 1 FROM {quote(Action.lists.through._meta.db_table)} l WHERE l.action_id = a.id)"  # noqa: S608
         f" AS offers_lists FROM {quote(Action._meta.db_table)} a WHERE a.slug = %s"
     )
     return next(iter(Action.objects.raw(sql, [slug])), None)
