@@ -105,7 +105,7 @@ def refuse(request: HttpRequest, where: str, problem: str) -> HttpResponse:
         return JsonResponse({"errors": {where: [problem]}, "detail": _("The request is not valid.")}, status=400)
     page = render_to_string(
         "400_unsafe_text.html",
-        {"problem": problem, "org_name": settings.TOCSIN_ORG_NAME},
+        {"problem": problem, "org_name": settings.TOCSIN_ORG_NAME, "org_address": settings.TOCSIN_ORG_ADDRESS},
     )
     return HttpResponseBadRequest(page)
 

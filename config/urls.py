@@ -5,7 +5,10 @@ from django.urls import include, path
 from campaigns.views import reports
 from config import metrics, views
 
-# A database that cannot be reached gets a translated 503 page (JSON under /api/).
+# Branded, translated error pages that need neither the database nor Redis (config/views.py
+# error_page); a database that cannot be reached gets a 503 page (JSON under /api/).
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
 handler500 = "config.views.server_error"
 
 urlpatterns = [

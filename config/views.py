@@ -1,12 +1,13 @@
 import logging
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
-from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from campaigns.views.public import home_context
@@ -39,15 +40,38 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: an unreachable database is a 503 with Retry-After, not a bare "Server Error (500)".
+    """handler500: a bug is the branded 500 page; an unreachable database a 503 with Retry-After.
 
     Django calls this inside its ``except`` block, so the exception is at hand.
-    The page needs nothing from the database (base.html reads settings only);
-    mailbox providers and API clients retry a 503.
+    Mailbox providers and API clients retry a 503.
     """
     if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
         return database_unavailable(request)
-    return defaults.server_error(request)
+    return error_page("500.html", status=500)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return error_page("400.html", status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return error_page("403.html", status=403)
+
+
+def error_page(template: str, *, status: int) -> HttpResponse:
+    """An error page from settings and the active language only (templates/error_page.html).
+
+    Rendered without the request: no context processor, session, user or
+    query runs, so the page shows when the database or Redis is what broke.
+    """
+    try:
+        page = render_to_string(
+            template, {"org_name": settings.TOCSIN_ORG_NAME, "org_address": settings.TOCSIN_ORG_ADDRESS}
+        )
+    except Exception:  # the page itself failed: still the status, in plain words
+        logger.exception("the %s page could not be rendered", status)
+        page = _("Sorry, something went wrong. Please try again in a few minutes.")
+    return HttpResponse(page, status=status)
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:

@@ -128,3 +128,40 @@ def test_with_the_database_unreachable_visitors_get_a_503_and_one_click_unsubscr
             if worker is not None:
                 worker.stop()
             web.stop()
+
+
+SORRY = {
+    "en": "Something went wrong on our side",
+    "es": "Algo falló de nuestro lado",
+    "fr": "Un problème est survenu de notre côté",
+}
+
+
+def test_with_the_database_and_redis_unreachable_a_bug_still_shows_the_branded_500_page(gate, tmp_path):
+    # tests.support.broken_settings: Tocsin plus /broken/, a view with a bug that needs no database.
+    with own_redis(tmp_path / "redis") as broker:
+        web = WebProcess(
+            {
+                "DJANGO_SETTINGS_MODULE": "tests.support.broken_settings",
+                "DATABASE_URL": gated_database_url(gate.port),
+                "REDIS_URL": broker.url,
+                "CACHE_URL": broker.url,
+                "TOCSIN_ORG_NAME": "Red Andina de Defensores",
+            },
+            tmp_path / "web",
+        )
+        web.start()
+        try:
+            gate.close()
+            broker.stop()
+
+            for language, words in SORRY.items():
+                page = web.get("/broken/", {"Accept-Language": language})
+                assert page.status == 500, web.log
+                assert words in page.body
+                assert f'<html lang="{language}">' in page.body
+                assert "Red Andina de Defensores" in page.body
+                assert "/static/tocsin/site." in page.body  # the stylesheet, from the manifest
+            assert "could not be rendered" not in web.log
+        finally:
+            web.stop()
