@@ -71,6 +71,18 @@ def database_ok() -> bool:
     return True
 
 
+def fresh_workers() -> list[str] | None:
+    """The node names that beat within WORKER_FRESH_SECONDS; None when the broker does not answer."""
+    try:
+        client = broker()
+        now, _microseconds = client.time()
+        names = client.zrangebyscore(HEARTBEAT_KEY, now - WORKER_FRESH_SECONDS, "+inf")
+    except (redis.RedisError, OSError) as error:
+        logger.warning("the broker does not answer: %s", error)
+        return None
+    return sorted(name.decode() if isinstance(name, bytes) else str(name) for name in names)
+
+
 def live_workers() -> int | None:
     """How many workers beat within WORKER_FRESH_SECONDS; None when the broker does not answer."""
     try:

@@ -25,6 +25,7 @@ from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent, Ro
 from campaigns.reports.charts import Series, bar_chart
 from campaigns.reports.figures import delivered_or_none, rate_base
 from campaigns.rollup.reading import counts_from
+from config import health
 from subscribers.models import Subscriber, Suppression
 
 logger = logging.getLogger(__name__)
@@ -176,14 +177,11 @@ def pipeline_health() -> PipelineHealth:
     except (redis.RedisError, OSError) as exc:
         logger.info("dashboard: Redis unreachable: %s", exc)
     if redis_ok:
-        try:
-            from config.celery import app
-
-            replies = app.control.ping(timeout=_TIMEOUT) or []
-            workers = sorted(name for reply in replies for name in reply)
-            workers_checked = True
-        except Exception as exc:  # any broker trouble means "unknown", never a broken page
-            logger.info("dashboard: worker ping failed: %s", exc)
+        # The heartbeats workers write (config/health.py), as /readyz reads them: a
+        # `celery inspect` broadcast would make the page wait out its timeout with no worker.
+        fresh = health.fresh_workers()
+        workers_checked = fresh is not None
+        workers = fresh or []
     return PipelineHealth(
         redis_ok=redis_ok, queues=queues, workers=workers, workers_checked=workers_checked, last_beat=_last_beat()
     )

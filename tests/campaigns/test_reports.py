@@ -6,13 +6,16 @@ import csv
 import io
 
 import pytest
+import redis
 from django.utils import timezone
 
 from campaigns.events.stats import rebuild_campaign_stats
 from campaigns.models import AuditLog, Campaign, Delivery, DeliveryEvent
 from campaigns.reports.figures import campaign_report
+from config import health
 from subscribers.models import MailingList, Subscriber
 from tests.support.factories import make_delivery
+from tests.support.outages import own_redis
 from tests.support.personas import staff, verified
 from tests.support.reports import add_event
 
@@ -179,6 +182,35 @@ def test_the_dashboard_is_hidden_from_staff_who_cannot_see_campaigns(client, sen
     page = client.get("/admin/").content.decode()
 
     assert "List growth" not in page
+
+
+@pytest.fixture
+def own_broker(tmp_path, settings):
+    with own_redis(tmp_path / "redis") as server:
+        settings.CELERY_BROKER_URL = server.url
+        yield server
+
+
+def test_the_dashboard_names_the_workers_whose_heartbeat_is_fresh_without_asking_them(client, own_broker):
+    # No worker process runs: the dashboard reads the heartbeats workers write (config/health.py), as /readyz does.
+    health.record_heartbeat("worker@host-1")
+    now, _micro = redis.Redis.from_url(own_broker.url).time()
+    redis.Redis.from_url(own_broker.url).zadd(health.HEARTBEAT_KEY, {"worker@gone": now - 61})
+    verified(client, staff("sara", "sender"))
+
+    page = client.get("/admin/").content.decode()
+    row = page.split("Workers alive")[1].split("</tr>")[0]
+
+    assert "worker@host-1" in row and ">1<" in row
+    assert "worker@gone" not in row
+
+
+def test_the_dashboard_says_no_worker_answers_when_none_beat_within_a_minute(client, own_broker):
+    verified(client, staff("sara", "sender"))
+
+    page = client.get("/admin/").content.decode()
+
+    assert "none answering" in page.split("Workers alive")[1].split("</tr>")[0]
 
 
 # --- What was and wasn't tracked -----------------------------------------------------
