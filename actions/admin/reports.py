@@ -10,12 +10,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.utils import formats
 from django.utils.translation import gettext as _
 
 from actions.models import Action, Signature
 from actions.reports import ActionReport, action_report
-from campaigns.reports.charts import Series, bar_chart, line_chart
+from campaigns.reports.charts import Series, axis_date, bar_chart, line_chart
 from campaigns.staff import audit
 from subscribers.spreadsheets import neutralise_cell
 
@@ -28,7 +27,7 @@ def _action_for(request: HttpRequest, pk: int, permission: str) -> Action:
 
 def _charts(data: ActionReport) -> dict[str, str]:
     step = max(1, len(data.days) // 8)
-    x_labels = [(i, formats.date_format(day, "M j")) for i, (day, _n) in enumerate(data.days) if i % step == 0]
+    x_labels = [(i, axis_date(day)) for i, (day, _n) in enumerate(data.days) if i % step == 0]
     over_time = line_chart(
         [Series(_("Signatures"), [n for _day, n in data.days], "#2b6cb0")],
         title=_("Signatures per day"),

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
+from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import pgettext
 
 PALETTE = ["#2b6cb0", "#2f855a", "#d69e2e", "#c53030", "#6b46c1", "#718096"]
 
@@ -24,6 +27,17 @@ class Series:
 
 
 _GRID = 5
+
+
+def axis_date(day: date) -> str:
+    """A day on an axis in the reader's language: "Dec 8", "8 dic", "8 déc"."""
+    # Django's date letters, so each language sets the order and the month's case (lower in es and fr).
+    return formats.date_format(day, pgettext("a day on a chart's axis, in Django's date format letters", "M j"))
+
+
+def axis_hour(moment: datetime) -> str:
+    """An hour on an axis in the reader's language: "Wed 12:00", "mié 12:00", "mer 12:00"."""
+    return formats.date_format(moment, "D H:i")
 
 
 def _nice_max(value: float) -> float:

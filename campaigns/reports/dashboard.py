@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.counters import counts_of
 from campaigns.models import Campaign, CampaignStat, Delivery, DeliveryEvent, RolledUpCampaign
-from campaigns.reports.charts import Series, bar_chart
+from campaigns.reports.charts import Series, axis_date, bar_chart
 from campaigns.reports.figures import delivered_or_none, rate_base
 from campaigns.rollup.reading import counts_from
 from config import health
@@ -61,7 +61,7 @@ def list_growth() -> dict[str, Any]:
         Series(_("Confirmed"), [confirmations.get(week, 0) for week in weeks]),
         Series(_("Left"), [leavers.get(week, 0) for week in weeks], color="#c53030"),
     ]
-    x_labels = [(i, week.strftime("%d %b")) for i, week in enumerate(weeks) if i % 2 == 0]
+    x_labels = [(i, axis_date(week)) for i, week in enumerate(weeks) if i % 2 == 0]
     return {
         "chart": bar_chart(series, title=_("List growth per week"), x_labels=x_labels),
         "totals": {str(s.label): sum(s.values) for s in series},

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, DeliveryEvent
 from campaigns.reports.ab_tests import ab_test_report
-from campaigns.reports.charts import Series, line_chart
+from campaigns.reports.charts import Series, axis_hour, line_chart
 from campaigns.reports.figures import TIMELINE_HOURS, CampaignReport, campaign_report, problem_deliveries
 from campaigns.staff import audit
 from campaigns.staff.roles import EXPORT_PERMISSION
@@ -50,7 +50,7 @@ def _chart(report: CampaignReport) -> str:
     if report.timeline_start is not None:
         start = timezone.localtime(report.timeline_start).replace(minute=0, second=0, microsecond=0)
         for hour in range(0, TIMELINE_HOURS, 12):
-            x_labels.append((hour, (start + timedelta(hours=hour)).strftime("%a %H:%M")))
+            x_labels.append((hour, axis_hour(start + timedelta(hours=hour))))
     return line_chart(series, title=_("People per hour (first open, first click…), first 72 hours"), x_labels=x_labels)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
+import time_machine
 from django.utils import timezone
 
 from campaigns.events.stats import rebuild_campaign_stats
@@ -17,7 +20,7 @@ from subscribers.models import MailingList, Subscriber
 from tests.support.factories import make_delivery
 from tests.support.outages import own_redis
 from tests.support.personas import staff, verified
-from tests.support.reports import add_event
+from tests.support.reports import add_event, build_sent_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +214,49 @@ def test_the_dashboard_says_no_worker_answers_when_none_beat_within_a_minute(cli
     page = client.get("/admin/").content.decode()
 
     assert "none answering" in page.split("Workers alive")[1].split("</tr>")[0]
+
+
+# --- Dates on the charts, in the reader's language ------------------------------------
+
+AXIS_DATES = {
+    "en": ["Dec 15", "Jan 12", "Feb 9"],
+    "es": ["15 dic", "12 ene", "9 feb"],
+    "fr": ["15 déc", "12 jan", "9 fév"],
+}
+AXIS_DAYS = {"en": ["Wed 12:00", "Thu 00:00"], "es": ["mié 12:00", "jue 00:00"], "fr": ["mer 12:00", "jeu 00:00"]}
+
+
+def svg_in(page: str) -> str:
+    """The chart: an SVG drawn on the server (campaigns/reports/charts.py), not one of the admin's icons."""
+    start = page.index('<svg xmlns="http://www.w3.org/2000/svg"')
+    return page[start : page.index("</svg>", start)]
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr"])
+def test_the_dashboard_chart_names_months_in_the_readers_language(client, settings, language):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    with time_machine.travel(datetime(2026, 2, 20, 12, tzinfo=ZoneInfo(settings.TIME_ZONE)), tick=False):
+        verified(client, staff("sara", "sender"))
+        chart = svg_in(client.get("/admin/", headers={"accept-language": language}).content.decode())
+
+    for label in AXIS_DATES[language]:
+        assert f">{label}<" in chart
+    if language != "en":
+        assert "Dec" not in chart and "Jan" not in chart
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr"])
+def test_the_campaign_report_chart_names_weekdays_in_the_readers_language(client, settings, language):
+    with time_machine.travel(datetime(2026, 2, 20, 12, tzinfo=ZoneInfo(settings.TIME_ZONE)), tick=False):
+        campaign = build_sent_campaign()  # started two days ago: Wednesday noon
+        verified(client, staff("sara", "sender"))
+        page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/report/", headers={"accept-language": language})
+    chart = svg_in(page.content.decode())
+
+    for label in AXIS_DAYS[language]:
+        assert f">{label}<" in chart
+    if language != "en":
+        assert "Wed" not in chart
 
 
 # --- What was and wasn't tracked -----------------------------------------------------
