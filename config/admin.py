@@ -30,12 +30,13 @@ SECURITY_MODELS: dict[tuple[str, str], Promise] = {
     ("axes", "accessattempt"): _("Failed sign-ins (lockouts)"),
     ("axes", "accessfailurelog"): _("Failed sign-in log"),
     ("axes", "accesslog"): _("Sign-in log"),
+    ("outbox", "outboxmessage"): _("Outbox (task calls waiting for the workers)"),
 }
 # Sections in the order staff use them; anything else follows, then security.
 SECTION_ORDER = ["campaigns", "journeys", "subscribers", "donations"]
 SECURITY_NAME = _("Staff and security")
 # Apps whose every model is in the security section.
-SECURITY_ONLY_APPS = ("auth", "axes", "otp_static", "otp_totp")
+SECURITY_ONLY_APPS = ("auth", "axes", "otp_static", "otp_totp", "outbox")
 
 
 class TocsinAdminSite(admin.AdminSite):

@@ -92,6 +92,21 @@ def relay(*, limit: int = 500) -> int:
     return _hand_over(rows, token)
 
 
+def relay_now(ids: Sequence[int]) -> tuple[int, int]:
+    """Staff's "relay now": hand these waiting rows to the broker at once; (handed over, still waiting).
+
+    Rows already sent, or held by a relay publishing them right now, are left alone.
+    """
+    now = timezone.now()
+    token = secrets.token_hex(8)
+    OutboxMessage.objects.filter(pk__in=ids, sent_at__isnull=True).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    ).update(claim=token, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+    rows = list(OutboxMessage.objects.filter(claim=token).order_by("id"))
+    handed = _hand_over(rows, token)
+    return handed, len(rows) - handed
+
+
 def _hand_over(rows: Sequence[OutboxMessage], token: str) -> int:
     """Publish claimed rows in order; stop at the first broker error and release the rest."""
     global _quiet_until

@@ -23,7 +23,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from tests.support.translations import LOCALE
 
-APPS = ["subscribers", "campaigns", "donations"]
+APPS = ["outbox", "subscribers", "campaigns", "donations"]
 
 pytestmark = pytest.mark.usefixtures("compiled_catalogs")
 
