@@ -144,6 +144,7 @@ class MatchedFilter(admin.SimpleListFilter):
 
 @admin.register(Donation)
 class DonationAdmin(ImportMixin, admin.ModelAdmin):  # type: ignore[misc]  # the two stubs type change_list_template apart
+    titles = {"add": _("Add a donation"), "change": _("Edit donation"), "view": _("View donation")}
     resource_classes = [DonationResource]
     import_formats = [base_formats.CSV]
     import_template_name = "admin/donations/donation/import.html"

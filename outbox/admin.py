@@ -46,6 +46,7 @@ class StateFilter(admin.SimpleListFilter):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add a task call"), "change": _("Edit task call"), "view": _("View task call")}
     list_display = ["task", "created_at", "state", "attempts", "sent_at", "last_error"]
     list_filter = [StateFilter, "task", "created_at"]
     search_fields = ["task", "last_error"]

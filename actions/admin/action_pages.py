@@ -34,6 +34,7 @@ class ActionTranslationInline(admin.StackedInline):
 
 @admin.register(Action)
 class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
+    titles = {"add": _("Add an action"), "change": _("Edit action"), "view": _("View action")}
     inlines = [ActionTranslationInline]
     list_display = ("title", "kind", "status", "signature_total", "goal", "public_page", "created_at")
     list_filter = ("kind", "status")

@@ -27,6 +27,7 @@ class LetterInline(admin.TabularInline):
 
 @admin.register(Signature)
 class SignatureAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add a signature"), "change": _("Edit signature"), "view": _("View signature")}
     list_display = ("name", "email", "action", "postal_code", "district", "source", "created_at")
     list_filter = ("action", "source", "language")
     search_fields = ("email", "name", "postal_code")
@@ -55,6 +56,7 @@ class SignatureAdmin(admin.ModelAdmin):
 
 @admin.register(Letter)
 class LetterAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add a letter"), "change": _("Edit letter"), "view": _("View letter")}
     list_display = ("signature", "target", "action", "status", "sent_at")
     list_filter = ("status", "action")
     search_fields = ("target__name", "target__email", "signature__email")

@@ -116,6 +116,7 @@ class PostalPrefixInline(admin.TabularInline):
 
 @admin.register(TargetGroup)
 class TargetGroupAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add a target group"), "change": _("Edit target group"), "view": _("View target group")}
     list_display = ("name", "slug", "size")
     search_fields = ("name", "slug")
 
@@ -129,6 +130,7 @@ class TargetGroupAdmin(admin.ModelAdmin):
 
 @admin.register(District)
 class DistrictAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add a district"), "change": _("Edit district"), "view": _("View district")}
     list_display = ("name", "code", "province")
     search_fields = ("name", "code", "postal_prefixes__prefix")
     list_filter = ("province",)
@@ -137,6 +139,7 @@ class DistrictAdmin(admin.ModelAdmin):
 
 @admin.register(PostalPrefix)
 class PostalPrefixAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add a postal prefix"), "change": _("Edit postal prefix"), "view": _("View postal prefix")}
     list_display = ("prefix", "district")
     search_fields = ("prefix", "district__name", "district__code")
     list_select_related = ("district",)
@@ -145,6 +148,7 @@ class PostalPrefixAdmin(admin.ModelAdmin):
 
 @admin.register(Target)
 class TargetAdmin(ImportMixin, admin.ModelAdmin):  # type: ignore[misc]  # the two stubs type change_list_template apart
+    titles = {"add": _("Add a target"), "change": _("Edit target"), "view": _("View target")}
     resource_classes = [TargetResource]
     import_formats = [base_formats.CSV]
     list_display = ("name", "title", "email", "district", "province", "party", "do_not_email", "active")

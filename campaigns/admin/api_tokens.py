@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.api.auth import hash_token, new_secret
 from campaigns.models import ApiToken
@@ -22,6 +23,11 @@ class ApiTokenForm(forms.ModelForm):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    titles = {
+        "add": gettext_lazy("Add an API token"),
+        "change": gettext_lazy("Edit API token"),
+        "view": gettext_lazy("View API token"),
+    }
     form = ApiTokenForm
     list_display = ["name", "user", "created_at", "last_used_at"]
     list_select_related = ["user"]

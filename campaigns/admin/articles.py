@@ -131,6 +131,7 @@ class TranslationInline(admin.TabularInline):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add an article"), "change": _("Edit article"), "view": _("View article")}
     form = ArticleForm
     list_display = ["title", "language", "status_badge", "published_date", "translation_column", "preview_link"]
     list_display_links = ["title"]

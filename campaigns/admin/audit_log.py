@@ -6,12 +6,18 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import AuditLog
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
+    titles = {
+        "add": gettext_lazy("Add an audit log entry"),
+        "change": gettext_lazy("Edit audit log entry"),
+        "view": gettext_lazy("View audit log entry"),
+    }
     list_display = ["created_at", "actor", "action", "campaign", "detail"]
     list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["detail", "campaign__subject", "actor__username"]

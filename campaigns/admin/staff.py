@@ -25,6 +25,11 @@ User = get_user_model()
 
 
 class StaffUserAdmin(UserAdmin):
+    titles = {
+        "add": gettext_lazy("Add a staff account"),
+        "change": gettext_lazy("Edit staff account"),
+        "view": gettext_lazy("View staff account"),
+    }
     actions = ["issue_backup_codes"]
 
     @admin.action(description=gettext_lazy("Issue a two-step backup code"), permissions=["change"])

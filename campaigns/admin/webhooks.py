@@ -14,6 +14,11 @@ from campaigns.models import RefusedWebhook
 
 @admin.register(RefusedWebhook)
 class RefusedWebhookAdmin(admin.ModelAdmin):
+    titles = {
+        "add": _("Add a refused webhook event"),
+        "change": _("Edit refused webhook event"),
+        "view": _("View refused webhook event"),
+    }
     # The reason first: on a phone it is what fits.
     list_display = ["why", "provider", "event", "received_at"]
     list_display_links = ["why"]

@@ -33,6 +33,11 @@ _FIELDS = (
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
+    titles = {
+        "add": gettext_lazy("Add a webhook delivery"),
+        "change": gettext_lazy("Edit webhook delivery"),
+        "view": gettext_lazy("View webhook delivery"),
+    }
     # What staff look for first (which event, did it arrive) before where it went: on a phone the
     # table scrolls sideways, and the columns on the left are the ones seen.
     list_display = ["event_type", "status", "attempts", "last_status_code", "created_at", "last_error", "endpoint"]

@@ -58,6 +58,11 @@ class EndpointForm(forms.ModelForm):
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
+    titles = {
+        "add": gettext_lazy("Add a webhook endpoint"),
+        "change": gettext_lazy("Edit webhook endpoint"),
+        "view": gettext_lazy("View webhook endpoint"),
+    }
     form = EndpointForm
     list_display = ["url", "event_list", "state", "deliveries_link", "created_by", "created_at"]
     list_filter = ["active"]

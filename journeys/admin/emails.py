@@ -40,6 +40,11 @@ class TranslationInline(admin.StackedInline):
 
 @admin.register(JourneyEmail)
 class JourneyEmailAdmin(admin.ModelAdmin):
+    titles = {
+        "add": gettext_lazy("Add a journey email"),
+        "change": gettext_lazy("Edit journey email"),
+        "view": gettext_lazy("View journey email"),
+    }
     form = EmailForm
     inlines = [TranslationInline]
     list_display = ["subject", "journey", "language"]

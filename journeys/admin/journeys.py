@@ -75,6 +75,11 @@ class JourneyForm(forms.ModelForm):
 
 @admin.register(Journey)
 class JourneyAdmin(admin.ModelAdmin):
+    titles = {
+        "add": gettext_lazy("Add a journey"),
+        "change": gettext_lazy("Edit journey"),
+        "view": gettext_lazy("View journey"),
+    }
     form = JourneyForm
     inlines = [StepInline]
     list_display = ["name", "trigger_text", "status", "step_count", "in_journey", "entered"]

@@ -85,6 +85,7 @@ MailingListForm.declared_fields.update(_TRANSLATION_FIELDS)
 
 @admin.register(MailingList)
 class MailingListAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add a mailing list"), "change": _("Edit mailing list"), "view": _("View mailing list")}
     form = MailingListForm
     list_display = ["name", "slug", "public", "tracking_enabled", "position", "translated_into", "subscriber_count"]
     list_editable = ["position"]

@@ -88,6 +88,7 @@ class _Echo:
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
+    titles = {"add": _("Add a subscriber"), "change": _("Edit subscriber"), "view": _("View subscriber")}
     form = SubscriberForm
     list_display = ["email", "name", "language", "status", "tracking_allowed", "signed_up"]
     list_filter = ["status", "language", "lists", "tracking_allowed"]

@@ -76,6 +76,11 @@ class CampaignTranslationInline(_FrozenOnceSending, admin.StackedInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(CampaignViews):
+    titles = {
+        "add": gettext_lazy("Add a campaign"),
+        "change": gettext_lazy("Edit campaign"),
+        "view": gettext_lazy("View campaign"),
+    }
     form = CampaignForm
     # Readonly (locked) campaigns build the model's own URL field: https for bare hosts there too.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
