@@ -64,6 +64,7 @@ def error_page(template: str, *, status: int) -> HttpResponse:
     Rendered without the request: no context processor, session, user or
     query runs, so the page shows when the database or Redis is what broke.
     """
+    page: str
     try:
         page = render_to_string(
             template, {"org_name": settings.TOCSIN_ORG_NAME, "org_address": settings.TOCSIN_ORG_ADDRESS}

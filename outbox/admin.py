@@ -53,8 +53,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = ["relay_now"]
-    fields = ["task", "args", "kwargs", "queue", "created_at", "sent_at", "attempts", "claimed_until", "last_error"]
-    readonly_fields = fields
+    readonly_fields = ["task", "args", "kwargs", "queue", "created_at", "sent_at", "attempts", "claimed_until", "last_error"]
+    fields = readonly_fields
 
     @admin.display(description=_("state"))
     def state(self, row: OutboxMessage) -> str:

@@ -180,7 +180,8 @@ TOTPDevice._meta.verbose_name_plural = _("authenticator apps")
 StaticDevice._meta.verbose_name = _("set of backup codes")
 StaticDevice._meta.verbose_name_plural = _("sets of backup codes")
 
-for model, model_admin in [(TOTPDevice, AppDeviceAdmin), (StaticDevice, BackupCodesAdmin)]:
+for model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
-    admin.site.register(model, model_admin)
+admin.site.register(TOTPDevice, AppDeviceAdmin)
+admin.site.register(StaticDevice, BackupCodesAdmin)
