@@ -53,7 +53,9 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = ["relay_now"]
-    readonly_fields = ["task", "args", "kwargs", "queue", "created_at", "sent_at", "attempts", "claimed_until", "last_error"]
+    readonly_fields = (
+        "task", "args", "kwargs", "queue", "created_at", "sent_at", "attempts", "claimed_until", "last_error",
+    )  # fmt: skip
     fields = readonly_fields
 
     @admin.display(description=_("state"))
