@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils.text import capfirst
@@ -42,6 +43,8 @@ HELP_TEXTS = {
     "name": _("A name to tell it apart, for example the phone it is on."),
     "confirmed": _("Only a confirmed device is accepted at sign-in."),
     "key": _("The secret the app shares with Tocsin (hexadecimal)."),
+    "step": _("How many seconds each code lasts."),
+    "t0": _("When the counting of time steps starts (Unix time)."),
     "digits": _("How many digits the app shows."),
     "tolerance": _("How many time steps early or late a code may be."),
     "drift": _("How many time steps the phone's clock is known to be off."),
@@ -87,12 +90,13 @@ class DeviceAdminWords:
         return device.name
 
     @admin.display(description=_("created"), ordering="created_at")
-    def created(self, device: Device) -> Any:
-        return device.created_at  # type: ignore[attr-defined]
+    def created(self, device: Device) -> str:
+        # Formatted here: a read-only method's value is shown as it is (an ISO date, "None").
+        return display_for_value(device.created_at, "-")  # type: ignore[attr-defined]
 
     @admin.display(description=_("last used"), ordering="last_used_at")
-    def last_used(self, device: Device) -> Any:
-        return device.last_used_at  # type: ignore[attr-defined]
+    def last_used(self, device: Device) -> str:
+        return display_for_value(device.last_used_at, "-")  # type: ignore[attr-defined]
 
     @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
     def is_confirmed(self, device: Device) -> bool:

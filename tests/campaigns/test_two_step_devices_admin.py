@@ -28,6 +28,8 @@ DJANGO_OTP_ENGLISH = [
     "static device",
     "Created at",
     "Last used at",
+    "The time step in seconds",
+    "None</div>",
 ]
 
 
