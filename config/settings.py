@@ -49,6 +49,8 @@ SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstr
 _site = urlsplit(SITE_URL)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_site.hostname or "localhost", "localhost", "127.0.0.1", "testserver"])
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+# A form refused for its missing or stale security cookie: a branded page saying what to do.
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 
 INSTALLED_APPS = [
     # Django's admin with Tocsin's site: the organisation's name, sections as staff work.

@@ -58,6 +58,10 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     return error_page("403.html", status=403)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return error_page("403_csrf.html", status=403)
+
+
 def error_page(template: str, *, status: int) -> HttpResponse:
     """An error page from settings and the active language only (templates/error_page.html).
 

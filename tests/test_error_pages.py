@@ -27,6 +27,11 @@ REFUSED = {
     "es": "No pudimos entender esta solicitud",
     "fr": "Cette demande n’a pas pu être comprise",
 }
+EXPIRED_FORM = {
+    "en": "This form could not be sent",
+    "es": "No se pudo enviar este formulario",
+    "fr": "Ce formulaire n’a pas pu être envoyé",
+}
 FORBIDDEN = {
     "en": "You cannot see this page",
     "es": "No puede ver esta página",
@@ -80,3 +85,18 @@ def test_400_403_and_404_pages_are_branded_and_translated(production, language):
         assert words[language] in page, path
         assert f'<html lang="{language}">' in page, path
         assert "Red Andina de Defensores" in page, path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "es", "fr"])
+def test_a_form_sent_without_its_csrf_cookie_gets_a_branded_page_that_says_what_to_do(settings, language):
+    settings.DEBUG = False
+    settings.TOCSIN_ORG_NAME = "Red Andina de Defensores"
+    browser = Client(enforce_csrf_checks=True)
+
+    response = browser.post("/signup/", {"email": "ana@example.org"}, headers={"accept-language": language})
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert EXPIRED_FORM[language] in page
+    assert "Red Andina de Defensores" in page and f'<html lang="{language}">' in page
