@@ -71,7 +71,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     @admin.display(description=_("last error"))
     def error(self, row: OutboxMessage) -> str:
         # The whole text is on the row's page; the list stays readable beside the sidebar.
-        return Truncator(row.last_error).chars(50)
+        return Truncator(row.last_error).chars(80)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         title = _("Outbox (task calls waiting for the workers)")
