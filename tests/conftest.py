@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import translation
 
+from tests.support.outages import own_redis
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -121,6 +123,14 @@ def admin_token(db: None) -> str:
     from tests.support.personas import admin, token_for
 
     return token_for(admin())
+
+
+@pytest.fixture
+def own_broker(tmp_path, settings):  # type: ignore[no-untyped-def]
+    """A redis-server of the test's own as the broker settings name (/readyz, the dashboard), stoppable."""
+    with own_redis(tmp_path / "redis") as server:
+        settings.CELERY_BROKER_URL = server.url
+        yield server
 
 
 @pytest.fixture(scope="session")

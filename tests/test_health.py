@@ -10,19 +10,11 @@ import pytest
 import redis
 
 from config import health
-from tests.support.outages import own_redis
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def broker(tmp_path, settings):
-    with own_redis(tmp_path / "redis") as server:
-        settings.CELERY_BROKER_URL = server.url
-        yield server
-
-
-def test_readyz_is_ok_with_the_database_the_broker_and_a_worker_that_beat(client, broker):
+def test_readyz_is_ok_with_the_database_the_broker_and_a_worker_that_beat(client, own_broker):
     health.record_heartbeat("worker@host-1")
 
     response = client.get("/readyz")
@@ -32,9 +24,9 @@ def test_readyz_is_ok_with_the_database_the_broker_and_a_worker_that_beat(client
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_readyz_names_the_workers_when_none_beat_within_a_minute(client, broker):
-    now, _micro = redis.Redis.from_url(broker.url).time()
-    redis.Redis.from_url(broker.url).zadd(health.HEARTBEAT_KEY, {"worker@gone": now - 61})
+def test_readyz_names_the_workers_when_none_beat_within_a_minute(client, own_broker):
+    now, _micro = redis.Redis.from_url(own_broker.url).time()
+    redis.Redis.from_url(own_broker.url).zadd(health.HEARTBEAT_KEY, {"worker@gone": now - 61})
 
     response = client.get("/readyz")
 
@@ -42,16 +34,16 @@ def test_readyz_names_the_workers_when_none_beat_within_a_minute(client, broker)
     assert response.json() == {"database": "ok", "broker": "ok", "workers": "down"}
 
 
-def test_a_worker_that_shuts_down_stops_counting_at_once(client, broker):
+def test_a_worker_that_shuts_down_stops_counting_at_once(client, own_broker):
     health.record_heartbeat("worker@host-1")
     health.forget_worker("worker@host-1")
 
     assert client.get("/readyz").json()["workers"] == "down"
 
 
-def test_with_the_broker_stopped_readyz_says_so_and_healthz_still_answers(client, broker):
+def test_with_the_broker_stopped_readyz_says_so_and_healthz_still_answers(client, own_broker):
     health.record_heartbeat("worker@host-1")
-    broker.stop()
+    own_broker.stop()
 
     ready = client.get("/readyz")
     live = client.get("/healthz")

@@ -18,7 +18,6 @@ from campaigns.reports.figures import campaign_report
 from config import health
 from subscribers.models import MailingList, Subscriber
 from tests.support.factories import make_delivery
-from tests.support.outages import own_redis
 from tests.support.personas import staff, verified
 from tests.support.reports import add_event, build_sent_campaign
 
@@ -185,13 +184,6 @@ def test_the_dashboard_is_hidden_from_staff_who_cannot_see_campaigns(client, sen
     page = client.get("/admin/").content.decode()
 
     assert "List growth" not in page
-
-
-@pytest.fixture
-def own_broker(tmp_path, settings):
-    with own_redis(tmp_path / "redis") as server:
-        settings.CELERY_BROKER_URL = server.url
-        yield server
 
 
 def test_the_dashboard_names_the_workers_whose_heartbeat_is_fresh_without_asking_them(client, own_broker):
