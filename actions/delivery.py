@@ -18,7 +18,17 @@ from actions.models import Action, Letter, Signature, Target
 from subscribers.spreadsheets import neutralise_cell
 
 PETITION_COLUMNS = ("signed_on", "name", "postal_code", "district", "comment")
-BY_HAND_COLUMNS = ("target", "target_title", "signed_on", "name", "postal_code", "subject", "letter", "message")
+BY_HAND_COLUMNS = (
+    "target",
+    "target_title",
+    "signed_on",
+    "name",
+    "postal_code",
+    "subject",
+    "letter",
+    "message",
+    "city",
+)
 
 
 def petition_signatures(action: Action) -> list[Signature]:
@@ -82,6 +92,7 @@ def write_by_hand_csv(action: Action, out: Any) -> None:
                         signature.letter_subject,
                         signature.letter_body,
                         signature.message,
+                        signature.city,
                     )
                 ]
             )

@@ -53,6 +53,13 @@ class SignatureForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "postal-code", "size": 8, "placeholder": "K1A 0A6"}),
     )
+    city = StrictCharField(
+        label=_("City (optional)"),
+        max_length=100,
+        required=False,
+        help_text=_("Written under your letter with your postal code."),
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    )
     letter_subject = StrictCharField(label=_("Subject"), max_length=200, required=False)
     letter_body = forms.CharField(
         label=_("Your letter"), required=False, widget=forms.Textarea(attrs={"rows": 14}), validators=[_multi_line]
@@ -110,6 +117,7 @@ class SignatureForm(forms.Form):
             elif policy == Action.EditPolicy.FIXED:
                 del self.fields["message"]
         else:
+            del self.fields["city"]
             del self.fields["letter_subject"]
             del self.fields["letter_body"]
             self.fields["message"].widget.attrs["maxlength"] = COMMENT_LIMIT
@@ -126,6 +134,7 @@ class SignatureForm(forms.Form):
             "name": data.get("name") or "",
             "email": data.get("email") or "",
             "postal_code": data.get("postal_code") or "",
+            "city": data.get("city") or "",
             "message": data.get("message") or "",
             "letter_subject": data.get("letter_subject") if "letter_subject" in self.fields else None,
             "letter_body": data.get("letter_body") if "letter_body" in self.fields else None,

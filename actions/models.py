@@ -287,6 +287,9 @@ class Signature(models.Model):
     email = models.EmailField(_("email address"), max_length=254)
     name = models.CharField(_("name"), max_length=100)
     postal_code = models.CharField(_("postal code"), max_length=7, blank=True)
+    city = models.CharField(
+        _("city"), max_length=100, blank=True, help_text=_("Shown under the letter with the postal code.")
+    )
     district = models.ForeignKey(
         District,
         null=True,

@@ -144,6 +144,10 @@ class SignatureInput(Input):
     name: Annotated[str, Text(100, required=True)]
     postal_code: Annotated[str, Text(20, description="Canadian, e.g. K1A 0A6.")] | None = None
     district: Annotated[str, Text(32, description="A district code, when asked.")] | None = None
+    city: (
+        Annotated[str, Text(100, description="Written under the letter with the postal code (default: the district).")]
+        | None
+    ) = None
     message: (
         Annotated[
             str,

@@ -42,6 +42,7 @@ FIELDS = (
     "signature__name",
     "signature__email",
     "signature__postal_code",
+    "signature__city",
     "signature__message",
     "signature__letter_subject",
     "signature__letter_body",
@@ -86,7 +87,9 @@ def supporter_of(row: dict[str, Any]) -> messages.Supporter:
         name=row["signature__name"],
         email=row["signature__email"],
         postal_code=row["signature__postal_code"],
-        place=messages.place_of(row["signature__district__name"], row["signature__district__province"]),
+        # The city the supporter gave, else what their district says of where they live.
+        place=messages.one_line(row["signature__city"])
+        or messages.place_of(row["signature__district__name"], row["signature__district__province"]),
         message=row["signature__message"],
         subject=row["signature__letter_subject"],
         body=row["signature__letter_body"],

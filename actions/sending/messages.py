@@ -37,7 +37,7 @@ class Supporter:
     name: str
     email: str
     postal_code: str
-    place: str  # the district and province, when known
+    place: str  # the city the supporter gave, else their district and province, when known
     message: str
     subject: str
     body: str

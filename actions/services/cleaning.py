@@ -16,6 +16,7 @@ from subscribers.text import text_problem
 
 # A petition comment is a sentence or two, not an essay.
 COMMENT_LIMIT = 1000
+CITY_LIMIT = 100
 
 
 class InvalidSignature(ValueError):
@@ -57,6 +58,7 @@ class Cleaned:
     letter_body: str
     lists: list[MailingList]
     language: str
+    city: str = ""
 
 
 def _clean_person(
@@ -139,6 +141,7 @@ def clean_signature(
     letter_body: str | None,
     opt_in_lists: Iterable[MailingList | str],
     language: str,
+    city: str = "",
 ) -> Cleaned:
     """Every problem with a signature's fields at once, or the cleaned values."""
     errors: dict[str, list[str]] = {}
@@ -147,6 +150,7 @@ def clean_signature(
     )
     subject, body = _edited_letter(action, letter_subject, letter_body, errors) if action.is_letter else ("", "")
     message = _message(action, message, errors)
+    city = _clean_text(city, "city", errors, limit=CITY_LIMIT, single_line=True)
     lists = _offered_lists(action, opt_in_lists, errors)
     if errors:
         raise InvalidSignature(errors)
@@ -160,4 +164,5 @@ def clean_signature(
         letter_body=body,
         lists=lists,
         language=language if language in codes else settings.LANGUAGE_CODE,
+        city=city,
     )

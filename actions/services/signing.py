@@ -132,6 +132,7 @@ def sign(
     postal_code: str = "",
     district_code: str = "",
     message: str = "",
+    city: str = "",
     letter_subject: str | None = None,
     letter_body: str | None = None,
     opt_in_lists: Iterable[MailingList | str] = (),
@@ -167,6 +168,7 @@ def sign(
         letter_body=letter_body,
         opt_in_lists=opt_in_lists,
         language=language,
+        city=city,
     )
     if not action.is_open and not takes_test_signatures(action):
         raise ActionNotOpen(action)
@@ -233,6 +235,7 @@ def _new_signature(
         email=signature_email(cleaned),
         name=cleaned.name,
         postal_code=cleaned.postal_code,
+        city=cleaned.city,
         district=district,
         message=cleaned.message,
         letter_subject=cleaned.letter_subject,

@@ -72,3 +72,15 @@ def test_staff_who_cannot_see_signatures_cannot_export_them(client):
     verified(client, writer())
     assert client.get(reverse("admin:actions_action_signatures_csv", args=[action.pk])).status_code == 403
     assert not AuditLog.objects.exists()
+
+
+def test_letters_delivered_by_hand_carry_the_supporters_city(boss):
+    riding_map()
+    embassy = target("Embassy of Ruritania", "embassy@rur.example", groups=("embassies",), do_not_email=True)
+    action = letter(fixed=[embassy])
+    services.sign(action=action, email="lucia@example.org", name="Lucía Quispe", postal_code="K1A 0B1", city="Vanier")
+
+    page = boss.get(reverse("admin:actions_action_by_hand", args=[action.pk])).content.decode()
+    assert "Lucía Quispe, K1A 0B1, Vanier" in page
+    table = rows(boss.get(reverse("admin:actions_action_by_hand_csv", args=[action.pk])))
+    assert table[0][-1] == "city" and table[1][-1] == "Vanier"
