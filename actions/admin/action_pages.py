@@ -52,6 +52,7 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
         "deliver",
         "test_mode_notice",
         "letters_by_target",
+        "letter_counts_by_target",
     )
     actions = ["open_actions", "close_actions"]
     fieldsets = [
@@ -81,6 +82,18 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
             },
         ),
     ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Action | None = None) -> Any:
+        # Only the buttons and links this person may use: a writer sees the counts, not the retry
+        # buttons, nor the links to who signed (printable pages and CSVs).
+        swaps = self.fields_for(request)
+        if not request.user.has_perm("actions.view_signature"):
+            swaps["deliver"] = None
+        fieldsets = []
+        for name, options in super().get_fieldsets(request, obj):
+            fields = [swaps.get(field, field) if isinstance(field, str) else field for field in options["fields"]]
+            fieldsets.append((name, {**options, "fields": tuple(field for field in fields if field)}))
+        return fieldsets
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Action]:
         return super().get_queryset(request).annotate(signature_count=Count("signatures"))

@@ -72,18 +72,36 @@ class LetterDeliveryMixin:
 
     test_mode_notice.short_description = gettext_lazy("test mode")  # type: ignore[attr-defined]
 
-    def letters_by_target(self, action: Action) -> SafeString:
+    @staticmethod
+    def _letters_table(action: Action, *, with_retry: bool) -> SafeString:
         if action.pk is None or not action.is_letter:
             return mark_safe("—")
         rows = services.letter_counts_by_target(action)
         context = {
             "rows": rows,
             "failed": sum(row["failed"] for row in rows),
-            "retry_url": reverse("admin:actions_action_retry_letters", args=[action.pk]),
+            "retry_url": reverse("admin:actions_action_retry_letters", args=[action.pk]) if with_retry else "",
         }
         return render_to_string("actions/admin/letters_by_target.html", context)
 
+    def letters_by_target(self, action: Action) -> SafeString:
+        return self._letters_table(action, with_retry=True)
+
     letters_by_target.short_description = gettext_lazy("letters per target")  # type: ignore[attr-defined]
+
+    def letter_counts_by_target(self, action: Action) -> SafeString:
+        """The same table without the retry buttons, for those who may not send (writers)."""
+        return self._letters_table(action, with_retry=False)
+
+    letter_counts_by_target.short_description = gettext_lazy("letters per target")  # type: ignore[attr-defined]
+
+    @staticmethod
+    def fields_for(request: HttpRequest) -> dict[str, str | None]:
+        """Read-only fields swapped (or left out, None) for someone who may not use their buttons."""
+        swaps: dict[str, str | None] = {}
+        if not can_send(request.user):
+            swaps["letters_by_target"] = "letter_counts_by_target"
+        return swaps
 
     def letter_delivery_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
