@@ -30,8 +30,14 @@ class ActionsConfig(AppConfig):
         roles.contribute()
         plugins.register_audience_filter(audiences.FILTER_NAME, audiences.acted_sql)
         plugins.register_audience_note(audiences.FILTER_NAME, audiences.audience_note)
-        options.register(options.CampaignOption("exclude_acted", audiences.check_slugs, audiences.save_exclude))
-        options.register(options.CampaignOption("only_acted", audiences.check_slugs, audiences.save_only))
+        options.register(
+            options.CampaignOption(
+                "exclude_acted", audiences.check_slugs, audiences.save_exclude, audiences.read_exclude
+            )
+        )
+        options.register(
+            options.CampaignOption("only_acted", audiences.check_slugs, audiences.save_only, audiences.read_only)
+        )
         post_migrate.connect(roles.ensure_roles_after_migrate, sender=self, dispatch_uid="actions.ensure_roles")
         personal_data_requested.connect(gdpr.export_signatures, dispatch_uid="actions.gdpr.export")
         person_erased.connect(gdpr.erase_signatures, dispatch_uid="actions.gdpr.erase")

@@ -108,3 +108,18 @@ def save_exclude(campaign: Campaign, slugs: list[str]) -> None:
 
 def save_only(campaign: Campaign, slugs: list[str]) -> None:
     _save(campaign, slugs, "only_acted")
+
+
+def _read(campaign: Campaign, field: str) -> list[str]:
+    audience = ActedAudience.objects.filter(campaign_id=campaign.pk).first()
+    if audience is None:
+        return []
+    return list(getattr(audience, field).order_by("slug").values_list("slug", flat=True))
+
+
+def read_exclude(campaign: Campaign) -> list[str]:
+    return _read(campaign, "exclude_acted")
+
+
+def read_only(campaign: Campaign) -> list[str]:
+    return _read(campaign, "only_acted")

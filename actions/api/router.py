@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -24,6 +26,7 @@ from actions.api.schemas import (
     ActionCreated,
     ActionInput,
     ActionOut,
+    DeliveryInput,
     DistrictChoice,
     SignatureInput,
     SignatureOut,
@@ -50,6 +53,31 @@ def action_json(action: Action) -> dict[str, Any]:
         "goal": action.goal,
         "url": settings.SITE_URL + action.get_absolute_url(),
         "counts": {"signatures": services.signature_count(action), "letters": services.letter_counts(action)},
+        "letter": _letter_json(action),
+        "delivery": _delivery_json(action),
+    }
+
+
+def _letter_json(action: Action) -> dict[str, Any] | None:
+    if not action.is_letter:
+        return None
+    return {
+        "subject": action.letter_subject,
+        "body": action.letter_body,
+        "edit_policy": action.edit_policy,
+        "edit_limit": action.edit_limit,
+    }
+
+
+def _delivery_json(action: Action) -> dict[str, Any] | None:
+    if not action.is_letter:
+        return None
+    return {
+        "mode": action.delivery_mode,
+        "digest_hour": action.digest_hour,
+        "daily_cap": action.daily_cap,
+        "test_mode": action.test_mode,
+        "test_email": action.test_email,
     }
 
 
@@ -105,14 +133,21 @@ def create_action(request: HttpRequest, payload: ActionInput) -> Any:
     The action is open at once (its public page is `url`) unless `status` is `draft`. A letter needs
     `letter.subject`, `letter.body` and someone to write to: `targets.group` (a target group's short name),
     `targets.by_district` (each supporter writes to the targets of their own district, found from their
-    postal code), `targets.fixed` (targets' email addresses), or a combination.
+    postal code), `targets.fixed` (targets' email addresses), or a combination. `delivery` says how letters
+    reach the targets (each as it comes or a daily digest, a per-target daily cap, test mode and its address);
+    a draft starts in test mode unless `delivery.test_mode` is false.
     """
     found, errors = _found(payload)
-    letter, targets = payload.letter, payload.targets
+    letter, targets, delivery = payload.letter, payload.targets, payload.delivery
     if payload.kind == Action.Kind.PETITION and (
-        letter is not None or (targets is not None and (targets.by_district or targets.fixed))
+        letter is not None or delivery is not None or (targets is not None and (targets.by_district or targets.fixed))
     ):
         errors.setdefault("kind", []).append(_("Only letters have a letter text and targets; send kind: letter."))
+    if delivery is not None and delivery.test_email:
+        try:
+            validate_email(delivery.test_email)
+        except ValidationError:
+            errors["delivery.test_email"] = [_("Enter a valid email address.")]
     if errors:
         raise Invalid(errors)
     status = payload.status or Action.Status.OPEN
@@ -135,6 +170,7 @@ def create_action(request: HttpRequest, payload: ActionInput) -> Any:
                 edit_policy=(letter.edit_policy if letter else None) or Action.EditPolicy.PARAGRAPH,
                 edit_limit=(letter.edit_limit if letter else None) or 1500,
                 by_district=bool(targets and targets.by_district),
+                **_delivery_settings(delivery),
                 **found,
             )
             if payload.translations is not None:
@@ -142,6 +178,21 @@ def create_action(request: HttpRequest, payload: ActionInput) -> Any:
     except services.InvalidAction as problem:
         raise Invalid(problem.errors) from None
     return Status(201, {"id": action.pk, "slug": action.slug, "url": settings.SITE_URL + action.get_absolute_url()})
+
+
+def _delivery_settings(delivery: DeliveryInput | None) -> dict[str, Any]:
+    """The service's delivery arguments that the payload gives (the others keep the service's defaults)."""
+    if delivery is None:
+        return {}
+    given = delivery.model_dump(exclude_unset=True)
+    if "mode" in given:
+        given["delivery_mode"] = given.pop("mode")
+    if given.get("test_email") is None:
+        given.pop("test_email", None)
+    for name in ("delivery_mode", "digest_hour", "test_mode"):
+        if given.get(name) is None:
+            given.pop(name, None)  # null: the default
+    return given
 
 
 def _translations(payload: ActionInput) -> dict[str, dict[str, str]]:

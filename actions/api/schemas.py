@@ -15,6 +15,7 @@ from campaigns.api.fields import LANGUAGES, Flag, Language, OneOf, Slug, Text, W
 
 MAX_MARKDOWN = 100_000
 MAX_LETTER = 20_000
+MAX_DAILY_CAP = 1_000_000
 
 
 def _action_slug(value: str) -> str:
@@ -41,6 +42,29 @@ class LetterInput(Input):
         "full: supporters may edit the whole letter.",
     )
     edit_limit: Annotated[int, WholeNumber(1, MAX_LETTER)] | None = Field(default=None, description="Default 1500.")
+
+
+class DeliveryInput(Input):
+    """How a letter reaches its targets; every field optional (the defaults are the admin's)."""
+
+    mode: Annotated[str, OneOf(Action.DeliveryMode.values)] | None = Field(
+        default=None,
+        description="each (the default): each letter as it comes; digest: one email per target each day.",
+    )
+    digest_hour: Annotated[int, WholeNumber(0, 23)] | None = Field(
+        default=None, description="For digests: the hour (in the organisation's time zone) they go out. Default 17."
+    )
+    daily_cap: Annotated[int, WholeNumber(1, MAX_DAILY_CAP)] | None = Field(
+        default=None,
+        description="At most this many letters of this action reach one target a day; the rest wait for the "
+        "next day. Absent or null: no limit.",
+    )
+    test_mode: Flag | None = Field(
+        default=None,
+        description="Letters go to test_email (or the token's user), never to the targets, until the action "
+        "opens. Default: true for a draft, false for an action opened at once.",
+    )
+    test_email: Annotated[str, Text(254, format="email")] | None = None
 
 
 class TargetsInput(Input):
@@ -102,6 +126,7 @@ class ActionInput(Input):
     share_image_url: Annotated[str, Text(200, format="uri")] | None = None
     letter: LetterInput | None = None
     targets: TargetsInput | None = None
+    delivery: DeliveryInput | None = Field(default=None, description="Letters only: how they reach the targets.")
     translations: ActionTranslationsInput | None = Field(
         default=None, description="The page and the letter in other languages: {lang: {title, body_markdown, letter}}."
     )
@@ -128,6 +153,21 @@ class ActionCounts(Schema):
     letters: LetterCounts
 
 
+class LetterOut(Schema):
+    subject: str
+    body: str
+    edit_policy: Annotated[str, OneOf(Action.EditPolicy.values)]
+    edit_limit: int
+
+
+class DeliveryOut(Schema):
+    mode: Annotated[str, OneOf(Action.DeliveryMode.values)]
+    digest_hour: int
+    daily_cap: int | None
+    test_mode: bool
+    test_email: str
+
+
 class ActionOut(Schema):
     id: int
     slug: str
@@ -137,6 +177,8 @@ class ActionOut(Schema):
     goal: int | None
     url: str
     counts: ActionCounts
+    letter: LetterOut | None = Field(default=None, description="Letters only (null for a petition).")
+    delivery: DeliveryOut | None = Field(default=None, description="Letters only (null for a petition).")
 
 
 class SignatureInput(Input):

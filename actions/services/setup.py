@@ -102,6 +102,11 @@ def create_action(
     status: str = S.OPEN,
     share_image_url: str = "",
     actor: Any = None,
+    delivery_mode: str = Action.DeliveryMode.EACH,
+    digest_hour: int = 17,
+    daily_cap: int | None = None,
+    test_mode: bool | None = None,
+    test_email: str = "",
 ) -> Action:
     """A new action, open at once unless ``status`` is draft; InvalidAction lists what is wrong."""
     errors = check_letter_setup(
@@ -132,8 +137,13 @@ def create_action(
                 target_group=target_group,
                 by_district=by_district,
                 status=status,
-                # A draft starts in test mode: letters signed before it opens go to the creator, not the targets.
-                test_mode=status == S.DRAFT,
+                # A draft starts in test mode unless told otherwise: letters signed before it opens go to the
+                # creator (or the test address), not the targets.
+                test_mode=status == S.DRAFT if test_mode is None else test_mode,
+                test_email=test_email,
+                delivery_mode=delivery_mode,
+                digest_hour=digest_hour,
+                daily_cap=daily_cap,
                 opened_at=now if status == S.OPEN else None,
                 share_image_url=share_image_url,
                 created_by=actor if getattr(actor, "pk", None) else None,

@@ -24,6 +24,7 @@ class CampaignOption:
     name: str  # the field of CampaignInput
     check: Callable[[Any], list[str]]  # the value -> what is wrong with it (empty: fine)
     save: Callable[[Campaign, Any], None]  # runs in the campaign's creation transaction
+    read: Callable[[Campaign], Any] | None = None  # the stored value, as GET /api/v1/campaigns/{id} shows it
 
 
 _options: dict[str, CampaignOption] = {}
@@ -40,3 +41,12 @@ def register(option: CampaignOption) -> None:
 
 def option(name: str) -> CampaignOption | None:
     return _options.get(name)
+
+
+def read_back(campaign: Campaign) -> dict[str, Any]:
+    """Each option as the campaign has it (an empty list while no app handles it): the API echoes them."""
+    values: dict[str, Any] = {}
+    for name in FIELDS:
+        handler = _options.get(name)
+        values[name] = handler.read(campaign) if handler is not None and handler.read is not None else []
+    return values

@@ -264,3 +264,5 @@ class CampaignOut(Schema):
     audience: AudienceOut
     counts: CountsOut
     ab_test: ABTestOut | None = None
+    exclude_acted: list[str] = Field(default=[], description="The actions whose signers are left out (slugs).")
+    only_acted: list[str] = Field(default=[], description="The actions whose signers alone get it (slugs).")

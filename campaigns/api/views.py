@@ -68,6 +68,7 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
         # "delivered" as in every report (campaigns/reports/figures.py): null when the provider reports no deliveries.
         "counts": {**{key: counts[key] for key in API_COUNTS}, "delivered": delivered_count(campaign)},
         "ab_test": ab_test.summary(campaign),
+        **options.read_back(campaign),
     }
 
 

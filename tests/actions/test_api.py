@@ -56,6 +56,8 @@ def test_a_petition_is_created_open_and_can_be_read_back(client, token):
         "goal": 5000,
         "url": body["url"],
         "counts": {"signatures": 0, "letters": {"sent": 0, "failed": 0, "pending": 0, "unknown": 0, "by_hand": 0}},
+        "letter": None,
+        "delivery": None,
     }
     listing = client.get("/api/v1/actions", **bearer(token)).json()
     assert [item["slug"] for item in listing] == ["free-the-defenders"]

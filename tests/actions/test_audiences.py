@@ -87,6 +87,22 @@ def test_the_api_takes_exclude_acted_and_only_acted(client, people):
     assert client.get(f"/api/v1/campaigns/{only.json()['id']}", **bearer(token)).json()["counts"]["recipients"] == 1
 
 
+def test_the_campaign_reads_back_the_actions_it_leaves_out_or_addresses(client, people):
+    token = token_for(staff("ada", "admin"))
+    body = {"kind": "alert", "subject": "Act", "body_markdown": "Now.", "lists": ["alerts"]}
+    both = {**body, "exclude_acted": ["stop-the-mine"], "only_acted": ["other-petition", "stop-the-mine"]}
+
+    made = client.post("/api/v1/campaigns", both, content_type="application/json", **bearer(token))
+    plain = client.post("/api/v1/campaigns", body, content_type="application/json", **bearer(token))
+
+    detail = client.get(f"/api/v1/campaigns/{made.json()['id']}", **bearer(token)).json()
+    assert (detail["exclude_acted"], detail["only_acted"]) == (["stop-the-mine"], ["other-petition", "stop-the-mine"])
+    detail = client.get(f"/api/v1/campaigns/{plain.json()['id']}", **bearer(token)).json()
+    assert (detail["exclude_acted"], detail["only_acted"]) == ([], [])
+    document = client.get("/api/v1/openapi.json").json()
+    assert {"exclude_acted", "only_acted"} <= set(document["components"]["schemas"]["CampaignOut"]["properties"])
+
+
 def test_an_unknown_action_is_a_400_and_nothing_is_written(client, people):
     token = token_for(staff("ada", "admin"))
     body = {"kind": "alert", "subject": "Act", "body_markdown": "Now.", "lists": ["alerts"], "exclude_acted": ["nope"]}
