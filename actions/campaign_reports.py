@@ -44,4 +44,10 @@ def acted_line(campaign: Campaign) -> ReportLine | None:
     acted = acted_count(campaign)
     if acted is None:
         return None
-    return ReportLine(key="acted", label=_("Acted"), value=acted, note=_("signed an action this campaign links to"))
+    return ReportLine(
+        key="acted",
+        label=_("Acted"),
+        value=acted,
+        note=_("signed an action this campaign links to"),
+        of_opened=_("of %(opened)s who opened, %(value)s acted"),
+    )

@@ -138,6 +138,11 @@ class CampaignReport:
         return self.unique.get(Kind.OPENED, 0) if self.tracked else None
 
     @property
+    def extra_cards(self) -> list[tuple[ReportLine, str]]:
+        """Each line higher apps add, with its share of the readers who opened (or "")."""
+        return [(line, line.share_of_opens(self.unique_opens)) for line in self.extra]
+
+    @property
     def unique_clicks(self) -> int | None:
         return self.unique.get(Kind.CLICKED, 0) if self.tracked else None
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 from actions.models import Letter, Signature
 from actions.personal import personal_url
 from actions.reports import action_report
-from campaigns.models import AuditLog, Campaign, Delivery
+from campaigns.events.recording import record_first_party_event
+from campaigns.models import AuditLog, Campaign, Delivery, DeliveryEvent
 from campaigns.reports.figures import campaign_report
 from subscribers.models import Consent, Subscriber
 from tests.support.factories import district, letter, petition, riding_map, target
@@ -136,6 +137,28 @@ def test_the_campaign_report_counts_the_readers_who_acted(client):
     verified(client, staff("sara", "sender"))
     page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/report/").content.decode()
     assert "Acted" in page
+
+
+def test_the_campaign_report_says_how_many_of_those_who_opened_acted(client):
+    action = petition()
+    campaign = Campaign.objects.create(
+        kind=Campaign.Kind.ALERT,
+        subject="Act today",
+        body_markdown="Sign [here](/act/stop-the-mine/).",
+        status=Campaign.Status.SENT,
+        started_at=timezone.now() - timedelta(hours=3),
+    )
+    readers = [Subscriber.objects.create(email=f"r{i}@example.org", status="confirmed") for i in range(4)]
+    for reader in readers:
+        delivery = Delivery.objects.create(campaign=campaign, subscriber=reader, status="sent")
+        if reader != readers[3]:
+            record_first_party_event(delivery_id=delivery.pk, kind=DeliveryEvent.Kind.OPENED)
+    sign(action, "r0@example.org", subscriber=readers[0])
+
+    verified(client, staff("sara", "sender"))
+    page = " ".join(client.get(f"/admin/campaigns/campaign/{campaign.pk}/report/").content.decode().split())
+
+    assert "of 3 who opened, 1 acted" in page
 
 
 def test_a_campaign_that_links_to_no_action_has_no_acted_line():
