@@ -9,7 +9,9 @@ action is worth nothing on another.
 
 Opening the link signs nothing (mail scanners open every link): the page
 shows the action, the reader's name as Tocsin has it and one button; the
-POST of that button signs.
+POST of that button signs. Opening it is a click of the campaign, though
+(``record_click``): the link is never wrapped by the click redirect (one row
+per reader in the report's top links), so the page counts it itself.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from django.core import signing
 from django.urls import reverse
 
 from actions.models import Action, Signature
+from campaigns.events.recording import record_first_party_event
+from campaigns.events.tracking import tracking_allowed
+from campaigns.models import Campaign, Delivery, DeliveryEvent
 from campaigns.sending.personal_links import PersonalUrl
 from subscribers.models import Subscriber
 from subscribers.tokens import FastSigner
@@ -100,3 +105,22 @@ def known_postal_code(subscriber: Subscriber) -> str:
 
 def earlier_signature(action: Action, subscriber: Subscriber) -> Signature | None:
     return Signature.objects.filter(action=action, email=subscriber.email).first()
+
+
+def record_click(action: Action, reader: Reader) -> None:
+    """The reader opened their link: a click of the campaign on the action's public address, once.
+
+    Not for readers whose copy was not tracked (the campaign's, a list's or
+    their own choice): a click recorded here would track them all the same.
+    """
+    if reader.campaign_id is None:
+        return
+    campaign = Campaign.objects.filter(pk=reader.campaign_id).first()
+    if campaign is None or not tracking_allowed(campaign, reader.subscriber, campaign.lists.all()):
+        return
+    delivery_id = (
+        Delivery.objects.filter(campaign=campaign, subscriber=reader.subscriber).values_list("pk", flat=True).first()
+    )
+    if delivery_id is not None:
+        url = settings.SITE_URL + action.get_absolute_url()
+        record_first_party_event(delivery_id=delivery_id, kind=DeliveryEvent.Kind.CLICKED, url=url)

@@ -9,8 +9,10 @@ same district step as the public page.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -102,6 +104,9 @@ def personal_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     if reader is None:
         context = action_context(action, preview=False)
         return render(request, "actions/personal_invalid.html", context, status=404)
+    if request.method == "GET":  # a link scanner's HEAD is not a reader
+        with contextlib.suppress(DatabaseError):  # best effort, as the click redirect: the page still shows
+            personal.record_click(action, reader)
     # The reader's own language, whatever the browser says: the email was in it.
     with translation.override(reader.subscriber.language):
         action = localized(action, reader.subscriber.language)

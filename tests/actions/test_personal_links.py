@@ -14,7 +14,8 @@ from django.core import mail
 
 from actions.models import Letter, Signature
 from actions.personal import personal_url, read_token
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Delivery, DeliveryEvent
+from campaigns.reports.figures import campaign_report
 from campaigns.sending.rendering import CampaignRenderer, render_web_version
 from subscribers.models import MailingList, Subscriber, Subscription
 from tests.support.factories import letter, petition, riding_map
@@ -227,3 +228,36 @@ def test_a_closed_action_shows_no_button(client, alerts):
     response = client.get(personal_url(action, subscriber_id=lucia.pk))
     assert "<button" not in main_of(response) and "closed" in main_of(response)
     assert client.post(personal_url(action, subscriber_id=lucia.pk), {}).status_code == 409
+
+
+# --- clicks in the campaign's report --------------------------------------------------------------
+
+
+def test_opening_the_link_counts_once_as_a_click_of_the_campaign(client, alerts):
+    action = petition()
+    lucia, mateo = person(alerts), person(alerts, "mateo@example.org", "Mateo")
+    campaign = alert(alerts, "Sign [the petition](/act/stop-the-mine/).")
+    for reader in (lucia, mateo):
+        Delivery.objects.create(campaign=campaign, subscriber=reader, status="sent")
+    url = personal_url(action, subscriber_id=lucia.pk, campaign_id=campaign.pk)
+
+    client.head(url)  # a link scanner's HEAD is not a reader
+    assert campaign_report(campaign).unique_clicks == 0
+    client.get(url)
+    client.get(url)
+
+    report = campaign_report(campaign)
+    assert report.unique_clicks == 1
+    assert [link["url"] for link in report.top_links] == [f"{SITE}/act/stop-the-mine/"]  # one row, not one per reader
+    assert Signature.objects.count() == 0
+
+
+def test_a_reader_who_turned_tracking_off_is_not_counted_as_a_click(client, alerts):
+    action = petition()
+    lucia = person(alerts, tracking_allowed=False)
+    campaign = alert(alerts, "Sign [the petition](/act/stop-the-mine/).")
+    Delivery.objects.create(campaign=campaign, subscriber=lucia, status="sent")
+
+    assert client.get(personal_url(action, subscriber_id=lucia.pk, campaign_id=campaign.pk)).status_code == 200
+
+    assert not DeliveryEvent.objects.exists()
