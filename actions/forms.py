@@ -167,6 +167,8 @@ class PersonalSignForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "postal-code", "size": 8, "placeholder": "K1A 0A6"}),
     )
 
+    city = SignatureForm.base_fields["city"]
+
     def __init__(self, *args: Any, action: Action, name: str, postal_code: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.known_name = name
@@ -177,6 +179,8 @@ class PersonalSignForm(forms.Form):
             self.fields["postal_code"].required = True
             self.fields["postal_code"].widget.attrs["required"] = True
         else:
+            # The city goes with a postal code the supporter types; a known one signs as before.
+            del self.fields["city"]
             self.fields["postal_code"].widget = forms.HiddenInput()
             self.fields["postal_code"].initial = postal_code
 
@@ -186,6 +190,7 @@ class PersonalSignForm(forms.Form):
             "name": self.known_name or data.get("name") or "",
             "email": email,
             "postal_code": data.get("postal_code") or "",
+            "city": data.get("city") or "",
             "message": "",
             "letter_subject": None,
             "letter_body": None,

@@ -261,3 +261,14 @@ def test_a_reader_who_turned_tracking_off_is_not_counted_as_a_click(client, aler
     assert client.get(personal_url(action, subscriber_id=lucia.pk, campaign_id=campaign.pk)).status_code == 200
 
     assert not DeliveryEvent.objects.exists()
+
+
+def test_a_letter_asking_for_the_postal_code_also_takes_a_city(client, alerts):
+    riding_map()
+    action = letter()
+    lucia = person(alerts)
+    url = personal_url(action, subscriber_id=lucia.pk)
+
+    assert 'name="city"' in client.get(url).content.decode()
+    assert client.post(url, {"postal_code": "K1A 0B1", "city": "Vanier"}).status_code == 303
+    assert Signature.objects.get().city == "Vanier"
