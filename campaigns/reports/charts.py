@@ -105,6 +105,10 @@ def line_chart(
             for j, value in enumerate(item.values)
         )
         parts.append(f'<polyline fill="none" stroke="{escape(color)}" stroke-width="2" points="{points}"/>')
+        if len(item.values) == 1:
+            # A line through one point draws nothing: a single day (or hour) is shown as a dot.
+            x, y = points.split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="{escape(color)}"/>')
     _legend(parts, series, x=left, y=height - 6)
     parts.append("</svg>")
     # Safe: numbers are formatted by us and every label is escaped above.

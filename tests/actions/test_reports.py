@@ -82,6 +82,17 @@ def test_staff_see_the_report_with_svg_charts(client, written):
     assert "Rideau North" in page and "Letters per target" in page and "New subscribers gained" in page
 
 
+def test_signatures_on_a_single_day_still_show_in_the_chart(client):
+    action = petition(opened_at=timezone.now())
+    sign(action, "r0@example.org")
+    verified(client, staff("wren", "writer"))
+
+    page = client.get(f"/admin/actions/action/{action.pk}/report/").content.decode()
+
+    over_time = page.split('class="report-chart">')[1].split("</svg>")[0]
+    assert "<circle" in over_time  # one day is one point: a line of one point draws nothing
+
+
 def test_the_report_of_an_action_nobody_signed_yet_says_so(client):
     verified(client, staff("wren", "writer"))
     response = client.get(f"/admin/actions/action/{petition().pk}/report/")
