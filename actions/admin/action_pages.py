@@ -25,11 +25,20 @@ from campaigns.staff import audit
 from campaigns.staff.roles import can_send
 
 
+def _wide_titles(field: Any, name: str) -> Any:
+    if name in ("title", "letter_subject") and field is not None:
+        field.widget.attrs["size"] = 80  # a title is read whole, not in a 20-character window
+    return field
+
+
 class ActionTranslationInline(admin.StackedInline):
     model = ActionTranslation
     extra = 0
     fields = ("language", "title", "body_markdown", "letter_subject", "letter_body")
     verbose_name_plural = _("Translations (each supporter sees their language, or the action's own)")
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        return _wide_titles(super().formfield_for_dbfield(db_field, request, **kwargs), db_field.name)
 
 
 @admin.register(Action)
@@ -89,6 +98,8 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
         swaps = self.fields_for(request)
         if not request.user.has_perm("actions.view_signature"):
             swaps["deliver"] = None
+        if obj is None or not obj.test_mode:
+            swaps["test_mode_notice"] = None  # a row saying "—" beside the test mode box says nothing
         fieldsets = []
         for name, options in super().get_fieldsets(request, obj):
             fields = [swaps.get(field, field) if isinstance(field, str) else field for field in options["fields"]]
@@ -99,10 +110,7 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
         return super().get_queryset(request).annotate(signature_count=Count("signatures"))
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name in ("title", "letter_subject") and field is not None:
-            field.widget.attrs["size"] = 80  # a title is read whole, not in a 20-character window
-        return field
+        return _wide_titles(super().formfield_for_dbfield(db_field, request, **kwargs), db_field.name)
 
     @admin.display(description=_("signatures"), ordering="signature_count")
     def signature_total(self, action: Any) -> int:
@@ -137,15 +145,15 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
             return "—"
         if action.is_letter:
             return format_html(
-                '{}: <a href="{}">{}</a> · <a href="{}">CSV</a>',
-                _("Letters to targets that take no email"),
+                '{} <a href="{}">{}</a> · <a href="{}">CSV</a>',
+                _("Letters to targets that take no email:"),
                 reverse("admin:actions_action_by_hand", args=[action.pk]),
                 _("printable page"),
                 reverse("admin:actions_action_by_hand_csv", args=[action.pk]),
             )
         return format_html(
-            '{}: <a href="{}">{}</a> · <a href="{}">CSV</a>',
-            _("The petition with its signatures"),
+            '{} <a href="{}">{}</a> · <a href="{}">CSV</a>',
+            _("The petition with its signatures:"),
             reverse("admin:actions_action_print", args=[action.pk]),
             _("printable page"),
             reverse("admin:actions_action_signatures_csv", args=[action.pk]),

@@ -9,7 +9,7 @@ from django.core import mail
 from django.urls import reverse
 
 from actions import services
-from actions.models import Action, Letter
+from actions.models import Action, ActionTranslation, Letter
 from campaigns.models import AuditLog
 from campaigns.staff.roles import WRITER
 from tests.support.factories import letter, riding_map, target
@@ -113,3 +113,27 @@ def test_the_page_says_when_the_action_is_in_test_mode(boss):
 def test_a_new_action_starts_in_test_mode(boss):
     html = boss.get(reverse("admin:actions_action_add")).content.decode()
     assert re.search(r'<input type="checkbox" name="test_mode"[^>]*checked>', html)
+
+
+def test_the_test_mode_notice_shows_only_while_the_action_is_in_test_mode(boss):
+    riding_map()
+    opened = letter(test_mode=False)
+    assert "field-test_mode_notice" not in change_page(boss, opened)
+    drafted = letter("drafted", status=Action.Status.DRAFT, test_mode=True)
+    assert "field-test_mode_notice" in change_page(boss, drafted)
+
+
+def test_the_links_to_deliver_by_hand_read_well_in_french(boss):
+    riding_map()
+    action = letter()
+    html = boss.get(reverse("admin:actions_action_change", args=[action.pk]), HTTP_ACCEPT_LANGUAGE="fr").content
+    assert "courriel\u00a0:" in html.decode()
+
+
+def test_the_translations_titles_are_as_wide_as_the_actions_own(boss):
+    riding_map()
+    action = letter()
+    ActionTranslation.objects.create(action=action, language="es", title="Escriba a su diputado")
+    html = change_page(boss, action)
+    found = re.search(r"<input type=\"text\" name=\"translations-0-title\"[^>]*>", html)
+    assert found is not None and 'size="80"' in found.group(0), found
