@@ -147,14 +147,11 @@ def sign(
 ) -> SignResult:
     """``email`` signs ``action``, once.
 
-    A repeat by the same address changes nothing and writes no letter (the
-    result says ``created=False``); ticked lists are still honoured, as a
-    new sign-up request. For a letter that goes by district, a postal code
-    that matches no district or several raises DistrictChoiceNeeded, and
-    nothing is stored until the call names one of the choices in
-    ``district_code``. Letters are written ``pending`` (``by_hand`` for
-    targets not to be emailed) and queued for actions/sending/ once this
-    commits. A draft in test mode signs too (letters to the test address).
+    A repeat by the same address changes nothing and writes no letter (``created=False``); ticked lists are
+    still honoured, as a new sign-up request. For a letter by district, a postal code that matches no district
+    or several raises DistrictChoiceNeeded, and nothing is stored until ``district_code`` names a choice.
+    Letters are written ``pending`` (``by_hand`` for targets not to be emailed) and queued for actions/sending/
+    once this commits. A draft in test mode signs too (letters to the test address).
     Raises InvalidSignature (each problem by field), ActionNotOpen, DistrictChoiceNeeded.
     """
     _check_source(source, source_detail)
