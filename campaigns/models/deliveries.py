@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models.campaigns import Campaign
@@ -149,3 +150,46 @@ class DeliveryCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.status} [{self.shard}]: {self.count}"
+
+
+# How many of each person's latest sent emails RecentSends keeps: a cap of up to
+# RECENT_SENDS - 1 emails per window is read from it (one more slot than the cap,
+# so a campaign's own earlier send can be left out of its re-run snapshot).
+RECENT_SENDS = 8
+
+
+class RecentSends(models.Model):
+    """Each person's latest ``RECENT_SENDS`` sent emails (time and campaign), newest in slot 1: what the cap reads.
+
+    One row per person who ever received an email, kept by
+    ``campaigns/sending/frequency.py`` (``note_batch``): the frequency cap
+    counts a person's slots in its window instead of grouping the window's
+    delivery rows (seconds at 1M subscribers). Rolling the ledger up leaves
+    it alone, so sends stay counted after their rows are gone.
+    """
+
+    subscriber = models.OneToOneField(
+        Subscriber,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="recent_sends",
+        db_constraint=False,  # as the ledger's: the send path writes here, and erasure deletes the row
+        verbose_name=_("subscriber"),
+    )
+
+    class Meta:
+        verbose_name = _("recent sends")
+        verbose_name_plural = _("recent sends")
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id}: recent sends"
+
+
+for _slot in range(1, RECENT_SENDS + 1):
+    RecentSends.add_to_class(
+        f"sent_{_slot}", models.DateTimeField(null=True, blank=True, verbose_name=format_lazy(_("sent ({n})"), n=_slot))
+    )
+    RecentSends.add_to_class(
+        f"campaign_{_slot}",
+        models.BigIntegerField(null=True, blank=True, verbose_name=format_lazy(_("campaign ({n})"), n=_slot)),
+    )
