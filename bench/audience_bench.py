@@ -175,7 +175,6 @@ def fill_recent_sends() -> None:
 def time_noting(campaign: Any) -> None:
     """What a send batch's end adds to the frequency cap's RecentSends (one statement per batch), timed."""
     from django.conf import settings
-    from django.db import connection
     from django.utils import timezone
 
     from campaigns.models import Delivery
@@ -188,8 +187,7 @@ def time_noting(campaign: Any) -> None:
     for start in range(0, len(ids), size):
         batch = ids[start : start + size]
         started = time.perf_counter()
-        with connection.cursor():
-            frequency.note_batch(campaign.pk, batch[0], batch[-1])
+        frequency.note_batch(campaign.pk, batch[0], batch[-1])
         times.append(time.perf_counter() - started)
     print(
         f"  noting a sent batch of {size} for the cap: median {statistics.median(times) * 1000:.1f} ms"
@@ -250,13 +248,13 @@ def main() -> None:
             added = snapshot(campaign)
         capped = f", {campaign.frequency_capped:,} held back by the cap {args.cap}" if args.cap else ""
         print(f"  snapshot, {label}: {added:,} deliveries in {time.perf_counter() - started:.2f} s{capped}")
-        if args.cap:
-            time_noting(campaign)
     if args.cap:
         label, campaign = campaigns[0]
         started = time.perf_counter()
         held = count_capped(campaign)
         print(f"  count_capped, {label}: {held:,} held back by the cap in {time.perf_counter() - started:.3f} s")
+        if args.snapshot:
+            time_noting(campaigns[1][1])  # last: the sends it notes change who is capped
     verdict = "OK" if worst < TARGET_SECONDS else "OVER TARGET"
     print(f"  worst median count: {worst:.3f} s (target < {TARGET_SECONDS:.0f} s): {verdict}")
 

@@ -153,8 +153,8 @@ class DeliveryCount(models.Model):
 
 
 # How many of each person's latest sent emails RecentSends keeps: a cap of up to
-# RECENT_SENDS - 1 emails per window is read from it (one more slot than the cap,
-# so a campaign's own earlier send can be left out of its re-run snapshot).
+# RECENT_SENDS emails per window is read from it (up to RECENT_SENDS - 1 for a
+# re-run snapshot, which leaves the campaign's own earlier send out).
 RECENT_SENDS = 8
 
 

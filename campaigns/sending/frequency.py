@@ -19,8 +19,9 @@ The audience snapshot then applies the cap as one anti-join on that table
 (``condition``), a person over it being one whose slots hold ``cap.count``
 sends in the window: no grouping. Rolling the ledger up does not touch it.
 
-A cap of ``RECENT_SENDS`` or more emails per window cannot be read from the
-slots; it is counted from the ledger as before (the partial index
+A cap of more than ``RECENT_SENDS`` emails per window (or of exactly that
+many, for a re-run snapshot, which leaves the campaign's own sends out)
+cannot be read from the slots; it is counted from the ledger as before (the partial index
 ``delivery_sent_recently``: sent rows by time). Journeys call
 ``capped_among`` for the people they are about to mail.
 """
