@@ -21,6 +21,7 @@ from campaigns.api.auth import BearerToken, token_user
 from campaigns.api.schemas import ERRORS, ErrorOut
 from journeys.api.schemas import JourneyCreated, JourneyInput, JourneyOut, StepInput, WaitInput
 from journeys.models import Enrolment, Journey, Step
+from journeys.roles import can_activate
 from journeys.services.setup import EmailContent, InvalidJourney, StepSpec, create_journey, journey_counts
 from subscribers.models import MailingList
 
@@ -106,6 +107,9 @@ def create(request: HttpRequest, payload: JourneyInput) -> Any:
     `clicked`, `donated` or `acted` since entering go to step `go_to`, a later one; the others go on),
     `add_to_list`, `remove_from_list`. Unsubscribing from everything or from the journey's list leaves it.
     """
+    active = payload.active is not False
+    if active and not can_activate(token_user(request)):
+        raise HttpError(403, _('Only a sender starts a journey: a writer creates it with "active": false.'))
     errors: dict[str, list[str]] = {}
     found = _trigger(payload, errors)
     steps = [_step(index, step, errors) for index, step in enumerate(payload.steps)]
@@ -115,7 +119,7 @@ def create(request: HttpRequest, payload: JourneyInput) -> Any:
         journey = create_journey(
             name=payload.name,
             steps=steps,
-            active=payload.active is not False,
+            active=active,
             exit_on_donation=bool(payload.exit_on_donation),
             actor=token_user(request),
             **found,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from campaigns.models import Campaign
-from campaigns.staff.roles import ADMIN, WRITER
+from campaigns.staff.roles import ADMIN, SENDER, WRITER
 from journeys import engine
 from journeys.models import Enrolment, Journey, Step
 from subscribers.services import leaving, signup
@@ -110,9 +110,23 @@ def test_bad_input_is_a_400_by_field_and_writes_nothing(client, token, body, fie
 def test_it_needs_a_token_and_the_permission(client):
     make_list("peru")
     assert client.post("/api/v1/journeys", json.dumps(WELCOME), content_type="application/json").status_code == 401
+    nobody = token_for(staff("norole", None))
+    assert post(client, WELCOME, nobody).status_code == 403
+    assert client.get("/api/v1/journeys/1", **bearer(nobody)).status_code == 403
+
+
+def test_a_writer_drafts_a_journey_paused_and_only_a_sender_starts_one(client):
+    make_list("peru")
     writer = token_for(staff("wes", WRITER))
-    assert post(client, WELCOME, writer).status_code == 403
-    assert client.get("/api/v1/journeys/1", **bearer(writer)).status_code == 403
+    refused = post(client, WELCOME, writer)
+    assert refused.status_code == 403
+    assert '"active": false' in refused.json()["detail"]
+    drafted = post(client, {**WELCOME, "active": False}, writer)
+    assert drafted.status_code == 201
+    shown = client.get(f"/api/v1/journeys/{drafted.json()['id']}", **bearer(writer)).json()
+    assert shown["active"] is False
+    assert post(client, {**WELCOME, "name": "Started"}, token_for(staff("sue", SENDER))).status_code == 201
+    assert Journey.objects.get(name="Started").active
 
 
 def test_an_unknown_journey_is_a_404(client, token):
