@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models.campaigns import Campaign
@@ -186,10 +185,8 @@ class RecentSends(models.Model):
 
 
 for _slot in range(1, RECENT_SENDS + 1):
+    # Slot 1 is the newest; the columns are read by SQL only (frequency.py), never shown one by one.
+    RecentSends.add_to_class(f"sent_{_slot}", models.DateTimeField(null=True, blank=True, verbose_name=_("sent at")))
     RecentSends.add_to_class(
-        f"sent_{_slot}", models.DateTimeField(null=True, blank=True, verbose_name=format_lazy(_("sent ({n})"), n=_slot))
-    )
-    RecentSends.add_to_class(
-        f"campaign_{_slot}",
-        models.BigIntegerField(null=True, blank=True, verbose_name=format_lazy(_("campaign ({n})"), n=_slot)),
+        f"campaign_{_slot}", models.BigIntegerField(null=True, blank=True, verbose_name=_("campaign"))
     )
