@@ -158,7 +158,7 @@ RECENT_SENDS = 8
 
 
 class RecentSends(models.Model):
-    """Each person's latest ``RECENT_SENDS`` sent emails (time and campaign), newest in slot 1: what the cap reads.
+    """Each person's latest ``RECENT_SENDS`` sent emails (time and campaign), in time order, newest in slot 1.
 
     One row per person who ever received an email, kept by
     ``campaigns/sending/frequency.py`` (``note_batch``): the frequency cap

@@ -10,14 +10,15 @@ though what they send counts like the rest.
 Counting those rows at snapshot time meant grouping every sent row of the
 window by person (2.5 million for weekly mail to a million people: 6-9 s per
 count). So each person's latest sends are kept apart, in ``RecentSends``
-(one row per person, slot 1 the newest; ``RECENT_SENDS`` slots of sent_at
-and campaign): the engine adds a batch's sent rows with ONE statement when the
-batch ends (``note_batch``), before the batch is marked done, so a worker
-killed in between leaves the batch to be run, and noted, again (adding is
-idempotent: a campaign already in a person's slots is not added twice).
-The audience snapshot then applies the cap as one anti-join on that table
-(``condition``), a person over it being one whose slots hold ``cap.count``
-sends in the window: no grouping. Rolling the ledger up does not touch it.
+(one row per person, ``RECENT_SENDS`` slots of sent_at and campaign, kept in
+time order, newest first): the engine adds a batch's sent rows with ONE
+statement when the batch ends (``note_batch``), before the batch is marked
+done, so a worker killed in between leaves the batch to be run, and noted,
+again (adding is idempotent: a campaign already in a person's slots is not
+added twice). The audience snapshot then applies the cap as one anti-join on
+that table (``condition``): a person is over a cap of n when their n-th slot
+is in the window. No grouping, one column compared. Rolling the ledger up
+does not touch the table.
 
 A cap of more than ``RECENT_SENDS`` emails per window (or of exactly that
 many, for a re-run snapshot, which leaves the campaign's own sends out)
@@ -70,37 +71,33 @@ def _slots_read(cap: Cap, *, exclude_campaign: int | None) -> bool:
     return cap.count + (0 if exclude_campaign is None else 1) <= RECENT_SENDS
 
 
-def _in_window_sql(cap: Cap, *, alias: str, exclude_campaign: int | None) -> tuple[str, list[Any]]:
-    """How many of ``alias``'s slots (a RecentSends row) are sends in the window: an SQL sum."""
-    since = cap.since()
-    terms: list[str] = []
-    params: list[Any] = []
-    for slot in range(1, RECENT_SENDS + 1):
-        term = f"{alias}.sent_{slot} >= %s"
-        params.append(since)
-        if exclude_campaign is not None:
-            # A campaign's own earlier rows (a re-run snapshot) are not "already received".
-            term += f" AND {alias}.campaign_{slot} <> %s"
-            params.append(exclude_campaign)
-        terms.append(f"CASE WHEN {term} THEN 1 ELSE 0 END")
-    return "(" + " + ".join(terms) + ")", params
+def _nth_latest_sql(cap: Cap, *, exclude_campaign: int | None) -> tuple[str, list[Any]]:
+    """The time of ``r``'s ``cap.count``-th latest send (a RecentSends row), not counting ``exclude_campaign``'s.
+
+    The slots are sorted, newest first: a person has ``n`` sends in the
+    window exactly when the n-th slot is in it. A campaign's own earlier send
+    (a re-run snapshot) is not "already received": when it is among the first
+    n slots, the (n+1)-th counts instead.
+    """
+    n = cap.count
+    if exclude_campaign is None:
+        return f"r.sent_{n}", []
+    own = " OR ".join(f"r.campaign_{slot} = %s" for slot in range(1, n + 1))
+    return f"CASE WHEN {own} THEN r.sent_{n + 1} ELSE r.sent_{n} END", [exclude_campaign] * n
 
 
 def _over_cap_sql(cap: Cap, *, exclude_campaign: int | None) -> tuple[str, list[Any]]:
     """SELECT of the subscriber ids that already received ``cap.count`` emails in the window."""
     if _slots_read(cap, exclude_campaign=exclude_campaign):
-        in_window, params = _in_window_sql(cap, alias="r", exclude_campaign=exclude_campaign)
-        return f"SELECT r.subscriber_id FROM {RecentSends._meta.db_table} r WHERE {in_window} >= %s", [
-            *params,
-            cap.count,
-        ]
+        nth, params = _nth_latest_sql(cap, exclude_campaign=exclude_campaign)
+        return f"SELECT r.subscriber_id FROM {RecentSends._meta.db_table} r WHERE {nth} >= %s", [*params, cap.since()]
     table = Delivery._meta.db_table
     sql = f"SELECT d.subscriber_id FROM {table} d WHERE d.status = %s AND d.sent_at >= %s"
     params = [Delivery.Status.SENT, cap.since()]
     if exclude_campaign is not None:
         sql += " AND d.campaign_id <> %s"
         params.append(exclude_campaign)
-    sql += " GROUP BY d.subscriber_id HAVING COUNT(*) >= %s"
+    sql += " GROUP BY d.subscriber_id HAVING COUNT(*) >= %s"  # more than the slots hold: the ledger itself
     params.append(cap.count)
     return sql, params
 
@@ -140,19 +137,38 @@ def capped_among(subscriber_ids: Iterable[int], *, kind: str = "journey") -> set
     return found
 
 
+def _sorted_insert() -> list[str]:
+    """SET clauses that put ``excluded``'s send into a person's slots in time order, newest first.
+
+    A batch can be noted after a later one (two campaigns sending at once, a
+    re-run batch): the new send goes where its time belongs, the slots below
+    it move down one and the oldest falls out, so the slots are always the
+    person's latest sends, sorted, and the n-th slot says whether n are in a window.
+    """
+    new, clauses = "excluded.sent_1", []
+    for slot in range(1, RECENT_SENDS + 1):
+        here, above = f"t.sent_{slot}", f"t.sent_{slot - 1}"
+        goes_here = f"{here} IS NULL OR {new} >= {here}"
+        if slot == 1:
+            cases = [(goes_here, "excluded.{}_1")]
+        else:
+            cases = [(f"{above} IS NULL OR {new} >= {above}", "t.{}_" + str(slot - 1)), (goes_here, "excluded.{}_1")]
+        for column in ("sent", "campaign"):
+            whens = " ".join(f"WHEN {condition} THEN {value.format(column)}" for condition, value in cases)
+            clauses.append(f"{column}_{slot} = CASE {whens} ELSE t.{column}_{slot} END")
+    return clauses
+
+
 def note_batch(campaign_id: int, first_id: int, last_id: int) -> None:
     """Add the sends of one batch (its rows ``sent``) to each recipient's ``RecentSends``: one statement.
 
-    Each person's slots shift by one (the oldest falls out) and the new send
-    takes slot 1. A person whose slots already hold this campaign is left as
-    is, so noting a batch twice (a re-run, a redelivered task) counts nothing
-    twice: a campaign mails a person at most once (the ledger's unique
-    campaign + subscriber).
+    Each send takes its place among the person's slots by time
+    (``_sorted_insert``). A person whose slots already hold this campaign is
+    left as is, so noting a batch twice (a re-run, a redelivered task) counts
+    nothing twice: a campaign mails a person at most once (the ledger's
+    unique campaign + subscriber).
     """
     table, delivery = RecentSends._meta.db_table, Delivery._meta.db_table
-    shift = ["sent_1 = excluded.sent_1", "campaign_1 = excluded.campaign_1"]
-    for slot in range(2, RECENT_SENDS + 1):
-        shift += [f"sent_{slot} = t.sent_{slot - 1}", f"campaign_{slot} = t.campaign_{slot - 1}"]
     absent = " AND ".join(
         f"(t.campaign_{slot} IS NULL OR t.campaign_{slot} <> excluded.campaign_1)"
         for slot in range(1, RECENT_SENDS + 1)
@@ -162,6 +178,6 @@ def note_batch(campaign_id: int, first_id: int, last_id: int) -> None:
             f"INSERT INTO {table} AS t (subscriber_id, sent_1, campaign_1)"
             f" SELECT d.subscriber_id, d.sent_at, d.campaign_id FROM {delivery} d"
             " WHERE d.campaign_id = %s AND d.status = %s AND d.id >= %s AND d.id <= %s"
-            f" ON CONFLICT (subscriber_id) DO UPDATE SET {', '.join(shift)} WHERE {absent}",
+            f" ON CONFLICT (subscriber_id) DO UPDATE SET {', '.join(_sorted_insert())} WHERE {absent}",
             [campaign_id, Delivery.Status.SENT, first_id, last_id],
         )

@@ -203,6 +203,19 @@ def test_the_newest_sends_count_and_older_ones_make_room(capped):
     assert audience.count_capped(bulletin) == 1
 
 
+def test_sends_noted_out_of_order_keep_the_newest(capped):
+    # A campaign's batch can finish (and be noted) after a later one's: here a send of
+    # yesterday is noted before twelve of three weeks ago, which must not push it out.
+    peru = make_list()
+    (person,) = make_people(1, peru)
+    received([person], times=1, days_ago=1)
+    received([person], times=12, days_ago=20)
+    received([person], times=1, days_ago=3)
+    bulletin = make_campaign([peru])
+    assert audience.count_capped(bulletin) == 1
+    assert frequency.capped_among([person.pk]) == {person.pk}
+
+
 def test_a_re_run_snapshot_does_not_count_the_campaigns_own_sends(capped, monkeypatch):
     capped.TOCSIN_FREQUENCY_CAP = (2, 7 * 24)
     peru = make_list()
@@ -218,6 +231,10 @@ def test_a_re_run_snapshot_does_not_count_the_campaigns_own_sends(capped, monkey
     bulletin.refresh_from_db()
     assert bulletin.frequency_capped == 0, "its own sends are not 'already received'"
     assert audience.count_capped(make_campaign([peru])) == 3
+    received(people[:1], times=1, days_ago=0.01)  # another email since: two besides this one
+    audience.snapshot(bulletin)
+    bulletin.refresh_from_db()
+    assert bulletin.frequency_capped == 1
 
 
 _BACKFILL_SCRIPT = """
