@@ -128,9 +128,10 @@ class JourneyAdmin(admin.ModelAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if self.has_activate_permission(request):
             return fieldsets
-        shown = [(name, {**options}) for name, options in fieldsets]
-        for _name, options in shown:
-            options["fields"] = ["status_shown" if field == "status" else field for field in options["fields"]]
+        shown: list[tuple[Any, dict[str, Any]]] = []
+        for name, options in fieldsets:
+            fields = ["status_shown" if field == "status" else field for field in options.get("fields", [])]
+            shown.append((name, {**options, "fields": fields}))
         return shown
 
     @admin.display(description=gettext_lazy("status"))
