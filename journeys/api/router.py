@@ -121,7 +121,8 @@ def create(request: HttpRequest, payload: JourneyInput) -> Any:
     """
     active = payload.active is not False
     if active and not can_activate(token_user(request)):
-        raise HttpError(403, _('Only a sender starts a journey: a writer creates it with "active": false.'))
+        refusal = _('Only a sender starts a journey: a writer creates it paused, with "active" set to false.')
+        raise HttpError(403, refusal)
     errors: dict[str, list[str]] = {}
     found = _trigger(payload, errors)
     steps = [_step(index, step, errors) for index, step in enumerate(payload.steps)]

@@ -120,7 +120,7 @@ def test_a_writer_drafts_a_journey_paused_and_only_a_sender_starts_one(client):
     writer = token_for(staff("wes", WRITER))
     refused = post(client, WELCOME, writer)
     assert refused.status_code == 403
-    assert '"active": false' in refused.json()["detail"]
+    assert '"active" set to false' in refused.json()["detail"]
     drafted = post(client, {**WELCOME, "active": False}, writer)
     assert drafted.status_code == 201
     shown = client.get(f"/api/v1/journeys/{drafted.json()['id']}", **bearer(writer)).json()
