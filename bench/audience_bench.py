@@ -14,7 +14,7 @@ writes a ledger history to count against it: four earlier campaigns sent to
 everyone confirmed 2 days ago, to half of them 4 days ago, to a third 6 days
 ago, and to everyone 10 days ago (outside a 7-day window), about 2.5 million
 sent deliveries for 1M subscribers, then fills what the cap reads
-(``RecentSends``) from it as migration 0011 does (timed). It prints how many
+(``RecentSends``) from it as migration 0012 does (timed). It prints how many
 the cap holds back.
 
     flock /tmp/tocsin-bench.lock .venv/bin/python bench/audience_bench.py --subscribers 1000000
@@ -165,8 +165,8 @@ def fill_recent_sends() -> None:
 
     from campaigns.models import RecentSends
 
-    migration = importlib.import_module("campaigns.migrations.0011_recent_sends_for_the_frequency_cap")
-    with timer("filled RecentSends from the ledger (migration 0011)"):
+    migration = importlib.import_module("campaigns.migrations.0012_recent_sends_for_the_frequency_cap")
+    with timer("filled RecentSends from the ledger (migration 0012)"):
         migration.fill_from_the_ledger(apps, SimpleNamespace(connection=connection))
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM ANALYZE {RecentSends._meta.db_table}")

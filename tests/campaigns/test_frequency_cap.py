@@ -258,9 +258,9 @@ for n in range(10):
     campaign = Campaign.objects.create(subject=f"c{n}", status="sent", attribution_code=f"code{n}")
     Delivery.objects.create(campaign=campaign, subscriber=busy, status="sent", sent_at=now - timedelta(days=n))
     Delivery.objects.create(campaign=campaign, subscriber=failed, status="failed")
-MigrationExecutor(connection).migrate([("campaigns", "0011_recent_sends_for_the_frequency_cap")])
+MigrationExecutor(connection).migrate([("campaigns", "0012_recent_sends_for_the_frequency_cap")])
 RecentSends = MigrationExecutor(connection).loader.project_state(
-    [("campaigns", "0011_recent_sends_for_the_frequency_cap")]
+    [("campaigns", "0012_recent_sends_for_the_frequency_cap")]
 ).apps.get_model("campaigns", "RecentSends")
 rows = {}
 for row in RecentSends.objects.all():

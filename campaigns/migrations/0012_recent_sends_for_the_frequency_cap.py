@@ -39,7 +39,7 @@ def fill_from_the_ledger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0010_ledger_rollup'),
+        ('campaigns', '0011_delivery_counts'),
         ('subscribers', '0004_labels_in_the_staffs_language'),
     ]
 
