@@ -13,14 +13,19 @@ class JourneysConfig(AppConfig):
 
     def ready(self) -> None:
         # The apps below hear nothing of journeys: journeys listens to their signals.
+        from django.db.models.signals import post_migrate
+
         from actions.signals import action_signed
         from campaigns.api.app import register_router
         from donations.signals import donation_received
+        from journeys import roles
         from journeys.api.router import router
         from journeys.services import entering
         from subscribers import signals
 
         register_router("", router)
+        roles.contribute()
+        post_migrate.connect(roles.ensure_roles_after_migrate, sender=self, dispatch_uid="journeys.ensure_roles")
         signals.subscription_confirmed.connect(entering.on_subscription_confirmed, dispatch_uid="journeys.enter.list")
         signals.person_left.connect(entering.on_person_left, dispatch_uid="journeys.leave.all")
         signals.subscriptions_ended.connect(entering.on_subscriptions_ended, dispatch_uid="journeys.leave.list")

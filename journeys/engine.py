@@ -203,8 +203,15 @@ def _save(places: list[Place], now: datetime) -> None:
 def add_deliveries(campaign: Campaign, subscriber_ids: list[int]) -> list[int]:
     """Queue ``campaign`` for those of ``subscriber_ids`` who may be mailed; the new delivery ids.
 
-    Confirmed, not paused, not suppressed: as a campaign's audience. A
-    person already in this ledger is left alone (ON CONFLICT): once per step.
+    Confirmed, not paused, not suppressed: what protects the person applies
+    as to a campaign's audience, and so do the frequency cap (the caller,
+    kind "journey"), the lists' and the person's tracking choices and
+    List-Unsubscribe (the campaign engine sends it). The audience filters of
+    ``campaigns/sending/plugins.py`` do NOT: they pick a campaign's one-off
+    audience (leave out who signed, only donors…), while a journey's people
+    are whoever entered it, sorted by its condition steps and exit rules; a
+    thank-you series for signers left out "who signed" would reach nobody.
+    A person already in this ledger is left alone (ON CONFLICT): once per step.
     """
     if not subscriber_ids:
         return []

@@ -67,6 +67,7 @@ class Journey(models.Model):
         verbose_name = _("journey")
         verbose_name_plural = _("journeys")
         ordering = ["name", "id"]
+        permissions = [("activate_journey", _("Can start and pause journeys"))]
 
     def __str__(self) -> str:
         return self.name

@@ -3,7 +3,8 @@
 - ``content``: Article
 - ``campaigns``: Campaign, CampaignArticle, CampaignTranslation
 - ``ab_tests``: ABTest (a campaign's test of subjects)
-- ``deliveries``: Delivery (the ledger), SendBatch, DeliveryCount (its counts per status)
+- ``deliveries``: Delivery (the ledger), SendBatch, DeliveryCount (its counts per status), RecentSends (what the
+  frequency cap counts)
 - ``events``: DeliveryEvent, CampaignStat, RefusedWebhook
 - ``staff``: AuditLog, ApiToken
 - ``rollup``: RolledUpCampaign, PersonEngagement (campaigns/rollup/)
@@ -14,7 +15,7 @@ The pipeline that uses them is ``campaigns/sending/`` (see ARCHITECTURE.md).
 from campaigns.models.ab_tests import ABTest
 from campaigns.models.campaigns import Campaign, CampaignArticle, CampaignTranslation, new_attribution_code
 from campaigns.models.content import Article
-from campaigns.models.deliveries import Delivery, DeliveryCount, SendBatch
+from campaigns.models.deliveries import RECENT_SENDS, Delivery, DeliveryCount, RecentSends, SendBatch
 from campaigns.models.events import CampaignStat, DeliveryEvent, RefusedWebhook
 from campaigns.models.rollup import PersonEngagement, RolledUpCampaign
 from campaigns.models.staff import ApiToken, AuditLog
@@ -23,6 +24,7 @@ from campaigns.models.staff import ApiToken, AuditLog
 _attribution_code = new_attribution_code
 
 __all__ = [
+    "RECENT_SENDS",
     "ABTest",
     "ApiToken",
     "Article",
@@ -35,6 +37,7 @@ __all__ = [
     "DeliveryCount",
     "DeliveryEvent",
     "PersonEngagement",
+    "RecentSends",
     "RefusedWebhook",
     "RolledUpCampaign",
     "SendBatch",

@@ -149,3 +149,44 @@ class DeliveryCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.status} [{self.shard}]: {self.count}"
+
+
+# How many of each person's latest sent emails RecentSends keeps: a cap of up to
+# RECENT_SENDS emails per window is read from it (up to RECENT_SENDS - 1 for a
+# re-run snapshot, which leaves the campaign's own earlier send out).
+RECENT_SENDS = 8
+
+
+class RecentSends(models.Model):
+    """Each person's latest ``RECENT_SENDS`` sent emails (time and campaign), in time order, newest in slot 1.
+
+    One row per person who ever received an email, kept by
+    ``campaigns/sending/frequency.py`` (``note_batch``): the frequency cap
+    counts a person's slots in its window instead of grouping the window's
+    delivery rows (seconds at 1M subscribers). Rolling the ledger up leaves
+    it alone, so sends stay counted after their rows are gone.
+    """
+
+    subscriber = models.OneToOneField(
+        Subscriber,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="recent_sends",
+        db_constraint=False,  # as the ledger's: the send path writes here, and erasure deletes the row
+        verbose_name=_("subscriber"),
+    )
+
+    class Meta:
+        verbose_name = _("recent sends")
+        verbose_name_plural = _("recent sends")
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id}: recent sends"
+
+
+for _slot in range(1, RECENT_SENDS + 1):
+    # Slot 1 is the newest; the columns are read by SQL only (frequency.py), never shown one by one.
+    RecentSends.add_to_class(f"sent_{_slot}", models.DateTimeField(null=True, blank=True, verbose_name=_("sent at")))
+    RecentSends.add_to_class(
+        f"campaign_{_slot}", models.BigIntegerField(null=True, blank=True, verbose_name=_("campaign"))
+    )

@@ -81,7 +81,9 @@ def _audience_where(campaign: Campaign, *, leave_out: str = "", capped: bool | N
             sql += extra_sql
             params += extra_params
     if capped is not None:
-        cap_sql, cap_params = frequency.condition(kind=campaign.kind, exclude_campaign=campaign.pk, held=capped)
+        # Only a campaign that already sent (a re-run snapshot) has sends of its own to leave out of the count.
+        own = campaign.pk if Delivery.objects.filter(campaign=campaign, status=Delivery.Status.SENT).exists() else None
+        cap_sql, cap_params = frequency.condition(kind=campaign.kind, exclude_campaign=own, held=capped)
         sql, params = sql + cap_sql, params + cap_params
     return sql, params
 

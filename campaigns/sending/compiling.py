@@ -179,6 +179,9 @@ class Compiler:
             context = {
                 "language": language,
                 "kind": campaign.kind,
+                # An automated campaign's email (a journey's step) is a personal follow-up, not a
+                # bulletin: no kind label over it, in any language.
+                "automated": campaign.automated,
                 "web": web,
                 "subject": subject,
                 "preheader": preheader,

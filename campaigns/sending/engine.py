@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connections
 
 from campaigns.models import Campaign
-from campaigns.sending import batching, senders, transports
+from campaigns.sending import batching, frequency, senders, transports
 from campaigns.sending.rendering import CampaignRenderer
 from campaigns.sending.senders import BatchResult, BatchState
 from campaigns.sending.throttle import redis_client
@@ -87,10 +87,15 @@ def run_batch(
         if per_call > 1:
             threads = transports.threads_for(per_call, threads)  # every call of the batch in flight at once
     try:
-        if threads <= 1:
-            senders.run(state, transport)
-        else:
-            _threaded(state, threads, transport)
+        try:
+            if threads <= 1:
+                senders.run(state, transport)
+            else:
+                _threaded(state, threads, transport)
+        finally:
+            # What the batch sent counts against the frequency cap from now on; noted
+            # before the lease goes, so a worker killed first leaves the batch to run again.
+            frequency.note_batch(campaign_id, first_id, last_id)
     except BaseException:
         batching.release(batch_id, token, done=False, failed=True)
         raise

@@ -17,6 +17,9 @@ label first) so that registering twice replaces rather than duplicates:
   audience's WHERE clause. The count shown before sending, the snapshot
   written into the ledger and the API's ``recipients`` all run the same
   filters (``campaigns/sending/audience.py``), so they never disagree.
+  They shape campaigns only: a journey's email goes to whoever reached its
+  step (``journeys/engine.py`` ``add_deliveries``: suppression, pauses and
+  the frequency cap apply, these filters do not).
 - **per-recipient blocks** (``RecipientBlock``): a piece of an email that
   differs per reader, e.g. an appeal's suggested amounts. The engine asks
   for the values of a whole chunk of recipients in one call; the renderer

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from campaigns import lifecycle
 from campaigns.admin.campaigns.views import preview_response
 from campaigns.models import CampaignTranslation
+from journeys import roles
 from journeys.models import JourneyEmail
 
 
@@ -60,6 +61,13 @@ class JourneyEmailAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # removed as a step, which moves its people on
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """A running journey's email is changed only by who may pause it (journeys/roles.py): it is live."""
+        if not super().has_change_permission(request, obj):
+            return False
+        step = getattr(obj, "journey_step", None) if obj is not None else None
+        return step is None or not step.journey.active or roles.can_activate(request.user)
 
     @admin.display(description=gettext_lazy("journey"))
     def journey(self, email: JourneyEmail) -> str:

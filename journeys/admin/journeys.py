@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from journeys import roles
 from journeys.admin.step_forms import StepForm, StepFormSet
 from journeys.models import Enrolment, Journey, Step
 from journeys.services import setup
@@ -86,7 +87,7 @@ class JourneyAdmin(admin.ModelAdmin):
     list_filter = ["status", "trigger"]
     search_fields = ["name"]
     actions = ["pause", "resume"]
-    readonly_fields = ["counts", "overview"]
+    readonly_fields = ["counts", "overview", "status_shown"]
     fieldsets = [
         (None, {"fields": ["name", "status", "counts"]}),
         (gettext_lazy("Steps at a glance"), {"fields": ["overview"]}),
@@ -111,6 +112,38 @@ class JourneyAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    # --- who may do what (journeys/roles.py): writers draft, senders start and pause ----------
+
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return roles.can_activate(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Journey | None = None) -> bool:
+        """A running journey is changed only by who may pause it: an edit there reaches people at once."""
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or not obj.active or self.has_activate_permission(request)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Journey | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_activate_permission(request):
+            return fieldsets
+        shown: list[tuple[Any, dict[str, Any]]] = []
+        for name, options in fieldsets:
+            fields = ["status_shown" if field == "status" else field for field in options.get("fields", [])]
+            shown.append((name, {**options, "fields": fields}))
+        return shown
+
+    @admin.display(description=gettext_lazy("status"))
+    def status_shown(self, journey: Journey) -> str:
+        if journey.pk is None:
+            return _("Paused: a sender starts it once it is ready.")
+        return str(journey.get_status_display())
+
+    def save_model(self, request: HttpRequest, obj: Journey, form: Any, change: bool) -> None:
+        if not change and not self.has_activate_permission(request):
+            obj.status = Journey.Status.PAUSED  # a writer's journey is a draft until a sender starts it
+        super().save_model(request, obj, form, change)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Journey]:
         return (
@@ -188,13 +221,13 @@ class JourneyAdmin(admin.ModelAdmin):
         ]
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
-    @admin.action(description=gettext_lazy("Pause the selected journeys"))
+    @admin.action(description=gettext_lazy("Pause the selected journeys"), permissions=["activate"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Journey]) -> None:
         for journey in queryset:
             setup.set_status(journey=journey, active=False)
         self.message_user(request, _("Paused: nobody moves on until you resume."), messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Resume the selected journeys"))
+    @admin.action(description=gettext_lazy("Resume the selected journeys"), permissions=["activate"])
     def resume(self, request: HttpRequest, queryset: QuerySet[Journey]) -> None:
         for journey in queryset:
             setup.set_status(journey=journey, active=True)

@@ -1,4 +1,4 @@
-"""/api/v1/journeys: create a journey and read how many people are in it.
+"""/api/v1/journeys: create, list, pause and resume journeys, and read how many people are in them.
 
 A ninja Router that ``JourneysConfig.ready()`` adds to campaigns' API
 (``campaigns.api.app.register_router``): a bearer token, 401/403, and
@@ -19,9 +19,18 @@ from actions.models import Action
 from campaigns.api.app import Invalid
 from campaigns.api.auth import BearerToken, token_user
 from campaigns.api.schemas import ERRORS, ErrorOut
-from journeys.api.schemas import JourneyCreated, JourneyInput, JourneyOut, StepInput, WaitInput
+from journeys.api.schemas import JourneyCreated, JourneyInput, JourneyOut, JourneyStatusInput, StepInput, WaitInput
 from journeys.models import Enrolment, Journey, Step
-from journeys.services.setup import EmailContent, InvalidJourney, StepSpec, create_journey, journey_counts
+from journeys.roles import ACTIVATE_PERMISSION, can_activate
+from journeys.services.setup import (
+    EmailContent,
+    InvalidJourney,
+    StepSpec,
+    counts_by_journey,
+    create_journey,
+    journey_counts,
+    set_status,
+)
 from subscribers.models import MailingList
 
 router = Router(tags=["journeys"])
@@ -29,8 +38,12 @@ ES = Enrolment.State
 _WEEKDAYS = {weekday.name.lower(): weekday.value for weekday in Step.Weekday}
 
 
-def journey_json(journey: Journey) -> dict[str, Any]:
-    return {"id": journey.pk, "name": journey.name, "active": journey.active, "counts": journey_counts(journey)}
+def journey_json(journey: Journey, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    counts = journey_counts(journey) if counts is None else counts
+    return {"id": journey.pk, "name": journey.name, "active": journey.active, "counts": counts}
+
+
+_NOBODY = {"entered": 0, "active": 0, "completed": 0, "exited": 0}
 
 
 def _wait(wait: WaitInput, where: str, errors: dict[str, list[str]]) -> StepSpec:
@@ -106,6 +119,10 @@ def create(request: HttpRequest, payload: JourneyInput) -> Any:
     `clicked`, `donated` or `acted` since entering go to step `go_to`, a later one; the others go on),
     `add_to_list`, `remove_from_list`. Unsubscribing from everything or from the journey's list leaves it.
     """
+    active = payload.active is not False
+    if active and not can_activate(token_user(request)):
+        refusal = _('Only a sender starts a journey: a writer creates it paused, with "active" set to false.')
+        raise HttpError(403, refusal)
     errors: dict[str, list[str]] = {}
     found = _trigger(payload, errors)
     steps = [_step(index, step, errors) for index, step in enumerate(payload.steps)]
@@ -115,7 +132,7 @@ def create(request: HttpRequest, payload: JourneyInput) -> Any:
         journey = create_journey(
             name=payload.name,
             steps=steps,
-            active=payload.active is not False,
+            active=active,
             exit_on_donation=bool(payload.exit_on_donation),
             actor=token_user(request),
             **found,
@@ -136,3 +153,27 @@ def read(request: HttpRequest, journey_id: int) -> Any:
     if journey is None:
         raise HttpError(404, _("No such journey."))
     return Status(200, journey_json(journey))
+
+
+@router.get("/journeys", response={200: list[JourneyOut], **ERRORS}, auth=BearerToken("journeys.view_journey"))
+def journeys(request: HttpRequest) -> Any:
+    """Every journey, by name, with how many people entered it, are in it, completed it and left it."""
+    counts = counts_by_journey()
+    return Status(200, [journey_json(j, counts.get(j.pk, _NOBODY)) for j in Journey.objects.order_by("name", "id")])
+
+
+@router.patch(
+    "/journeys/{journey_id}",
+    response={200: JourneyOut, 404: ErrorOut, **ERRORS},
+    auth=BearerToken(ACTIVATE_PERMISSION),
+)
+def change(request: HttpRequest, journey_id: int, payload: JourneyStatusInput) -> Any:
+    """Pause (`{"active": false}`) or resume (`{"active": true}`) a journey; doing it twice is harmless.
+
+    Paused, nobody moves on: new people still enter and wait at their step. Resumed, everyone due moves on
+    within a minute. Only `active` can be changed here (senders and admins).
+    """
+    journey = Journey.objects.filter(pk=journey_id).first()
+    if journey is None:
+        raise HttpError(404, _("No such journey."))
+    return Status(200, journey_json(set_status(journey=journey, active=payload.active)))

@@ -81,6 +81,10 @@ class JourneyInput(Input):
     exit_on_donation: Flag | None = Field(default=None, description="A gift ends the journey for the giver.")
 
 
+class JourneyStatusInput(Input):
+    active: Flag = Field(description="false pauses the journey, true resumes it.")
+
+
 class JourneyCreated(Schema):
     id: int
 

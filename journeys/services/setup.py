@@ -167,15 +167,24 @@ def set_status(*, journey: Journey, active: bool) -> Journey:
     return journey
 
 
+_COUNTS = {
+    "entered": Count("id"),
+    "active": Count("id", filter=Q(state=Enrolment.State.ACTIVE)),
+    "completed": Count("id", filter=Q(state=Enrolment.State.COMPLETED)),
+    "exited": Count("id", filter=Q(state=Enrolment.State.EXITED)),
+}
+
+
 def journey_counts(journey: Journey) -> dict[str, int]:
     """How many people entered, are in, completed and left ``journey`` (one aggregate query)."""
-    found = Enrolment.objects.filter(journey=journey).aggregate(
-        entered=Count("id"),
-        active=Count("id", filter=Q(state=Enrolment.State.ACTIVE)),
-        completed=Count("id", filter=Q(state=Enrolment.State.COMPLETED)),
-        exited=Count("id", filter=Q(state=Enrolment.State.EXITED)),
-    )
+    found = Enrolment.objects.filter(journey=journey).aggregate(**_COUNTS)
     return {key: int(value or 0) for key, value in found.items()}
+
+
+def counts_by_journey() -> dict[int, dict[str, int]]:
+    """``journey_counts`` of every journey that anyone entered, in one grouped query."""
+    rows = Enrolment.objects.values("journey_id").annotate(**_COUNTS).order_by()
+    return {row.pop("journey_id"): {key: int(value or 0) for key, value in row.items()} for row in rows}
 
 
 def people_at_steps(journey: Journey) -> dict[int, int]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from campaigns.models import ABTest, Campaign, Delivery
 from campaigns.staff.roles import SENDER
 from tests.support.factories import campaign, mailing_list
 from tests.support.forms import change_url, form_data
 from tests.support.personas import staff, verified
+from tests.support.sending import mail_earlier
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +91,9 @@ def test_a_bad_test_is_a_form_error_and_nothing_is_saved(client, sender, fields,
 def test_the_panel_and_the_send_page_say_how_many_the_cap_holds_back(client, sender, settings):
     settings.TOCSIN_FREQUENCY_CAP = (2, 7 * 24)
     news = mailing_list(people=3)
-    earlier = [Campaign.objects.create(subject=f"Earlier {n}", status="sent") for n in range(2)]
-    someone = news.subscriptions.values_list("subscriber_id", flat=True).first()
-    for made in earlier:
-        Delivery.objects.create(campaign=made, subscriber_id=someone, status="sent", sent_at=timezone.now())
+    someone = news.subscriptions.first().subscriber
+    for _ in range(2):
+        mail_earlier([someone], days_ago=0)
     draft = campaign(author=sender, lists=[news])
     page = client.get(change_url(draft)).content.decode()
     assert "1 person held back by the frequency cap (at most 2 emails in 7 days)." in page

@@ -12,6 +12,7 @@ from campaigns.models import ABTest, Campaign, Delivery
 from campaigns.staff.roles import WRITER
 from tests.support.factories import mailing_list
 from tests.support.personas import bearer, staff, token_for
+from tests.support.sending import mail_earlier
 
 pytestmark = pytest.mark.django_db
 SUBJECTS = ["The river is ours", "Stop the dam", "Act for the river"]
@@ -72,9 +73,7 @@ def test_the_frequency_cap_count_is_in_the_counts(client, token, settings):
     settings.TOCSIN_FREQUENCY_CAP = (1, 24)
     made = create(client, token, subject="Bulletin")
     campaign = Campaign.objects.get(pk=made.json()["id"])
-    earlier = Campaign.objects.create(subject="Earlier", status="sent")
-    someone = campaign.lists.get().subscriptions.values_list("subscriber_id", flat=True).first()
-    Delivery.objects.create(campaign=earlier, subscriber_id=someone, status="sent", sent_at=timezone.now())
+    mail_earlier([campaign.lists.get().subscriptions.first().subscriber], days_ago=0)
     counts = client.get(f"/api/v1/campaigns/{campaign.pk}", **bearer(token)).json()["counts"]
     assert (counts["recipients"], counts["capped"]) == (3, 1)
 

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from campaigns import lifecycle, tasks
-from campaigns.models import Campaign, Delivery
-from campaigns.sending import audience, frequency
+from campaigns.models import RECENT_SENDS, Campaign, Delivery, SendBatch
+from campaigns.rollup.rolling import roll_up
+from campaigns.sending import audience, batching, engine, frequency
 from config.env import ImproperlyConfiguredEnv, env_cap
 from tests.support import ROOT
 from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.sending import mail_earlier
 
 pytestmark = pytest.mark.django_db
 S = Campaign.Status
 DS = Delivery.Status
 
 
-def received(people, *, times: int, days_ago: float = 1, status: str = DS.SENT, kind: str = "bulletin") -> None:
-    """Give each of ``people`` ``times`` emails of earlier campaigns, sent ``days_ago``."""
-    when = timezone.now() - timedelta(days=days_ago)
-    for n in range(times):
-        earlier = Campaign.objects.create(subject=f"Earlier {n}", kind=kind, status=S.SENT)
-        Delivery.objects.bulk_create(
-            [Delivery(campaign=earlier, subscriber=p, status=status, sent_at=when) for p in people]
-        )
+def received(people, *, times: int, days_ago: float = 1, refused: bool = False, kind: str = "bulletin") -> None:
+    """Send ``people`` ``times`` earlier campaigns through the engine, ``days_ago`` (``refused``: failed, not sent)."""
+    for _ in range(times):
+        mail_earlier(people, days_ago=days_ago, kind=kind, refused=refused)
+    mail.outbox.clear()
 
 
 @pytest.fixture
@@ -78,7 +76,7 @@ def test_people_who_received_that_many_in_the_window_are_held_back(capped):
     received(busy, times=2)
     received(some, times=1)
     received(quiet, times=5, days_ago=8)  # outside the window
-    received(quiet, times=3, status=DS.FAILED)  # never received
+    received(quiet, times=3, refused=True)  # never received
     bulletin = make_campaign([peru])
     assert audience.count_audience(bulletin) == 6
     assert audience.count_capped(bulletin) == 3
@@ -156,3 +154,135 @@ def test_journeys_ask_which_of_their_people_the_cap_holds_back(capped):
     assert frequency.capped_among(ids) == {p.pk for p in busy}
     capped.TOCSIN_FREQUENCY_CAP_EXEMPT = ["alert", "journey"]
     assert frequency.capped_among(ids) == set()
+
+
+def test_sends_stay_counted_after_their_ledger_rows_are_rolled_up(capped):
+    peru = make_list()
+    busy, quiet = make_people(2, peru, prefix="busy"), make_people(2, peru)
+    received(busy, times=2)
+    received(quiet, times=1)
+    for earlier in Campaign.objects.filter(status=S.SENT):
+        roll_up(earlier.pk)
+    assert not Delivery.objects.exists(), "the earlier campaigns' rows are gone"
+    bulletin = make_campaign([peru])
+    assert (audience.count_audience(bulletin), audience.count_capped(bulletin)) == (2, 2)
+    assert frequency.capped_among([p.pk for p in busy + quiet]) == {p.pk for p in busy}
+
+
+@pytest.mark.parametrize("kind", [Campaign.Kind.ALERT, Campaign.Kind.APPEAL])
+def test_what_any_kind_sent_counts_even_an_exempt_alert(capped, kind):
+    peru = make_list()
+    busy = make_people(2, peru, prefix="busy")
+    make_people(1, peru)
+    received(busy, times=2, kind=kind)
+    bulletin = make_campaign([peru])
+    assert (audience.count_audience(bulletin), audience.count_capped(bulletin)) == (1, 2)
+
+
+def test_a_cap_of_more_emails_than_each_person_keeps_counts_the_same_people(settings):
+    settings.TOCSIN_FREQUENCY_CAP = (RECENT_SENDS + 1, 30 * 24)
+    settings.TOCSIN_FREQUENCY_CAP_EXEMPT = ["alert"]
+    peru = make_list()
+    busy, some = make_people(2, peru, prefix="busy"), make_people(2, peru)
+    received(some, times=RECENT_SENDS, days_ago=2)
+    received(busy, times=RECENT_SENDS + 1, days_ago=3)
+    bulletin = make_campaign([peru])
+    assert (audience.count_audience(bulletin), audience.count_capped(bulletin)) == (2, 2)
+    assert frequency.capped_among([p.pk for p in busy + some]) == {p.pk for p in busy}
+
+
+def test_the_newest_sends_count_and_older_ones_make_room(capped):
+    # Twelve old emails then one recent: the recent one is kept, whatever came before.
+    peru = make_list()
+    (person,) = make_people(1, peru)
+    received([person], times=12, days_ago=20)
+    received([person], times=1, days_ago=1)
+    bulletin = make_campaign([peru])
+    assert audience.count_capped(bulletin) == 0
+    received([person], times=1, days_ago=0.5)
+    assert audience.count_capped(bulletin) == 1
+
+
+def test_sends_noted_out_of_order_keep_the_newest(capped):
+    # A campaign's batch can finish (and be noted) after a later one's: here a send of
+    # yesterday is noted before twelve of three weeks ago, which must not push it out.
+    peru = make_list()
+    (person,) = make_people(1, peru)
+    received([person], times=1, days_ago=1)
+    received([person], times=12, days_ago=20)
+    received([person], times=1, days_ago=3)
+    bulletin = make_campaign([peru])
+    assert audience.count_capped(bulletin) == 1
+    assert frequency.capped_among([person.pk]) == {person.pk}
+
+
+def test_a_re_run_snapshot_does_not_count_the_campaigns_own_sends(capped, monkeypatch):
+    capped.TOCSIN_FREQUENCY_CAP = (2, 7 * 24)
+    peru = make_list()
+    people = make_people(3, peru)
+    received(people, times=1)
+    bulletin = make_campaign([peru], status=S.SENDING)
+    audience.snapshot(bulletin)
+    batching.cut_batches(bulletin, size=1000)
+    batch = SendBatch.objects.get(campaign=bulletin)
+    engine.run_batch(bulletin.pk, batch.first_id, batch.last_id)
+    assert Delivery.objects.filter(campaign=bulletin, status=DS.SENT).count() == 3
+    audience.snapshot(bulletin)  # as a resumed campaign's prepare would
+    bulletin.refresh_from_db()
+    assert bulletin.frequency_capped == 0, "its own sends are not 'already received'"
+    assert audience.count_capped(make_campaign([peru])) == 3
+    received(people[:1], times=1, days_ago=0.01)  # another email since: two besides this one
+    audience.snapshot(bulletin)
+    bulletin.refresh_from_db()
+    assert bulletin.frequency_capped == 1
+
+
+_BACKFILL_SCRIPT = """
+import django, json
+from datetime import datetime, timedelta, timezone
+django.setup()
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+before = [("campaigns", "0010_ledger_rollup"), ("subscribers", "0004_labels_in_the_staffs_language")]
+executor = MigrationExecutor(connection)
+executor.migrate(before)
+apps = executor.loader.project_state(before).apps
+Subscriber = apps.get_model("subscribers", "Subscriber")
+Campaign = apps.get_model("campaigns", "Campaign")
+Delivery = apps.get_model("campaigns", "Delivery")
+busy = Subscriber.objects.create(email="busy@example.org", status="confirmed")
+failed = Subscriber.objects.create(email="failed@example.org", status="confirmed")
+Subscriber.objects.create(email="never@example.org", status="confirmed")
+now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+for n in range(10):
+    campaign = Campaign.objects.create(subject=f"c{n}", status="sent", attribution_code=f"code{n}")
+    Delivery.objects.create(campaign=campaign, subscriber=busy, status="sent", sent_at=now - timedelta(days=n))
+    Delivery.objects.create(campaign=campaign, subscriber=failed, status="failed")
+MigrationExecutor(connection).migrate([("campaigns", "0012_recent_sends_for_the_frequency_cap")])
+RecentSends = MigrationExecutor(connection).loader.project_state(
+    [("campaigns", "0012_recent_sends_for_the_frequency_cap")]
+).apps.get_model("campaigns", "RecentSends")
+rows = {}
+for row in RecentSends.objects.all():
+    rows[row.subscriber.email] = [
+        [(now - getattr(row, f"sent_{slot}")).days, Campaign.objects.get(pk=getattr(row, f"campaign_{slot}")).subject]
+        for slot in range(1, 9)
+    ]
+print(json.dumps(rows))
+"""
+
+
+def test_the_migration_fills_each_persons_latest_sends_from_the_ledger(tmp_path):
+    # The suite runs with --nomigrations: the real migrations run in a process of their own.
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'migrate.sqlite3'}",
+        "TOCSIN_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _BACKFILL_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads(result.stdout.strip().splitlines()[-1])
+    assert rows == {"busy@example.org": [[n, f"c{n}"] for n in range(8)]}, "the newest eight, newest first"

@@ -9,16 +9,19 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from actions.models import ActedAudience, Signature
 from campaigns.models import Campaign, Delivery, DeliveryEvent
 from donations.services import record_donation
 from journeys import engine
 from journeys.models import Enrolment, Journey, Step
 from journeys.services import setup
 from journeys.services.entering import enrol
-from subscribers.models import Subscription
+from subscribers.models import Subscriber, Subscription, Suppression, email_hash
 from subscribers.services import leaving
+from tests.support.factories import gift, petition
 from tests.support.factories.subscribers import make_list, make_people
 from tests.support.journeys import email, steps_of, wait, welcome_journey
+from tests.support.sending import mail_earlier
 
 pytestmark = pytest.mark.django_db
 ES = Enrolment.State
@@ -201,10 +204,7 @@ def test_the_frequency_cap_holds_back_a_journey_email_and_the_person_moves_on(se
     peru = make_list()
     journey = welcome_journey(peru, email("Welcome"), email("Second"))
     mailed_lately, fresh = make_people(2, peru)
-    bulletin = Campaign.objects.create(subject="Last week's bulletin", body_markdown="Hello")
-    Delivery.objects.create(
-        campaign=bulletin, subscriber=mailed_lately, status=Delivery.Status.SENT, sent_at=timezone.now()
-    )
+    mail_earlier([mailed_lately], days_ago=2)
     enter(journey, [mailed_lately, fresh])
     first, second = steps_of(journey)
 
@@ -224,3 +224,24 @@ def test_alerts_exempt_from_the_cap_do_not_make_journeys_exempt(settings):
     enter(journey, [person])
     engine.run_batch()
     assert deliveries(steps_of(journey)[0]) == [person.pk], "under the cap: mailed as usual"
+
+
+def test_a_journey_email_obeys_suppression_and_pauses_but_not_a_campaigns_audience_rules():
+    # A thank-you series for signers must reach signers: a campaign's rules ("leave out who
+    # signed", "never donors") pick a one-off audience; a journey's people are who entered it,
+    # and its conditions and exits do that job. Suppression and pauses protect the person: they apply.
+    peru = make_list()
+    journey = welcome_journey(peru, email("Thank you"))
+    signer, giver, suppressed, paused = make_people(4, peru)
+    (first,) = steps_of(journey)
+    stop = petition()
+    Signature.objects.create(action=stop, email=signer.email, name="Signer", subscriber=signer)
+    ActedAudience.objects.create(campaign=first.campaign).exclude_acted.set([stop])
+    gift(giver.email)
+    Campaign.objects.filter(pk=first.campaign.pk).update(donor_rule="never")
+    Suppression.objects.create(email_hash=email_hash(suppressed.email), reason=Suppression.Reason.COMPLAINED)
+    Subscriber.objects.filter(pk=paused.pk).update(paused_until=timezone.localdate() + timedelta(days=30))
+    enter(journey, [signer, giver, suppressed, paused])
+
+    engine.run_batch()
+    assert deliveries(first) == sorted([signer.pk, giver.pk])
