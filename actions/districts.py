@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from actions.models import District, PostalPrefix
 from actions.postal import compact_postal_code, prefixes_of
+from config import rows
 
 FOUND = "found"
 AMBIGUOUS = "ambiguous"
@@ -63,20 +64,20 @@ def _districts_matching(candidates: list[str]) -> list[District]:
     quote = connection.ops.quote_name
     # Names from the models; values as parameters.
     sql = (
-        f"SELECT d.*, p.prefix AS matched FROM {quote(District._meta.db_table)} d"  # noqa: S608
+        f"SELECT {rows.columns(District, 'd')}, p.prefix FROM {quote(District._meta.db_table)} d"  # noqa: S608
         f" JOIN {quote(PostalPrefix._meta.db_table)} p ON p.district_id = d.id"
         f" WHERE p.prefix IN ({', '.join(['%s'] * len(candidates))}) ORDER BY d.name, d.code"
     )
-    return list(District.objects.raw(sql, candidates))
+    return rows.instances(District, sql, candidates, extra=["matched"])
 
 
 def find_district(postal_code: str) -> DistrictMatch:
     """The district of a normalised postal code, or what the supporter may choose from."""
-    rows = _districts_matching(prefixes_of(postal_code))
-    if not rows:
+    found = _districts_matching(prefixes_of(postal_code))
+    if not found:
         return DistrictMatch(outcome=UNKNOWN, choices=nearby_districts(postal_code))
-    longest = max(len(district.matched) for district in rows)  # type: ignore[attr-defined]
-    matching = {d.pk: d for d in rows if len(d.matched) == longest}  # type: ignore[attr-defined]
+    longest = max(len(district.matched) for district in found)  # type: ignore[attr-defined]
+    matching = {d.pk: d for d in found if len(d.matched) == longest}  # type: ignore[attr-defined]
     districts: list[District] = list(matching.values())
     if len(districts) == 1:
         return DistrictMatch(outcome=FOUND, district=districts[0])

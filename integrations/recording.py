@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import rows
 from integrations import queueing, signing
 from integrations.models import Endpoint, WebhookDelivery
 
@@ -32,8 +33,9 @@ def subscribed(event_type: str) -> list[Endpoint]:
     # query, and an organisation has a handful of endpoints. Written as SQL:
     # every sign-up and signature asks, and the ORM spent longer compiling
     # the query than the database answering it (most often: no endpoint).
-    sql = f"SELECT * FROM {connection.ops.quote_name(Endpoint._meta.db_table)} WHERE active"  # noqa: S608 (the name from the model)
-    return [endpoint for endpoint in Endpoint.objects.raw(sql) if event_type in endpoint.events]
+    table = connection.ops.quote_name(Endpoint._meta.db_table)
+    sql = f"SELECT {rows.columns(Endpoint, 'e')} FROM {table} e WHERE e.active"  # noqa: S608 (names from the model)
+    return [endpoint for endpoint in rows.instances(Endpoint, sql) if event_type in endpoint.events]
 
 
 def record(

@@ -23,6 +23,7 @@ from actions.forms import SignatureForm
 from actions.models import Action, Signature, Target
 from actions.translations import localized
 from campaigns.content.articles import markdown_to_html
+from config import rows
 from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text
 
@@ -63,10 +64,11 @@ def _action_by_slug(slug: str) -> Action | None:
     quote = connection.ops.quote_name
     # Names from the models; the slug as a parameter.
     sql = (
-        f"SELECT a.*, EXISTS (SELECT 1 FROM {quote(Action.lists.through._meta.db_table)} l WHERE l.action_id = a.id)"  # noqa: S608
-        f" AS offers_lists FROM {quote(Action._meta.db_table)} a WHERE a.slug = %s"
+        f"SELECT {rows.columns(Action, 'a')},"  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {quote(Action.lists.through._meta.db_table)} l WHERE l.action_id = a.id)"
+        f" FROM {quote(Action._meta.db_table)} a WHERE a.slug = %s"
     )
-    return next(iter(Action.objects.raw(sql, [slug])), None)
+    return next(iter(rows.instances(Action, sql, [slug], extra=["offers_lists"])), None)
 
 
 def canonical_url(action: Action) -> str:
