@@ -151,7 +151,7 @@ if CACHE_URL.startswith("locmem://"):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.TocsinRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "tocsin",
             # A Redis that stops answering must cost a request a second or

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -330,6 +331,17 @@ def test_the_counter_is_public_cached_json_for_any_site(client):
     assert client.get("/act/stop-the-mine/count.json").json()["count"] == 2
 
 
+@pytest.mark.redis
+def test_with_the_production_redis_cache_each_signature_shows_in_the_counter_at_once(client, settings):
+    backend = {"BACKEND": "config.cache.TocsinRedisCache", "LOCATION": settings.REDIS_URL}
+    settings.CACHES = {"default": {**backend, "KEY_PREFIX": uuid.uuid4().hex}}
+    petition()
+    assert client.get("/act/stop-the-mine/count.json").json()["count"] == 0
+    for n, email in enumerate(["lucia@example.org", "ana@example.org"], start=1):
+        assert client.post("/act/stop-the-mine/", fields(email=email)).status_code == 303
+        assert client.get("/act/stop-the-mine/count.json").json()["count"] == n
+
+
 def test_a_drafts_counter_does_not_exist(client):
     petition(status=Action.Status.DRAFT)
     assert client.get("/act/stop-the-mine/count.json").status_code == 404
@@ -344,9 +356,7 @@ def test_the_thank_you_link_carries_only_a_signed_token(client):
 
 def test_signing_and_the_counter_work_while_redis_is_down(client, settings):
     # Nothing listens on port 9: the cache (rate limits, the cached count) is unreachable.
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "config.cache.TocsinRedisCache", "LOCATION": "redis://127.0.0.1:9/0"}}
     petition()
     response = client.post("/act/stop-the-mine/", fields())
     assert response.status_code == 303
