@@ -16,15 +16,13 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 class _ReusedClients(RedisCacheClient):
     def __init__(self, servers: list[str], **options: Any) -> None:
         super().__init__(servers, **options)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[bool, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        # One for writes, one for reads (with replicas listed, reads stay on the one picked first).
+        client = self._clients.get(write)
         if client is None:
-            if index not in self._pools:
-                self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
-            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+            client = self._clients[write] = super().get_client(key, write=write)
         return client
 
 
