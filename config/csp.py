@@ -23,15 +23,22 @@ import base64
 import hashlib
 import html as html_lib
 import re
+from functools import cache
 from typing import Any, TypeVar
 
-from csp.constants import UNSAFE_HASHES, UNSAFE_INLINE
-from csp.middleware import CSPMiddleware, PolicyParts
+from csp.constants import HEADER, UNSAFE_HASHES, UNSAFE_INLINE
+from csp.middleware import CheckableLazyObject, CSPMiddleware, PolicyParts
+from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 
 R = TypeVar("R", bound=HttpResponseBase)
+_RESPONSE_CHANGES = tuple(
+    f"_csp_{kind}{suffix}" for kind in ("config", "update", "replace", "exempt") for suffix in ("", "_ro")
+)
 TURNSTILE_ORIGIN = "https://challenges.cloudflare.com"
 _STYLE_ATTRIBUTE = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
@@ -40,14 +47,55 @@ def _turnstile_on() -> bool:
     return bool(settings.TURNSTILE_SITE_KEY and settings.TURNSTILE_SECRET_KEY)
 
 
+# The public policy as a header, built once per process (and CAPTCHA setting):
+# django-csp copies and joins the whole policy on every response otherwise.
+_built: dict[bool, str] = {}
+
+
+@receiver(setting_changed)
+def _forget_built_policy(**_kwargs: Any) -> None:
+    _built.clear()
+    _admin_prefix.cache_clear()
+
+
+@cache
+def _admin_prefix() -> str:
+    return reverse("admin:index")
+
+
 class TocsinCSPMiddleware(CSPMiddleware):
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if not self._plain(request, response):
+            return super().process_response(request, response)
+        turnstile = _turnstile_on()
+        header = _built.get(turnstile)
+        if header is None:
+            parts = self.get_policy_parts(request, response)
+            header = _built[turnstile] = build_policy(config=parts.config, update=parts.update)
+        if header and HEADER not in response:
+            response[HEADER] = header
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response
+
+    @staticmethod
+    def _plain(request: HttpRequest, response: HttpResponseBase) -> bool:
+        """Whether it gets just the public policy: no nonce, no changes by the view, no report-only, no admin."""
+        return not (
+            getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in _RESPONSE_CHANGES)
+            or (settings.DEBUG and response.status_code in (404, 500))
+            or (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("EXCLUDE_URL_PREFIXES")
+            or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+            or request.path_info.startswith(_admin_prefix())
+        )
+
     def get_policy_parts(
         self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
     ) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only=report_only)
         if report_only:
             return parts
-        if parts.config is None and request.path_info.startswith(reverse("admin:index")):
+        if parts.config is None and request.path_info.startswith(_admin_prefix()):
             parts.config = settings.TOCSIN_ADMIN_CSP
         elif _turnstile_on():
             # Turnstile's script, and the frame it draws the challenge in.

@@ -147,3 +147,11 @@ def test_the_two_step_pages_work_under_the_admin_policy(client, demo):
 
 def _demo_user() -> User:
     return User.objects.get(username="demo")
+
+
+def test_a_page_s_own_additions_stay_on_that_page(client, demo):
+    plain = client.get("/signup/")["Content-Security-Policy"]
+    embed_policy, _blocked = blocked_on(client.get("/signup/embed/"))
+    assert "'unsafe-hashes'" in embed_policy["style-src"]
+    assert client.get("/signup/")["Content-Security-Policy"] == plain
+    assert "'unsafe-hashes'" not in plain
