@@ -36,6 +36,18 @@ def _multi_line(value: str) -> None:
         raise forms.ValidationError(problem)
 
 
+def _fields_not_shown(action: Action, *, offers_lists: bool) -> set[str]:
+    dropped = set() if offers_lists else {"opt_in_lists"}
+    policy = action.edit_policy
+    if not action.is_letter:
+        return dropped | {"city", "letter_subject", "letter_body"}
+    if policy == Action.EditPolicy.FULL:
+        return dropped | {"message"}
+    if policy == Action.EditPolicy.FIXED:
+        return dropped | {"letter_subject", "letter_body", "message"}
+    return dropped | {"letter_subject", "letter_body"}
+
+
 class SignatureForm(forms.Form):
     name = StrictCharField(
         label=_("Your name"),
@@ -88,14 +100,17 @@ class SignatureForm(forms.Form):
     )
 
     def __init__(self, *args: Any, action: Action, **kwargs: Any) -> None:
+        offers_lists = getattr(action, "offers_lists", None)  # annotated by the views' action_for
+        if offers_lists is None:
+            offers_lists = action.lists.exists()
+        # Only the fields this action shows are copied from the class (Django deep-copies each on every form).
+        dropped = _fields_not_shown(action, offers_lists=offers_lists)
+        self.base_fields = {name: field for name, field in self.base_fields.items() if name not in dropped}  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.action = action
-        offers_lists = getattr(action, "offers_lists", None)  # annotated by the views' action_for
-        if action.lists.exists() if offers_lists is None else offers_lists:
+        if offers_lists:
             # Unticked, always: consent is a box the person ticked themselves.
             self.fields["opt_in_lists"].queryset = action.lists.all()  # type: ignore[attr-defined]
-        else:
-            del self.fields["opt_in_lists"]
         if action.is_letter:
             self.fields["postal_code"].required = True
             self.fields["postal_code"].widget.attrs["required"] = True
@@ -104,22 +119,13 @@ class SignatureForm(forms.Form):
                 self.fields["letter_subject"].initial = action.letter_subject
                 self.fields["letter_body"].initial = action.letter_body
                 self.fields["letter_body"].widget.attrs["maxlength"] = action.edit_limit
-                del self.fields["message"]
-            else:
-                del self.fields["letter_subject"]
-                del self.fields["letter_body"]
-            if policy == Action.EditPolicy.PARAGRAPH:
+            elif policy == Action.EditPolicy.PARAGRAPH:
                 self.fields["message"].label = _("Your own paragraph (optional)")
                 self.fields["message"].widget.attrs["maxlength"] = action.edit_limit
                 self.fields["message"].help_text = _(
                     "Up to %(limit)d characters, added to the letter above your name."
                 ) % {"limit": action.edit_limit}
-            elif policy == Action.EditPolicy.FIXED:
-                del self.fields["message"]
         else:
-            del self.fields["city"]
-            del self.fields["letter_subject"]
-            del self.fields["letter_body"]
             self.fields["message"].widget.attrs["maxlength"] = COMMENT_LIMIT
 
     @property

@@ -33,6 +33,7 @@ def _loading(model: type[models.Model], vendor: str) -> tuple[list[str], list[tu
     return [field.attname for field in fields], converters
 
 
+@cache
 def columns(model: type[models.Model], alias: str) -> str:
     """``alias.column, …`` for every concrete field of ``model``, in the order ``instances`` reads them."""
     quote = connection.ops.quote_name
