@@ -202,6 +202,19 @@ def test_a_closed_action_shows_its_count_and_takes_no_signature(client):
     assert not Signature.objects.exists()
 
 
+def test_closing_an_action_or_adding_a_list_takes_effect_on_the_next_post(client):
+    action = petition()
+    assert client.post("/act/stop-the-mine/", fields()).status_code == 303
+    action.lists.set([MailingList.objects.create(slug="peru", name="Peru")])
+    ticked = client.post("/act/stop-the-mine/", fields(email="ana@example.org", opt_in_lists=["peru"]))
+    assert ticked.status_code == 303
+    assert Subscriber.objects.filter(email="ana@example.org").exists()
+    action.status = Action.Status.CLOSED
+    action.save()
+    assert client.post("/act/stop-the-mine/", fields(email="rosa@example.org")).status_code == 409
+    assert Signature.objects.count() == 2
+
+
 def test_ticking_a_list_sends_one_confirmation_and_the_thank_you_page_says_so(
     client, django_capture_on_commit_callbacks
 ):
