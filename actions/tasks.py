@@ -41,17 +41,26 @@ def _publish(step: Callable[[], object], on_broker_error: Callable[[], None]) ->
         on_broker_error()
 
 
+def goes_alone(action: Action, letter: Letter) -> bool:
+    """A letter sent as it comes (not kept for the day's digest, nor for delivery by hand)."""
+    return letter.status == LetterStatus.PENDING and bool(
+        letter.test_to or action.delivery_mode != Action.DeliveryMode.DIGEST
+    )
+
+
+def lease_for_queueing(action: Action, unwritten: list[Letter]) -> None:
+    """Before the letters are inserted: those that go alone carry the lease of the task about to be queued."""
+    lease = claims.queue_lease()
+    for letter in unwritten:
+        if goes_alone(action, letter):
+            letter.lease_until = lease
+
+
 def queue_letters(action: Action, written: list[Letter]) -> None:
-    """Inside the signing transaction: lease the letters that go one by one, queue them once it commits."""
-    ids = [
-        letter.pk
-        for letter in written
-        if letter.status == LetterStatus.PENDING
-        and (letter.test_to or action.delivery_mode != Action.DeliveryMode.DIGEST)
-    ]
+    """Inside the signing transaction, letters leased by ``lease_for_queueing``: queue them once it commits."""
+    ids = [letter.pk for letter in written if goes_alone(action, letter)]
     if not ids:
         return
-    Letter.objects.filter(pk__in=ids).update(lease_until=claims.queue_lease())
     step = partial(send_letters.apply_async, args=(ids,), queue=QUEUE)
     transaction.on_commit(partial(_publish, step, partial(claims.release, ids)))
 

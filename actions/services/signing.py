@@ -18,7 +18,7 @@ from actions.sending.messages import sender_address
 from actions.services.cleaning import Cleaned, InvalidSignature, clean_signature
 from actions.services.records import count_cache_key, insert_once
 from actions.signals import action_signed
-from actions.tasks import queue_letters
+from actions.tasks import lease_for_queueing, queue_letters
 from config import rows
 from subscribers import consent_text
 from subscribers.models import Consent, MailingList, Subscriber, Subscription, normalize_email
@@ -281,19 +281,19 @@ def test_address(action: Action) -> str:
 def _write_letters(action: Action, signature: Signature, district: District | None) -> list[Letter]:
     """One letter per target, queued to go once the signature commits (or kept to deliver by hand)."""
     test_to = test_address(action) if action.test_mode else ""
-    letters = Letter.objects.bulk_create(
-        [
-            Letter(
-                action=action,
-                signature=signature,
-                target=target,
-                status=Letter.Status.BY_HAND if target.do_not_email else Letter.Status.PENDING,
-                test_to=test_to,
-                created_at=signature.created_at,
-            )
-            for target in letter_targets(action, district)
-        ]
-    )
+    unwritten = [
+        Letter(
+            action=action,
+            signature=signature,
+            target=target,
+            status=Letter.Status.BY_HAND if target.do_not_email else Letter.Status.PENDING,
+            test_to=test_to,
+            created_at=signature.created_at,
+        )
+        for target in letter_targets(action, district)
+    ]
+    lease_for_queueing(action, unwritten)  # in the INSERT itself: no UPDATE after it
+    letters = Letter.objects.bulk_create(unwritten)
     queue_letters(action, letters)
     return letters
 

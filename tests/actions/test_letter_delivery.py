@@ -98,6 +98,21 @@ def test_a_leased_letter_is_not_queued_twice_by_the_sweeper(ridings):
     assert sweep_letters()["letters_queued"] == 0
 
 
+def test_a_letter_signed_a_moment_ago_is_left_to_its_own_task_by_the_sweeper(ridings):
+    action = letter()
+    sign(action)  # its task is not run here: as if the worker had not picked it up yet
+    assert sweep_letters()["letters_queued"] == 0
+    assert Letter.objects.get().status == L.PENDING and not mail.outbox
+
+
+def test_a_letter_kept_for_the_digest_or_by_hand_is_not_leased_to_a_task(ridings):
+    action = letter(fixed=[target("Minister", "minister@gov.example", groups=(), do_not_email=True)])
+    action.delivery_mode = Action.DeliveryMode.DIGEST
+    action.save()
+    sign(action)
+    assert set(Letter.objects.values_list("status", "lease_until")) == {(L.PENDING, None), (L.BY_HAND, None)}
+
+
 def test_an_erased_signer_or_a_target_that_takes_no_email_gets_nothing(ridings):
     action = letter(fixed=[target("Minister", "minister@gov.example", groups=())])
     sign(action)
