@@ -20,6 +20,8 @@ ARCHIVE_HIDDEN = "archive-hidden"
 TOKEN_CREATED = "api-token-created"  # noqa: S105 - an action name, not a secret
 TWO_STEP_CODE_ISSUED = "two-step-code-issued"
 WEBHOOK_SECRET_ROTATED = "webhook-secret-rotated"  # noqa: S105 - an action name, not a secret
+JOURNEY_PAUSED = "journey-paused"
+JOURNEY_RESUMED = "journey-resumed"
 
 
 def record(*, actor: Any, action: str, campaign: Campaign | None = None, detail: str = "") -> AuditLog:

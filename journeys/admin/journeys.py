@@ -224,13 +224,13 @@ class JourneyAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Pause the selected journeys"), permissions=["activate"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Journey]) -> None:
         for journey in queryset:
-            setup.set_status(journey=journey, active=False)
+            setup.set_status(journey=journey, active=False, actor=request.user)
         self.message_user(request, _("Paused: nobody moves on until you resume."), messages.SUCCESS)
 
     @admin.action(description=gettext_lazy("Resume the selected journeys"), permissions=["activate"])
     def resume(self, request: HttpRequest, queryset: QuerySet[Journey]) -> None:
         for journey in queryset:
-            setup.set_status(journey=journey, active=True)
+            setup.set_status(journey=journey, active=True, actor=request.user)
         self.message_user(request, _("Resumed: people due move on within a minute."), messages.SUCCESS)
 
     def delete_model(self, request: HttpRequest, obj: Journey) -> None:

@@ -176,4 +176,4 @@ def change(request: HttpRequest, journey_id: int, payload: JourneyStatusInput) -
     journey = Journey.objects.filter(pk=journey_id).first()
     if journey is None:
         raise HttpError(404, _("No such journey."))
-    return Status(200, journey_json(set_status(journey=journey, active=payload.active)))
+    return Status(200, journey_json(set_status(journey=journey, active=payload.active, actor=token_user(request))))

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from actions.models import Action
 from campaigns import lifecycle
 from campaigns.models import Campaign, CampaignTranslation, Delivery
+from campaigns.staff import audit
 from journeys.models import Enrolment, Journey, Step
 from subscribers.models import MailingList
 
@@ -160,10 +161,22 @@ def create_journey(
     return journey
 
 
-def set_status(*, journey: Journey, active: bool) -> Journey:
-    """Pause: nobody moves on (people still enter and wait at their step). Resume: everyone due moves on."""
-    journey.status = Journey.Status.ACTIVE if active else Journey.Status.PAUSED
-    journey.save(update_fields=["status"])
+def set_status(*, journey: Journey, active: bool, actor: Any = None) -> Journey:
+    """Pause: nobody moves on (people still enter and wait at their step). Resume: everyone due moves on.
+
+    A change is written to the audit log (who, which journey); asking for the status it already has is not.
+    """
+    status = Journey.Status.ACTIVE if active else Journey.Status.PAUSED
+    if journey.status == status:
+        return journey
+    with transaction.atomic():
+        journey.status = status
+        journey.save(update_fields=["status"])
+        audit.record(
+            actor=actor,
+            action=audit.JOURNEY_RESUMED if active else audit.JOURNEY_PAUSED,
+            detail=f"journey #{journey.pk} {journey.name}",
+        )
     return journey
 
 

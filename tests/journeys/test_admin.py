@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from campaigns.models import Campaign, CampaignTranslation
+from campaigns.models import AuditLog, Campaign, CampaignTranslation
 from journeys import engine
 from journeys.models import Enrolment, Journey, Step
 from journeys.services.entering import enrol
@@ -156,6 +156,9 @@ def test_pause_and_resume_from_the_list(admin):
     admin.post(url, {"action": "resume", "_selected_action": [journey.pk]})
     journey.refresh_from_db()
     assert journey.status == Journey.Status.ACTIVE
+    logged = AuditLog.objects.filter(action__startswith="journey-").order_by("id")
+    assert [entry.action for entry in logged] == ["journey-paused", "journey-resumed"]
+    assert all(entry.actor is not None and entry.actor.is_staff for entry in logged)
 
 
 def test_deleting_a_journey_closes_its_emails(admin):

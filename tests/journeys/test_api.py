@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from campaigns.models import Campaign
+from campaigns.models import AuditLog, Campaign
 from campaigns.staff.roles import ADMIN, SENDER, WRITER
 from journeys import engine
 from journeys.models import Enrolment, Journey, Step
@@ -149,6 +149,12 @@ def test_a_journey_is_paused_and_resumed_with_patch(client, token):
     resumed = patch(client, journey_id, {"active": True}, token)
     assert resumed.json() == {**resumed.json(), "id": journey_id, "active": True}
     assert Journey.objects.get(pk=journey_id).active
+    logged = AuditLog.objects.filter(action__startswith="journey-").order_by("id")
+    assert [(entry.action, entry.detail) for entry in logged] == [
+        ("journey-paused", f"journey #{journey_id} Welcome series"),
+        ("journey-resumed", f"journey #{journey_id} Welcome series"),
+    ], "one entry per change, none for pausing a paused journey"
+    assert all(entry.actor is not None for entry in logged)
 
 
 @pytest.mark.parametrize(
