@@ -234,6 +234,14 @@ def poll_bounces() -> dict[str, int]:
 
 
 @shared_task(ignore_result=True, expires=600)
+def fold_delivery_counters() -> int:
+    """Sum the ledger counters' rows per campaign and status (campaigns/counters.py)."""
+    from campaigns.counters import fold
+
+    return fold()
+
+
+@shared_task(ignore_result=True, expires=600)
 def rollup_ledger() -> dict[str, int]:
     """Roll finished campaigns' deliveries up after ``TOCSIN_LEDGER_RETENTION_DAYS`` (campaigns/rollup/)."""
     from campaigns.rollup.rolling import roll_up_due

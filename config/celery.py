@@ -98,6 +98,13 @@ app.conf.beat_schedule = {
         "schedule": _JOURNEYS,
         "options": {"expires": max(_JOURNEYS - 1, 1.0)},
     },
+    # The ledger's counters (campaigns/counters.py): one row per campaign and
+    # status instead of one per writer connection that ever touched it.
+    "fold-delivery-counters": {
+        "task": "campaigns.tasks.fold_delivery_counters",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
     "enrol-inactive": {
         "task": "journeys.tasks.enrol_inactive",
         "schedule": 3600.0,
@@ -132,6 +139,7 @@ app.conf.task_routes = {
     "campaigns.tasks.start_due_campaigns": {"queue": "default"},
     "campaigns.tasks.poll_bounces": {"queue": "default"},
     "campaigns.tasks.rollup_ledger": {"queue": "default"},
+    "campaigns.tasks.fold_delivery_counters": {"queue": "default"},
     "campaigns.tasks.prepare_campaign": {"queue": "bulk"},
     "campaigns.tasks.send_batch": {"queue": "bulk"},
     "actions.tasks.*": {"queue": "default"},

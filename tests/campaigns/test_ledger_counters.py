@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import lifecycle, tasks
-from campaigns.counters import rebuild, status_counts
+from campaigns.counters import fold, rebuild, status_counts
 from campaigns.events.recording import record_first_party_event, record_provider_event
 from campaigns.models import Campaign, Delivery, DeliveryCount, SendBatch
 from campaigns.reports.figures import campaign_report
@@ -207,3 +207,40 @@ def test_people_with_tracking_off_count_only_when_sent(monkeypatch, not_sent_rea
 
     assert report.untracked_recipients == 1  # the sent one; not the failed one, nor the one still queued
     assert report.statuses == {DS.SENT: 4, DS.FAILED: 1, DS.QUEUED: 1}
+
+
+def test_folding_a_campaigns_shards_keeps_its_counts_and_leaves_one_row_per_status():
+    # Every connection that ever wrote a campaign's deliveries has rows of its
+    # own (a worker restarted every thousand tasks gets a new pid): folding
+    # sums them into one row per status, and drops the ones that sum to zero.
+    campaign, batch = sending_campaign(6)
+    run(campaign, batch)
+    other = make_campaign([], subject="Another")
+    before = status_counts(campaign.pk)
+    DeliveryCount.objects.bulk_create(
+        [
+            DeliveryCount(campaign=campaign, status=DS.SENT, shard=9_000_001, count=3),
+            DeliveryCount(campaign=campaign, status=DS.SENT, shard=9_000_002, count=-3),
+            DeliveryCount(campaign=campaign, status=DS.QUEUED, shard=9_000_003, count=2),
+            DeliveryCount(campaign=campaign, status=DS.QUEUED, shard=9_000_004, count=-2),
+            DeliveryCount(campaign=other, status=DS.QUEUED, shard=9_000_005, count=0),
+        ]
+    )
+
+    folded = fold()
+
+    assert status_counts(campaign.pk) == before
+    rows = list(DeliveryCount.objects.filter(campaign=campaign).values_list("status", "shard", "count"))
+    assert sorted(rows) == sorted((status, 0, n) for status, n in before.items())
+    assert not DeliveryCount.objects.filter(campaign=other).exists()
+    assert folded >= 5
+    assert tasks.fold_delivery_counters() == 0  # beat's hourly task: nothing left to fold
+
+
+def test_a_send_after_folding_goes_on_counting_exactly(settings):
+    campaign, batch = sending_campaign(4)
+    fold()
+    run(campaign, batch)
+    fold()
+    assert_counters_agree(campaign)
+    assert status_counts(campaign.pk) == {DS.SENT: 4}

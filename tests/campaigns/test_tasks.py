@@ -310,4 +310,8 @@ def test_the_task_names_workers_and_beat_rely_on_are_unchanged():
     assert {task.name for task in defined} == expected
     assert expected <= set(app.tasks)
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values() if entry["task"].startswith("campaigns.")}
-    assert scheduled == {"campaigns.tasks.sweep_sending", "campaigns.tasks.start_due_campaigns"}
+    assert scheduled == {
+        "campaigns.tasks.sweep_sending",
+        "campaigns.tasks.start_due_campaigns",
+        "campaigns.tasks.fold_delivery_counters",
+    }
