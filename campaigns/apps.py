@@ -9,6 +9,7 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from campaigns import checks  # noqa: F401  (registers the start-up checks)
         from campaigns.staff.roles import ensure_roles_after_migrate
 
         post_migrate.connect(ensure_roles_after_migrate, sender=self, dispatch_uid="campaigns.ensure_roles")

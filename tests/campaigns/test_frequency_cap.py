@@ -286,3 +286,24 @@ def test_the_migration_fills_each_persons_latest_sends_from_the_ledger(tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads(result.stdout.strip().splitlines()[-1])
     assert rows == {"busy@example.org": [[n, f"c{n}"] for n in range(8)]}, "the newest eight, newest first"
+
+
+def test_a_cap_counted_from_the_ledger_over_a_window_longer_than_it_keeps_is_a_warning_at_start(settings):
+    # Up to seven per window is read from each person's latest sends, which the
+    # roll-up leaves alone; more is counted from the ledger, which forgets
+    # rows after TOCSIN_LEDGER_RETENTION_DAYS: the cap would quietly let mail through.
+    from django.core.checks import run_checks
+
+    settings.TOCSIN_LEDGER_RETENTION_DAYS = 30
+    settings.TOCSIN_FREQUENCY_CAP = (10, 60 * 24)  # 10/60d
+    warnings = [message for message in run_checks() if message.id == "tocsin.W001"]
+    assert len(warnings) == 1
+    assert "60 days" in warnings[0].msg and "30 days" in warnings[0].msg
+
+    settings.TOCSIN_FREQUENCY_CAP = (3, 60 * 24)  # read from RecentSends: any window
+    assert not [message for message in run_checks() if message.id == "tocsin.W001"]
+    settings.TOCSIN_FREQUENCY_CAP = (10, 30 * 24)
+    assert not [message for message in run_checks() if message.id == "tocsin.W001"]
+    settings.TOCSIN_LEDGER_RETENTION_DAYS = 0  # never rolled up
+    settings.TOCSIN_FREQUENCY_CAP = (10, 60 * 24)
+    assert not [message for message in run_checks() if message.id == "tocsin.W001"]
