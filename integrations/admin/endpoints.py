@@ -125,7 +125,8 @@ class EndpointAdmin(admin.ModelAdmin):
     def secret_and_rotate(self, endpoint: Endpoint) -> str:
         url = reverse("admin:integrations_endpoint_rotate_secret", args=[endpoint.pk])
         return format_html(
-            '<code>{}</code> <a class="button" href="{}">{}</a><div class="help">{}</div>',
+            '<div class="webhook-secret-field"><code>{}</code> <a class="button" href="{}">{}</a>'
+            '<p class="help">{}</p></div>',
             masked(endpoint.secret),
             url,
             _("Rotate secret"),
