@@ -207,6 +207,8 @@ def change_webhook(request: HttpRequest, payload: EndpointChange, endpoint: Endp
         )
     except services.InvalidEndpoint as problem:
         return _invalid(problem)
+    except Endpoint.DoesNotExist:  # deleted meanwhile
+        raise HttpError(404, _("No such webhook endpoint.")) from None
     return Status(200, endpoint_json(changed))
 
 
@@ -233,6 +235,9 @@ def rotate_webhook_secret(request: HttpRequest, endpoint: EndpointById = BY_ID) 
     `v1,<new> v1,<old>`, so the receiver may switch to the new secret at any time in between; after that only
     the new secret signs. Rotating again within the grace period drops the oldest secret.
     """
-    rotated = services.rotate_secret(endpoint, actor=token_user(request))
+    try:
+        rotated = services.rotate_secret(endpoint, actor=token_user(request))
+    except Endpoint.DoesNotExist:  # deleted meanwhile
+        raise HttpError(404, _("No such webhook endpoint.")) from None
     until = rotated.previous_secret_until.isoformat() if rotated.previous_secret_until else ""
     return Status(200, {"id": rotated.pk, "secret": rotated.secret, "previous_secret_valid_until": until})

@@ -103,18 +103,6 @@ def update_endpoint(
     Asking for what is already the case writes nothing (events compare as a set). A new URL is checked like a
     new endpoint's; the one it has is not checked again.
     """
-    return _apply(endpoint, actor=actor, url=url, events=events, description=description, active=active)[0]
-
-
-def _apply(
-    endpoint: Endpoint,
-    *,
-    actor: Any,
-    url: str | None = None,
-    events: Iterable[str] | None = None,
-    description: str | None = None,
-    active: bool | None = None,
-) -> tuple[Endpoint, list[str]]:
     # Compared with the stored URL: an admin form has already set the new one on ``endpoint``.
     if url is not None and url.strip() == Endpoint.objects.filter(pk=endpoint.pk).values_list("url", flat=True).first():
         url = None
@@ -149,7 +137,7 @@ def _apply(
         if changes:
             audit.record(actor=actor, action=audit.WEBHOOK_CHANGED, detail=f"{label}: {'; '.join(changes)}")
     locked.refresh_from_db()
-    return locked, changes
+    return locked
 
 
 def delete_endpoint(endpoint: Endpoint, *, actor: Any) -> None:
@@ -199,7 +187,11 @@ def rotate_secret(endpoint: Endpoint, *, actor: Any) -> Endpoint:
 
 def reenable(endpoint: Endpoint, *, actor: Any) -> bool:
     """Send to a disabled endpoint again; False (and nothing audited) when it was active."""
-    return "enabled" in _apply(endpoint, actor=actor, active=True)[1]
+    with transaction.atomic():
+        changed = health.enable(endpoint)
+        if changed:
+            audit.record(actor=actor, action=audit.WEBHOOK_CHANGED, detail=f"{describe(endpoint)}: enabled")
+    return changed
 
 
 def recent(endpoint: Endpoint, *, limit: int = 20) -> list[WebhookDelivery]:

@@ -7,8 +7,6 @@ the log; asking for what is already the case writes nothing.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.urls import reverse
 
@@ -17,7 +15,7 @@ from campaigns.staff.roles import ADMIN
 from integrations import health
 from integrations.models import Endpoint
 from tests.support.factories.integrations import make_endpoint
-from tests.support.personas import api_post, bearer, staff, token_for, verified
+from tests.support.personas import api_patch, api_post, bearer, staff, token_for, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +52,7 @@ def token(db) -> str:  # type: ignore[no-untyped-def]
 
 
 def patch(client, endpoint_id, body, token):  # type: ignore[no-untyped-def]
-    payload = body if isinstance(body, str) else json.dumps(body)
-    return client.patch(f"/api/v1/webhooks/{endpoint_id}", payload, content_type="application/json", **bearer(token))
+    return api_patch(client, f"/api/v1/webhooks/{endpoint_id}", body, token)
 
 
 def form(endpoint: Endpoint, **changes: object) -> dict[str, object]:

@@ -7,8 +7,6 @@ form error or a 4xx, never a 500.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -17,7 +15,7 @@ from campaigns.models import AuditLog
 from campaigns.staff.roles import ADMIN, SENDER, WRITER
 from integrations.models import Endpoint
 from tests.support.factories.integrations import make_endpoint
-from tests.support.personas import api_post, bearer, staff, token_for, verified
+from tests.support.personas import api_patch, api_post, bearer, staff, token_for, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -146,8 +144,7 @@ def token(db) -> str:  # type: ignore[no-untyped-def]
 
 
 def patch(client, endpoint_id, body, token):  # type: ignore[no-untyped-def]
-    payload = body if isinstance(body, str) else json.dumps(body)
-    return client.patch(f"/api/v1/webhooks/{endpoint_id}", payload, content_type="application/json", **bearer(token))
+    return api_patch(client, f"/api/v1/webhooks/{endpoint_id}", body, token)
 
 
 def test_the_api_returns_the_secret_on_creation_and_rotation_only(client, token):
