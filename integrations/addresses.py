@@ -116,6 +116,11 @@ def check_url(url: str) -> str:
     return url.strip()
 
 
+def public_host(url: str) -> str:
+    """Only the host and port: the audit log's name for an endpoint (a receiver may keep a token in the path)."""
+    return urlsplit(public_url(url)).netloc
+
+
 def public_url(url: str) -> str:
     """The endpoint's URL without what may be a secret: credentials, query and fragment."""
     parts = urlsplit(url)

@@ -1,8 +1,10 @@
-"""/api/v1/webhooks: register, list, read and remove outgoing webhook endpoints.
+"""/api/v1/webhooks: register, list, read, change and remove outgoing webhook endpoints.
 
 A ninja Router that ``IntegrationsConfig.ready()`` adds to campaigns' API
 (bearer token, 401/403, ``{"errors": {field: [message]}}``). A URL or an
 event name the server refuses is a 422 whose message lists the valid events.
+The signing secret is in two answers only, creation and rotation: no GET or
+PATCH returns it. Every change is written to the audit log (services).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ninja.errors import HttpError
 from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from campaigns.api.auth import BearerToken, token_user
-from campaigns.api.fields import Text, problem
+from campaigns.api.fields import Flag, Text, problem
 from campaigns.api.schemas import ERRORS, ErrorOut
 from integrations import services
 from integrations.events import EVENTS
@@ -33,6 +35,15 @@ class EndpointInput(Schema):
     url: Annotated[str, Text(500, required=True, format="uri")]
     events: list[EventName] = Field(max_length=len(EVENTS) * 2, description="One or more event names.")
     description: Annotated[str, Text(200)] | None = None
+
+
+class EndpointChange(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Text(500, required=True, format="uri")] | None = None
+    events: list[EventName] | None = Field(None, max_length=len(EVENTS) * 2, description="One or more event names.")
+    description: Annotated[str, Text(200)] | None = None
+    active: Flag | None = Field(None, description="false stops deliveries to it; true sends again (new events).")
 
 
 class EndpointCreated(Schema):
@@ -148,8 +159,7 @@ def create_webhook(request: HttpRequest, payload: EndpointInput) -> Any:
             url=payload.url, events=payload.events, description=payload.description or "", actor=token_user(request)
         )
     except services.InvalidEndpoint as problem:
-        body = {"detail": _("The request is not valid."), "errors": problem.errors, "valid_events": list(EVENTS)}
-        return Status(422, body)
+        return _invalid(problem)
     return Status(201, {"id": endpoint.pk, "secret": endpoint.secret})
 
 
@@ -170,6 +180,38 @@ def webhook_detail(request: HttpRequest, endpoint: EndpointById = BY_ID) -> Any:
     return Status(200, {**endpoint_json(endpoint), "deliveries": deliveries})
 
 
+def _invalid(problem: services.InvalidEndpoint) -> Any:
+    body = {"detail": _("The request is not valid."), "errors": problem.errors, "valid_events": list(EVENTS)}
+    return Status(422, body)
+
+
+@router.patch(
+    "/webhooks/{id}",
+    response={200: EndpointOut, 404: ErrorOut, 422: InvalidEndpointOut, **ERRORS},
+    auth=BearerToken("integrations.change_endpoint"),
+)
+def change_webhook(request: HttpRequest, payload: EndpointChange, endpoint: EndpointById = BY_ID) -> Any:
+    """Change an endpoint's `url`, `events`, `description` or `active`; what is left out stays as it is.
+
+    A new URL is checked like a new endpoint's (422 when refused). Asking for what is already the case changes
+    nothing. The answer never holds the secret: rotate it for a new one.
+    """
+    try:
+        changed = services.update_endpoint(
+            endpoint,
+            actor=token_user(request),
+            url=payload.url,
+            events=payload.events,
+            description=payload.description,
+            active=payload.active,
+        )
+    except services.InvalidEndpoint as problem:
+        return _invalid(problem)
+    except Endpoint.DoesNotExist:  # deleted meanwhile
+        raise HttpError(404, _("No such webhook endpoint.")) from None
+    return Status(200, endpoint_json(changed))
+
+
 @router.delete(
     "/webhooks/{id}",
     response={204: None, 404: ErrorOut, **ERRORS},
@@ -177,7 +219,7 @@ def webhook_detail(request: HttpRequest, endpoint: EndpointById = BY_ID) -> Any:
 )
 def delete_webhook(request: HttpRequest, endpoint: EndpointById = BY_ID) -> Any:
     """Remove an endpoint; deliveries still waiting for it are dropped."""
-    endpoint.delete()
+    services.delete_endpoint(endpoint, actor=token_user(request))
     return Status(204, None)
 
 
@@ -193,6 +235,9 @@ def rotate_webhook_secret(request: HttpRequest, endpoint: EndpointById = BY_ID) 
     `v1,<new> v1,<old>`, so the receiver may switch to the new secret at any time in between; after that only
     the new secret signs. Rotating again within the grace period drops the oldest secret.
     """
-    rotated = services.rotate_secret(endpoint, actor=token_user(request))
+    try:
+        rotated = services.rotate_secret(endpoint, actor=token_user(request))
+    except Endpoint.DoesNotExist:  # deleted meanwhile
+        raise HttpError(404, _("No such webhook endpoint.")) from None
     until = rotated.previous_secret_until.isoformat() if rotated.previous_secret_until else ""
     return Status(200, {"id": rotated.pk, "secret": rotated.secret, "previous_secret_valid_until": until})

@@ -41,8 +41,8 @@ def failed(endpoint: Endpoint, *, now: datetime) -> bool:
     return disable(endpoint, reason=reason, now=now)
 
 
-def disable(endpoint: Endpoint, *, reason: str, now: datetime | None = None) -> bool:
-    """Stop sending to ``endpoint`` and tell staff; False when it was already disabled."""
+def disable(endpoint: Endpoint, *, reason: str, now: datetime | None = None, tell_staff: bool = True) -> bool:
+    """Stop sending to ``endpoint`` and tell staff (unless one of them did it); False when it was already disabled."""
     now = now or timezone.now()
     with transaction.atomic():
         changed = Endpoint.objects.filter(pk=endpoint.pk, active=True).update(
@@ -53,7 +53,8 @@ def disable(endpoint: Endpoint, *, reason: str, now: datetime | None = None) -> 
         WebhookDelivery.objects.filter(endpoint_id=endpoint.pk, status=WebhookDelivery.Status.PENDING).update(
             status=WebhookDelivery.Status.FAILED, last_error=_("The endpoint was disabled.")
         )
-        enqueue(TELL_STAFF_TASK, args=[endpoint.pk])
+        if tell_staff:
+            enqueue(TELL_STAFF_TASK, args=[endpoint.pk])
     return True
 
 

@@ -1,4 +1,10 @@
-"""Endpoints: the URL and events staff choose; the secret shown to copy into the receiving system."""
+"""Endpoints: the URL and events staff choose; the signing secret, shown once to copy into the receiving system.
+
+The secret is shown on one page, right after the endpoint is made or its
+secret rotated (the session carries it there, through a redirect, and
+forgets it once shown); every other page shows it masked, beside "Rotate
+secret" for those who may change endpoints. Changes are audited by services.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,24 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from integrations import services, signing
+from integrations import services
 from integrations.events import EVENTS
 from integrations.models import Endpoint
+
+# Secrets waiting to be shown once, in the session of who made them: [[endpoint id, secret, rotated], …].
+_TO_SHOW = "integrations.secrets_to_show"
 
 
 class EndpointForm(forms.ModelForm):
@@ -56,6 +68,15 @@ class EndpointForm(forms.ModelForm):
         return cleaned
 
 
+def masked(secret: str) -> str:
+    """Enough to tell which secret the receiving system holds, not enough to sign with."""
+    return f"whsec_…{secret[-4:]}" if secret else "—"
+
+
+def grace_hours() -> str:
+    return f"{float(settings.TOCSIN_WEBHOOK_SECRET_GRACE_HOURS):g}"
+
+
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
     titles = {
@@ -67,16 +88,55 @@ class EndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "event_list", "state", "deliveries_link", "created_by", "created_at"]
     list_filter = ["active"]
     search_fields = ["url", "description"]
-    readonly_fields = ["secret", "previous_secret_until", "state", "failing_since", "created_by", "created_at"]
+    readonly_fields = [
+        "masked_secret",
+        "secret_and_rotate",
+        "previous_secret_until",
+        "state",
+        "failing_since",
+        "created_by",
+        "created_at",
+    ]
     actions = ["send_test_event", "reenable", "rotate_secret"]
 
     def get_fields(self, request: HttpRequest, obj: Endpoint | None = None) -> tuple[str, ...]:
         if obj is None:
             return ("url", "description", "events")
-        fields = ("url", "description", "events", "secret", "state", "failing_since", "created_by", "created_at")
+        secret = "secret_and_rotate" if self.has_change_permission(request, obj) else "masked_secret"
+        fields = ("url", "description", "events", secret, "state", "failing_since", "created_by", "created_at")
         if obj.previous_secret_until and obj.previous_secret_until > timezone.now():
             return (*fields[:4], "previous_secret_until", *fields[4:])
         return fields
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("secret/", wrap(self.secret_view), name="{}_{}_secret".format(*info)),
+            path("<path:object_id>/rotate-secret/", wrap(self.rotate_view), name="{}_{}_rotate_secret".format(*info)),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=gettext_lazy("Signing secret"))
+    def masked_secret(self, endpoint: Endpoint) -> str:
+        return format_html("<code>{}</code>", masked(endpoint.secret))
+
+    @admin.display(description=gettext_lazy("Signing secret"))
+    def secret_and_rotate(self, endpoint: Endpoint) -> str:
+        url = reverse("admin:integrations_endpoint_rotate_secret", args=[endpoint.pk])
+        return format_html(
+            '<div class="webhook-secret-field"><code>{}</code> <a class="button" href="{}">{}</a>'
+            '<p class="help">{}</p></div>',
+            masked(endpoint.secret),
+            url,
+            _("Rotate secret"),
+            _(
+                "The secret was shown once, when it was made. If it is lost or leaked, rotate it: you get a new "
+                "one, and the old one keeps signing too for %(hours)s hours, so the receiving system can switch "
+                "without losing a delivery."
+            )
+            % {"hours": grace_hours()},
+        )
 
     @admin.display(description=gettext_lazy("Events"))
     def event_list(self, endpoint: Endpoint) -> str:
@@ -94,10 +154,73 @@ class EndpointAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, _("Deliveries"))
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
-        if not change:
-            obj.secret = signing.new_secret()
-            obj.created_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        if change:
+            services.update_endpoint(
+                obj, actor=request.user, url=data["url"], events=data["events"], description=data["description"]
+            )
+        else:
+            services.register(obj, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
+        services.delete_endpoint(obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        for endpoint in queryset:
+            services.delete_endpoint(endpoint, actor=request.user)
+
+    def _show_once(self, request: HttpRequest, endpoint: Endpoint, *, rotated: bool) -> None:
+        waiting = [item for item in request.session.get(_TO_SHOW, []) if item[0] != endpoint.pk]
+        request.session[_TO_SHOW] = [*waiting, [endpoint.pk, endpoint.secret, rotated]]
+
+    def _to_secret_page(self) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:integrations_endpoint_secret"))
+
+    def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue: str | None = None) -> HttpResponse:
+        # Not the admin's "added" message and redirect: the next page is the only one showing the secret.
+        self._show_once(request, obj, rotated=False)
+        return self._to_secret_page()
+
+    def secret_view(self, request: HttpRequest) -> HttpResponse:
+        """Show the secrets waiting in this session, once; a reload shows that they are gone."""
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        waiting = request.session.pop(_TO_SHOW, [])
+        endpoints = Endpoint.objects.in_bulk([item[0] for item in waiting])
+        shown = [
+            (endpoints[pk], secret, rotated)
+            for pk, secret, rotated in waiting
+            # A secret rotated again since, or an endpoint deleted meanwhile, is not worth showing.
+            if pk in endpoints and endpoints[pk].secret == secret
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Copy the signing secret now") if shown else _("Signing secret"),
+            "opts": self.opts,
+            "shown": shown,
+            "hours": grace_hours(),
+        }
+        return TemplateResponse(request, "admin/integrations/endpoint/secret_shown_once.html", context)
+
+    def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET asks (and explains the grace period); POST rotates and goes to the page that shows it once."""
+        endpoint = self.get_object(request, unquote(object_id))
+        if endpoint is None:
+            raise Http404(_("No such webhook endpoint."))
+        if not self.has_change_permission(request, endpoint):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._show_once(request, services.rotate_secret(endpoint, actor=request.user), rotated=True)
+            return self._to_secret_page()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Rotate the signing secret?"),
+            "opts": self.opts,
+            "original": endpoint,
+            "masked": masked(endpoint.secret),
+            "hours": grace_hours(),
+        }
+        return TemplateResponse(request, "admin/integrations/endpoint/rotate_secret.html", context)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         disabled = list(Endpoint.objects.filter(active=False).values_list("url", flat=True)[:5])
@@ -123,22 +246,14 @@ class EndpointAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Re-enable"), permissions=["change"])
     def reenable(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
-        count = sum(services.reenable(endpoint) for endpoint in queryset)
+        count = sum(services.reenable(endpoint, actor=request.user) for endpoint in queryset)
         messages.success(
             request,
             _("Re-enabled: %(count)d. Use “Retry now” on failed deliveries you still want sent.") % {"count": count},
         )
 
     @admin.action(description=gettext_lazy("Rotate the signing secret"), permissions=["change"])
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
-        hours = settings.TOCSIN_WEBHOOK_SECRET_GRACE_HOURS
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> HttpResponse:
         for endpoint in queryset:
-            rotated = services.rotate_secret(endpoint, actor=request.user)
-            messages.success(
-                request,
-                _(
-                    "For %(hours)s hours each delivery to %(url)s is signed with the old secret too; give the "
-                    "receiving system its new signing secret before then: %(secret)s"
-                )
-                % {"url": rotated.url, "secret": rotated.secret, "hours": f"{hours:g}"},
-            )
+            self._show_once(request, services.rotate_secret(endpoint, actor=request.user), rotated=True)
+        return self._to_secret_page()

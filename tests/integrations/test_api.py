@@ -92,3 +92,5 @@ def test_the_openapi_document_lists_the_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"/webhooks", "/webhooks/{id}"} <= set(paths)
     assert "422" in paths["/webhooks"]["post"]["responses"]
+    assert {"get", "patch", "delete"} <= set(paths["/webhooks/{id}"])
+    assert "secret" not in json.dumps(paths["/webhooks/{id}"]["patch"]["responses"]["200"])

@@ -76,7 +76,7 @@ def test_re_enabling_sends_again_and_retry_now_resends_the_failed(endpoint, rece
     endpoint.refresh_from_db()
 
     assert services.retry_now([WebhookDelivery.objects.select_related("endpoint").get(pk=delivery.pk)]) == 0
-    assert services.reenable(endpoint)
+    assert services.reenable(endpoint, actor=staff("ada", ADMIN))
     endpoint.refresh_from_db()
     assert endpoint.active and endpoint.failing_since is None and endpoint.disabled_reason == ""
     assert services.retry_now(WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery.pk)) == 1

@@ -49,7 +49,8 @@ def test_the_api_returns_the_new_secret_once_and_both_secrets_sign_until_the_gra
     assert new.startswith("whsec_") and new != old
     assert body["id"] == endpoint.pk and body["previous_secret_valid_until"]
     entry = AuditLog.objects.get(action="webhook-secret-rotated")
-    assert entry.actor.username == "ada" and endpoint.url in entry.detail and new not in entry.detail
+    assert entry.actor.username == "ada" and new not in entry.detail and old not in entry.detail
+    assert f"#{endpoint.pk} 127.0.0.1:" in entry.detail and "/hooks" not in entry.detail  # the host, not the path
     detail = client.get(f"/api/v1/webhooks/{endpoint.pk}", HTTP_AUTHORIZATION=f"Bearer {token}").content.decode()
     assert new not in detail and old not in detail
 

@@ -91,6 +91,12 @@ def bearer(token: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
+def api_patch(client: Client, url: str, body: Any, token: str) -> Any:
+    """PATCH ``body`` (a dict, or raw text) as JSON with ``token``."""
+    payload = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.patch(url, payload, content_type="application/json", **bearer(token))
+
+
 def api_post(client: Client, url: str, body: Any, token: str) -> Any:
     """POST ``body`` (a dict, or raw text as a client might send) as JSON with ``token``."""
     payload = body if isinstance(body, str | bytes) else json.dumps(body)
