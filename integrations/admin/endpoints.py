@@ -70,7 +70,8 @@ class EndpointForm(forms.ModelForm):
 
 def masked(secret: str) -> str:
     """Enough to tell which secret the receiving system holds, not enough to sign with."""
-    return f"whsec_…{secret[-4:]}" if secret else "—"
+    # The base64 padding (=) tells no two secrets apart: show the four characters before it.
+    return f"whsec_…{secret.rstrip('=')[-4:]}" if secret else "—"
 
 
 def grace_hours() -> str:

@@ -37,7 +37,16 @@ def rotate_url(endpoint: Endpoint) -> str:
 
 
 def masked(secret: str) -> str:
-    return f"whsec_…{secret[-4:]}"
+    return f"whsec_…{secret.rstrip('=')[-4:]}"
+
+
+def test_the_mask_shows_four_characters_that_tell_secrets_apart():
+    from integrations.admin.endpoints import masked as shown
+
+    # Standard Webhooks secrets are base64: the padding is the same in all of them.
+    assert shown("whsec_QUJDREVGR0hJSg==") == "whsec_…hJSg"
+    assert shown("whsec_QUJDREVGR0hJ") == "whsec_…R0hJ"
+    assert shown("") == "—"
 
 
 @pytest.fixture
