@@ -1,10 +1,11 @@
-"""French typography in locale/fr: a non-breaking space before ? ! : ; and inside « ».
+"""French typography in locale/fr: a non-breaking space before ? ! : ; and inside « »,
+and the apostrophe as ’ (U+2019).
 
 French sets a space before those four marks and inside guillemets, and it
 must not break: a line that starts with "?" or ends with "«" looks broken
 on a phone. ``make translations`` runs this after collecting strings, so a
-translator can type ordinary spaces; tests/test_translations.py fails on any
-French string that still has one.
+translator can type ordinary spaces and the keyboard's ' ("l'action");
+tests/test_translations.py fails on any French string that still has one.
 
 Left alone: placeholders (%(name)s, {{ var }}), HTML tags, URLs, and code
 copied verbatim from the English source ("Content-Type: application/json").
@@ -22,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NBSP = "\u00a0"
 NARROW_NBSP = "\u202f"
 SPACES = NBSP + NARROW_NBSP
+APOSTROPHE = "\u2019"
+# A straight quote between two letters is an elided article or pronoun
+# ("l'action", "qu'une"); elsewhere it quotes code ("'Authorization: …'").
+_STRAIGHT_APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
 
 _PROTECTED = re.compile(
     r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]"  # %(name)s
@@ -66,6 +71,7 @@ def fix(text: str, *, source: str = "") -> str:
     masked = re.sub(rf"(?<=[\w\0)\]\u201d\u2019'\"%.…])([{_MARK}]){_AFTER}", NBSP + r"\1", masked)
     masked = re.sub(rf"«(?!{NARROW_NBSP})[ \t{NBSP}]*", "«" + NBSP, masked)
     masked = re.sub(rf"(?<!{NARROW_NBSP})[ \t{NBSP}]*»", NBSP + "»", masked)
+    masked = _STRAIGHT_APOSTROPHE.sub(APOSTROPHE, masked)
     return _unmasked(masked, kept)
 
 
@@ -78,6 +84,7 @@ def problems(text: str, *, source: str = "") -> list[str]:
         rf"«(?![{SPACES}])",
         rf"(?<![{SPACES}])»",
         rf"[{SPACES}][ {SPACES}]|[ ][{SPACES}]",  # one space, never two
+        _STRAIGHT_APOSTROPHE.pattern,
     )
     for pattern in patterns:
         for match in re.finditer(pattern, masked):
@@ -110,7 +117,7 @@ def main() -> int:
     for path in sorted(ROOT.glob("locale/fr*/LC_MESSAGES/*.po")):
         changed = fix_file(path)
         if changed:
-            print(f"{path.relative_to(ROOT)}: French spacing fixed in {changed} string(s)", file=sys.stderr)
+            print(f"{path.relative_to(ROOT)}: French typography fixed in {changed} string(s)", file=sys.stderr)
     return 0
 
 

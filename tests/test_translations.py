@@ -133,6 +133,7 @@ def test_a_spanish_subscriber_sees_the_unsubscribe_page_in_spanish(client, topic
 # --- French typography --------------------------------------------------------------------
 
 NBSP = "\u00a0"
+RSQUO = "\u2019"  # the French apostrophe
 # What is not prose: placeholders and tags (above), URLs, a Markdown image's "![".
 NOT_PROSE = re.compile(PLACEHOLDER.pattern + r"|[a-z][a-z0-9+.-]*://\S+|!\[")
 
@@ -160,6 +161,18 @@ def test_french_has_a_non_breaking_space_before_double_marks_and_inside_guilleme
     assert wrong == [], "run `make translations`: scripts/french_spacing.py fixes these"
 
 
+def test_french_writes_its_apostrophes_as_typographic_ones():
+    # "l'action" set with a typewriter quote looks like code in French; the apostrophe is U+2019.
+    wrong = []
+    for entry in po_file("fr"):
+        if entry.obsolete:
+            continue
+        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+            wrong.extend(re.findall(r".{0,20}\w'\w.{0,20}", french_prose(entry, text)))
+
+    assert wrong == [], "run `make translations`: scripts/french_spacing.py fixes these"
+
+
 def test_the_french_signup_page_keeps_the_colon_with_its_word(client, topic):
     page = client.get(reverse("subscribers:signup"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 
@@ -183,6 +196,11 @@ def test_the_french_signup_page_keeps_the_colon_with_its_word(client, topic):
         ('{{ name|default:"ami" }}', '{{ name|default:"ami" }}'),
         ("[lien](https://…), ![image](x.jpg)", "[lien](https://…), ![image](x.jpg)"),
         ('<a style="color:red">ici</a> !', f'<a style="color:red">ici</a>{NBSP}!'),
+        # An apostrophe between letters is the typographic one; quotes around code are not apostrophes.
+        ("L'échantillon d'abord", f"L{RSQUO}échantillon d{RSQUO}abord"),
+        ("Aujourd'hui ? Qu'importe !", f"Aujourd{RSQUO}hui{NBSP}? Qu{RSQUO}importe{NBSP}!"),
+        ("<a href='%(url)s' title='l'a'>l'action</a>", f"<a href='%(url)s' title='l'a'>l{RSQUO}action</a>"),
+        ("{{ name|default:'l'ami' }} %(n)s'", "{{ name|default:'l'ami' }} %(n)s'"),
     ],
 )
 def test_the_french_spacing_script_fixes_what_translators_type(typed, fixed):
@@ -197,6 +215,12 @@ def test_the_french_spacing_script_leaves_code_copied_from_the_source_alone():
     assert french_spacing.fix("Envoyez 'Authorization: Bearer <token>'.", source=source) == (
         "Envoyez 'Authorization: Bearer <token>'."
     )
+
+
+def test_the_french_spacing_script_reports_a_straight_apostrophe():
+    assert french_spacing.problems("Page de l'action") != []
+    assert french_spacing.problems(f"Page de l{RSQUO}action") == []
+    assert french_spacing.problems("Envoyez 'Bearer %(token)s'.") == []
 
 
 def test_only_the_link_in_the_confirmation_email_may_break_anywhere(topic, django_capture_on_commit_callbacks):
