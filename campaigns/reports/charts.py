@@ -2,11 +2,14 @@
 
 Two shapes are enough for the admin: a line chart (events per hour over a
 campaign's first 72 hours) and a grouped bar chart (list growth per week).
-Every label is escaped; the output is safe to mark_safe in a template.
+Every label is escaped; the output is safe to mark_safe in a template. The
+legend is laid out by each label's width (Spanish and French words are
+longer than English ones), wrapping to another line below the plot.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +30,23 @@ class Series:
 
 
 _GRID = 5
+_LEFT, _RIGHT = 44, 10  # the plot's margins: the axis' numbers on the left
+
+# Advance widths of DejaVu Sans, in thousandths of an em, for " " to "~": the widest of
+# the common sans-serif fonts (Linux's default; Arial, Helvetica and Liberation are
+# narrower), so a legend spaced by them never overlaps whichever one the browser picks.
+_WIDTHS = (
+    318, 401, 460, 838, 636, 950, 780, 275, 390, 390, 500, 838, 318, 361, 318, 337,
+    636, 636, 636, 636, 636, 636, 636, 636, 636, 636, 337, 337, 838, 838, 838, 531,
+    1000, 684, 686, 698, 770, 632, 575, 775, 752, 295, 295, 656, 557, 863, 748, 787,
+    603, 787, 695, 635, 611, 732, 684, 989, 685, 611, 685, 390, 337, 390, 838, 500,
+    500, 613, 635, 550, 635, 615, 352, 635, 634, 278, 278, 579, 278, 974, 634, 612,
+    635, 635, 411, 521, 392, 634, 592, 818, 592, 592, 525, 636, 337, 636, 838,
+)  # fmt: skip
+_FONT_SIZE = 11
+_SWATCH = 14  # the colour square and the space after it
+_LEGEND_GAP = 20
+_LEGEND_LINE = 16
 
 
 def axis_date(day: date) -> str:
@@ -53,20 +73,30 @@ def _nice_max(value: float) -> float:
 
 
 def _frame(
-    *, width: int, height: int, title: str, top: float, x_labels: Sequence[tuple[int, str]], slots: int, left: int
+    *,
+    width: int,
+    height: int,
+    title: str,
+    top: float,
+    x_labels: Sequence[tuple[int, str]],
+    slots: int,
+    legend_lines: int,
 ) -> tuple[list[str], float, float, float, float]:
-    bottom_pad, top_pad, right = 28, 12, 10
-    plot_w = width - left - right
+    bottom_pad, top_pad, left = 28, 12, _LEFT
+    plot_w = width - left - _RIGHT
     plot_h = height - top_pad - bottom_pad - 22
+    # A legend that wraps makes the chart taller, not its plot shorter.
+    full_height = height + (legend_lines - 1) * _LEGEND_LINE
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" aria-label="{escape(title)}" class="tocsin-chart" font-family="sans-serif" font-size="11">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {full_height}" width="100%" '
+        f'role="img" aria-label="{escape(title)}" class="tocsin-chart" font-family="sans-serif" '
+        f'font-size="{_FONT_SIZE}">',
         f"<title>{escape(title)}</title>",
     ]
     for i in range(_GRID + 1):
         value = top * i / _GRID
         y = top_pad + plot_h - plot_h * i / _GRID
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e2e8f0"/>')
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - _RIGHT}" y2="{y:.1f}" stroke="#e2e8f0"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#4a5568">{value:g}</text>')
     for index, label in x_labels:
         x = left + plot_w * (index + 0.5) / max(slots, 1)
@@ -77,12 +107,37 @@ def _frame(
     return parts, float(left), float(top_pad), float(plot_w), float(plot_h)
 
 
-def _legend(parts: list[str], series: Sequence[Series], *, x: float, y: float) -> None:
-    for i, item in enumerate(series):
+def text_width(text: str, *, size: float = _FONT_SIZE) -> float:
+    """How wide ``text`` is drawn, at most, in a sans-serif font of ``size`` pixels."""
+    total = 0
+    for char in text:
+        # An accented letter is as wide as its letter ("é" as "e"); anything else unknown, a full em.
+        base = unicodedata.normalize("NFD", char)[:1]
+        code = ord(base) - 32 if base else -1
+        total += _WIDTHS[code] if 0 <= code < len(_WIDTHS) else 1000
+    return total * size / 1000
+
+
+def _legend_places(series: Sequence[Series], *, left: float, right: float) -> list[tuple[float, int]]:
+    """Where each legend item starts (x, line): one after another by the length of its label,
+    on a new line when the next would pass ``right``."""
+    places: list[tuple[float, int]] = []
+    x, line = left, 0
+    for item in series:
+        width = _SWATCH + text_width(item.label)
+        if x > left and x + width > right:
+            x, line = left, line + 1
+        places.append((x, line))
+        x += width + _LEGEND_GAP
+    return places
+
+
+def _legend(parts: list[str], series: Sequence[Series], places: Sequence[tuple[float, int]], *, y: float) -> None:
+    for i, (item, (lx, line)) in enumerate(zip(series, places, strict=True)):
         color = item.color or PALETTE[i % len(PALETTE)]
-        lx = x + i * 120
-        parts.append(f'<rect x="{lx:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{escape(color)}"/>')
-        parts.append(f'<text x="{lx + 14:.1f}" y="{y:.1f}" fill="#1a202c">{escape(item.label)}</text>')
+        ly = y + line * _LEGEND_LINE
+        parts.append(f'<rect x="{lx:.1f}" y="{ly - 9:.1f}" width="10" height="10" fill="{escape(color)}"/>')
+        parts.append(f'<text x="{lx + _SWATCH:.1f}" y="{ly:.1f}" fill="#1a202c">{escape(item.label)}</text>')
 
 
 def line_chart(
@@ -95,8 +150,15 @@ def line_chart(
 ) -> SafeString:
     slots = max((len(s.values) for s in series), default=0)
     top = _nice_max(max((max(s.values, default=0) for s in series), default=0))
+    places = _legend_places(series, left=_LEFT, right=width - _RIGHT)
     parts, left, top_pad, plot_w, plot_h = _frame(
-        width=width, height=height, title=title, top=top, x_labels=x_labels, slots=slots, left=44
+        width=width,
+        height=height,
+        title=title,
+        top=top,
+        x_labels=x_labels,
+        slots=slots,
+        legend_lines=1 + max((line for _x, line in places), default=0),
     )
     for i, item in enumerate(series):
         color = item.color or PALETTE[i % len(PALETTE)]
@@ -109,7 +171,7 @@ def line_chart(
             # A line through one point draws nothing: a single day (or hour) is shown as a dot.
             x, y = points.split(",")
             parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="{escape(color)}"/>')
-    _legend(parts, series, x=left, y=height - 6)
+    _legend(parts, series, places, y=height - 6)
     parts.append("</svg>")
     # Safe: numbers are formatted by us and every label is escaped above.
     return mark_safe("".join(parts))
@@ -126,8 +188,15 @@ def bar_chart(
     """Grouped bars: one group per slot (e.g. week), one bar per series."""
     slots = max((len(s.values) for s in series), default=0)
     top = _nice_max(max((max(s.values, default=0) for s in series), default=0))
+    places = _legend_places(series, left=_LEFT, right=width - _RIGHT)
     parts, left, top_pad, plot_w, plot_h = _frame(
-        width=width, height=height, title=title, top=top, x_labels=x_labels, slots=slots, left=44
+        width=width,
+        height=height,
+        title=title,
+        top=top,
+        x_labels=x_labels,
+        slots=slots,
+        legend_lines=1 + max((line for _x, line in places), default=0),
     )
     group_w = plot_w / max(slots, 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
@@ -141,7 +210,7 @@ def bar_chart(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" fill="{escape(color)}">'
                 f"<title>{escape(item.label)}: {value:g}</title></rect>"
             )
-    _legend(parts, series, x=left, y=height - 6)
+    _legend(parts, series, places, y=height - 6)
     parts.append("</svg>")
     # Safe: numbers are formatted by us and every label is escaped above.
     return mark_safe("".join(parts))
