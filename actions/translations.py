@@ -45,8 +45,20 @@ def localized(action: Action, language: str) -> Action:
         if value.strip():
             setattr(shown, name, value)
     shown._original = action  # type: ignore[attr-defined]
+    shown._language = language  # type: ignore[attr-defined]
     shown.save = _refuse  # type: ignore[method-assign]
     return shown
+
+
+def language_of(action: Action) -> str:
+    """The language ``action``'s title and text are shown in: a translation's, or the organisation's own."""
+    return getattr(action, "_language", settings.LANGUAGE_CODE)
+
+
+def languages_of(action: Action) -> list[str]:
+    """Every language the action can be read in: its own and its translations'."""
+    translated = ActionTranslation.objects.filter(action=original(action)).values_list("language", flat=True)
+    return [settings.LANGUAGE_CODE, *sorted(translated)]
 
 
 def set_translations(action: Action, translations: dict[str, dict[str, str]]) -> None:

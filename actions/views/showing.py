@@ -21,9 +21,9 @@ from django.views.decorators.http import require_http_methods
 from actions import services
 from actions.forms import SignatureForm
 from actions.models import Action, Signature, Target
-from actions.translations import localized
+from actions.translations import language_of, languages_of, localized
 from campaigns.content.articles import markdown_to_html
-from config import rows
+from config import open_graph, rows
 from config.csp import allow_style_attributes
 from subscribers import captcha, consent_text
 
@@ -125,6 +125,7 @@ def action_context(action: Action, *, preview: bool) -> dict[str, Any]:
         "body_html": body_html,
         "description": Truncator(" ".join(strip_tags(body_html).split())).chars(200),
         "canonical_url": canonical_url(action),
+        "og_locales": open_graph.og_locales(language_of(action), languages_of(action)),
         "share_links": _share_links(action),
         "recipients": _recipients(action),
         **_counter(action),

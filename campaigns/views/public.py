@@ -26,6 +26,7 @@ from django.utils.translation import get_language, get_language_info
 from campaigns import merge_fields
 from campaigns.models import Article, Campaign
 from campaigns.sending.compiling import fallback_name
+from config import open_graph
 from subscribers.models import Language, MailingList
 
 ARTICLES_PER_PAGE = 20
@@ -168,6 +169,8 @@ def render_article(request: HttpRequest, article: Article, *, preview: bool = Fa
         "topics": list(article.topics.filter(public=True)) or list(root.topics.filter(public=True)),
         "description": article_description(article),
         "canonical_url": settings.SITE_URL + article.get_absolute_url(),
+        # The card is in the article's language, whoever reads it; its translations are the alternates.
+        "og_locales": open_graph.og_locales(article.language, [version.language for version in versions]),
         "preview": preview,
         "signup_url": signup_url(),
     }
