@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -24,7 +25,7 @@ from campaigns import lifecycle
 from campaigns.admin.campaigns.views import preview_response
 from campaigns.models import CampaignTranslation
 from journeys import roles
-from journeys.models import JourneyEmail
+from journeys.models import Journey, JourneyEmail
 
 
 class EmailForm(forms.ModelForm):
@@ -102,4 +103,13 @@ class JourneyEmailAdmin(admin.ModelAdmin):
         email = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_view_permission(request, email):
             raise PermissionDenied
-        return preview_response(self, request, email)
+        # Staff come here from the journey's table of steps: lead them back to that step, not to a campaign.
+        step = email.journey_step
+        journey_url = reverse("admin:journeys_journey_change", args=[step.journey_id])
+        trail = [
+            (reverse("admin:app_list", kwargs={"app_label": "journeys"}), str(Journey._meta.app_config.verbose_name)),
+            (reverse("admin:journeys_journey_changelist"), capfirst(Journey._meta.verbose_name_plural)),
+            (journey_url, str(step.journey)),
+        ]
+        back = (f"{journey_url}#step-{step.pk}", _("Back to the journey"))
+        return preview_response(self, request, email, trail=trail, back=back)

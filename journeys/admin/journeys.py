@@ -201,13 +201,16 @@ class JourneyAdmin(admin.ModelAdmin):
             return "—"
         at_step = setup.people_at_steps(journey)
         steps = journey.steps.select_related("campaign", "branch_to", "mailing_list").order_by("position", "id")
-        rows = [(step.position, step.summary(), at_step.get(step.pk, 0), self._email_links(step)) for step in steps]
+        rows = [
+            (step.pk, step.position, step.summary(), at_step.get(step.pk, 0), self._email_links(step)) for step in steps
+        ]
         if not rows:
             return _("No steps yet: add them below.")
         header = format_html(
             "<tr><th>#</th><th>{}</th><th>{}</th><th>{}</th></tr>", _("step"), _("people at this step"), _("email")
         )
-        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        # Each row is a link's target (#step-<id>): an email's preview leads back to its step.
+        body = format_html_join("", '<tr id="step-{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>', rows)
         return format_html('<table class="journey-steps">{}{}</table>', header, body)
 
     @staticmethod

@@ -100,6 +100,32 @@ def test_every_email_has_a_preview_in_each_language(admin):
     assert "Bienvenida" in spanish
 
 
+def test_an_emails_preview_leads_back_to_its_step_of_the_journey(admin):
+    peru = make_list()
+    journey = welcome_journey(peru, email("Welcome"), wait(3), email("Second"), name="Welcome to Peru")
+    second = steps_of(journey)[2]
+    journey_url = reverse("admin:journeys_journey_change", args=[journey.pk])
+
+    page = admin.get(reverse("admin:journeys_journeyemail_preview", args=[second.campaign_id])).content.decode()
+
+    assert f'<a class="tocsin-button" href="{journey_url}#step-{second.pk}">Back to the journey</a>' in page
+    assert "Back to the campaign" not in page
+    # The trail above names the journey, not the hidden campaign's list of emails.
+    breadcrumbs = page.split('<div class="breadcrumbs">')[1].split("</div>")[0]
+    assert f'<a href="{journey_url}">Welcome to Peru</a>' in breadcrumbs
+    # The step the button leads to is where the journey's page shows it.
+    assert f'<tr id="step-{second.pk}">' in admin.get(journey_url).content.decode()
+
+
+def test_a_campaigns_preview_still_leads_back_to_the_campaign(admin):
+    campaign = Campaign.objects.create(kind=Campaign.Kind.BULLETIN, subject="This week")
+    change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+
+    page = admin.get(reverse("admin:campaigns_campaign_preview", args=[campaign.pk])).content.decode()
+
+    assert f'<a class="tocsin-button" href="{change_url}">Back to the campaign</a>' in page
+
+
 def test_removing_a_step_with_people_moves_them_on_and_says_so(admin):
     peru = make_list()
     journey = welcome_journey(peru, email("First"), wait(1), email("Second"), email("Third"))

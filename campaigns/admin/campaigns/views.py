@@ -6,7 +6,7 @@ and turns its domain errors into admin messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,8 +35,28 @@ S = Campaign.Status
 PREVIEW_WIDTHS = {"desktop": 640, "phone": 375}
 
 
-def preview_response(model_admin: admin.ModelAdmin, request: HttpRequest, campaign: Campaign) -> TemplateResponse:
-    """The preview page of ``campaign`` (or of a journey's email, a hidden campaign) in the ``lang`` asked for."""
+def preview_response(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    campaign: Campaign,
+    *,
+    trail: Sequence[tuple[str, str]] = (),
+    back: tuple[str, str] | None = None,
+) -> TemplateResponse:
+    """The preview page of ``campaign`` (or of a journey's email, a hidden campaign) in the ``lang`` asked for.
+
+    ``trail`` (the breadcrumbs between Home and "Preview") and ``back`` (the
+    button's link and words) default to the campaign's own pages; a journey's
+    email passes its journey's, the page its staff came from.
+    """
+    opts = model_admin.model._meta
+    change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[campaign.pk])
+    if not trail:
+        trail = [
+            (reverse("admin:app_list", kwargs={"app_label": opts.app_label}), str(opts.app_config.verbose_name)),
+            (reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"), capfirst(opts.verbose_name_plural)),
+            (change_url, Truncator(str(campaign)).words(18, truncate=" …")),
+        ]
     languages = versions(campaign)
     language = request.GET.get("lang", "")
     if language not in dict(languages):
@@ -48,7 +69,9 @@ def preview_response(model_admin: admin.ModelAdmin, request: HttpRequest, campai
     context = {
         **model_admin.admin_site.each_context(request),
         "title": _("Preview: %(subject)s") % {"subject": campaign},
-        "opts": model_admin.model._meta,
+        "opts": opts,
+        "trail": trail,
+        "back": back or (change_url, _("Back to the campaign")),
         "original": campaign,
         "campaign": campaign,
         "subject": subject,
