@@ -108,7 +108,7 @@ class JourneyEmailAdmin(admin.ModelAdmin):
         journey_url = reverse("admin:journeys_journey_change", args=[step.journey_id])
         trail = [
             (reverse("admin:app_list", kwargs={"app_label": "journeys"}), str(Journey._meta.app_config.verbose_name)),
-            (reverse("admin:journeys_journey_changelist"), capfirst(Journey._meta.verbose_name_plural)),
+            (reverse("admin:journeys_journey_changelist"), str(capfirst(Journey._meta.verbose_name_plural))),
             (journey_url, str(step.journey)),
         ]
         back = (f"{journey_url}#step-{step.pk}", _("Back to the journey"))

@@ -54,7 +54,7 @@ def preview_response(
     if not trail:
         trail = [
             (reverse("admin:app_list", kwargs={"app_label": opts.app_label}), str(opts.app_config.verbose_name)),
-            (reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"), capfirst(opts.verbose_name_plural)),
+            (reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"), str(capfirst(opts.verbose_name_plural))),
             (change_url, Truncator(str(campaign)).words(18, truncate=" …")),
         ]
     languages = versions(campaign)
