@@ -33,13 +33,29 @@ DISTRICTS = [
     ("99006", "False Creek (demo)", "BC", ["V6B"]),
 ]
 
+# A member's title is in their own language, as their office writes it (and
+# as letters to them and the action page show it); "(demo)" in every one.
+MP_TITLE = "Member of Parliament (demo)"
+DEPUTEE_TITLE = "Députée (démo)"
 TARGETS: list[dict[str, Any]] = [
-    {"name": "Margaret Ellison", "district": "99001", "party": "Demo Party A", "language": "en"},
-    {"name": "Daniel Okoro", "district": "99002", "party": "Demo Party B", "language": "en"},
-    {"name": "Sophie Gagnon-Reyes", "district": "99003", "party": "Demo Party A", "language": "fr"},
-    {"name": "Harjit Sandhu", "district": "99004", "party": "Demo Party C", "language": "en"},
-    {"name": "Élise Charbonneau", "district": "99005", "party": "Demo Party B", "language": "fr"},
-    {"name": "Tom Whitecloud", "district": "99006", "party": "Demo Party C", "language": "en"},
+    {"name": "Margaret Ellison", "district": "99001", "party": "Demo Party A", "language": "en", "title": MP_TITLE},
+    {"name": "Daniel Okoro", "district": "99002", "party": "Demo Party B", "language": "en", "title": MP_TITLE},
+    {
+        "name": "Sophie Gagnon-Reyes",
+        "district": "99003",
+        "party": "Demo Party A",
+        "language": "fr",
+        "title": DEPUTEE_TITLE,
+    },
+    {"name": "Harjit Sandhu", "district": "99004", "party": "Demo Party C", "language": "en", "title": MP_TITLE},
+    {
+        "name": "Élise Charbonneau",
+        "district": "99005",
+        "party": "Demo Party B",
+        "language": "fr",
+        "title": DEPUTEE_TITLE,
+    },
+    {"name": "Tom Whitecloud", "district": "99006", "party": "Demo Party C", "language": "en", "title": MP_TITLE},
 ]
 MINISTERS: list[dict[str, Any]] = [
     {
@@ -118,6 +134,32 @@ def _action(data: dict[str, Any], *, author: Any) -> tuple[Action, bool]:
     return action, created
 
 
+def _members(group: TargetGroup, districts: dict[str, District]) -> int:
+    """The demo members of parliament, one per district; how many were new."""
+    new = 0
+    for data in TARGETS:
+        district = districts[data["district"]]
+        target, created = Target.objects.get_or_create(
+            email=_email(data["name"]),
+            defaults={
+                "name": data["name"],
+                "title": data["title"],
+                "district": district,
+                "province": district.province,
+                "party": data["party"],
+                "language": data["language"],
+            },
+        )
+        if created:
+            target.groups.add(group)
+            new += 1
+        elif target.title == MP_TITLE != data["title"]:
+            # Earlier demos titled every member in English: ours to correct, unlike a title staff wrote.
+            target.title = data["title"]
+            target.save(update_fields=["title"])
+    return new
+
+
 def seed(*, author: Any = None, **options: Any) -> str:
     groups = {
         slug: TargetGroup.objects.get_or_create(slug=slug, defaults={"name": name})[0] for slug, name in GROUPS.items()
@@ -128,23 +170,7 @@ def seed(*, author: Any = None, **options: Any) -> str:
         districts[code] = district
         for prefix in prefixes:
             PostalPrefix.objects.get_or_create(prefix=prefix, district=district)
-    new_targets = 0
-    for data in TARGETS:
-        district = districts[data["district"]]
-        target, created = Target.objects.get_or_create(
-            email=_email(data["name"]),
-            defaults={
-                "name": data["name"],
-                "title": "Member of Parliament (demo)",
-                "district": district,
-                "province": district.province,
-                "party": data["party"],
-                "language": data["language"],
-            },
-        )
-        if created:
-            target.groups.add(groups["mps"])
-            new_targets += 1
+    new_targets = _members(groups["mps"], districts)
     ministers = []
     for data in MINISTERS:
         target, created = Target.objects.get_or_create(email=data["email"], defaults=data)

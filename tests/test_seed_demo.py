@@ -121,6 +121,32 @@ def test_demo_actions_are_fictional_open_and_signable_by_postal_code(client):
     assert "Harjit Sandhu" in letter_targets  # the demo MP for M5V
 
 
+def test_demo_members_of_parliament_are_titled_in_their_own_language():
+    from actions.models import Target
+
+    seed()
+
+    titles = {target.name: target.title for target in Target.objects.filter(groups__slug="mps")}
+    assert titles["Sophie Gagnon-Reyes"] == titles["Élise Charbonneau"] == "Députée (démo)"
+    assert titles["Harjit Sandhu"] == "Member of Parliament (demo)"
+    # Still plainly invented, in every language.
+    assert all(title.endswith(("(demo)", "(démo)")) for title in Target.objects.values_list("title", flat=True))
+
+
+def test_seeding_again_retitles_the_earlier_demos_french_members_but_not_a_title_staff_wrote():
+    from actions.models import Target
+
+    seed()
+    Target.objects.filter(name="Sophie Gagnon-Reyes").update(title="Member of Parliament (demo)")  # an earlier demo's
+    Target.objects.filter(name="Élise Charbonneau").update(title="Députée de Plateau-Fleuve (démo)")  # staff's own
+
+    seed()
+
+    titles = dict(Target.objects.values_list("name", "title"))
+    assert titles["Sophie Gagnon-Reyes"] == "Députée (démo)"
+    assert titles["Élise Charbonneau"] == "Députée de Plateau-Fleuve (démo)"
+
+
 def test_the_demo_alert_links_to_the_letter_and_gives_each_reader_a_personal_link(client, settings):
     from actions.models import ActionTranslation
     from campaigns.models import Campaign
