@@ -72,21 +72,38 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude * _GRID  # pragma: no cover
 
 
+@dataclass
+class _Plot:
+    """A chart being drawn: its SVG so far, where the plot area is, and where the legend goes."""
+
+    parts: list[str]
+    left: float
+    top_pad: float
+    plot_w: float
+    plot_h: float
+    slots: int
+    top: float
+    legend: list[tuple[float, int]]
+    legend_y: float
+
+    def x(self, slot: float) -> float:
+        return self.left + self.plot_w * slot / max(self.slots, 1)
+
+    def y(self, value: float) -> float:
+        return self.top_pad + self.plot_h - self.plot_h * value / self.top
+
+
 def _frame(
-    *,
-    width: int,
-    height: int,
-    title: str,
-    top: float,
-    x_labels: Sequence[tuple[int, str]],
-    slots: int,
-    legend_lines: int,
-) -> tuple[list[str], float, float, float, float]:
+    series: Sequence[Series], *, width: int, height: int, title: str, x_labels: Sequence[tuple[int, str]]
+) -> _Plot:
+    slots = max((len(s.values) for s in series), default=0)
+    top = _nice_max(max((max(s.values, default=0) for s in series), default=0))
+    legend = _legend_places(series, left=_LEFT, right=width - _RIGHT)
     bottom_pad, top_pad, left = 28, 12, _LEFT
     plot_w = width - left - _RIGHT
     plot_h = height - top_pad - bottom_pad - 22
     # A legend that wraps makes the chart taller, not its plot shorter.
-    full_height = height + (legend_lines - 1) * _LEGEND_LINE
+    full_height = height + max((line for _x, line in legend), default=0) * _LEGEND_LINE
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {full_height}" width="100%" '
         f'role="img" aria-label="{escape(title)}" class="tocsin-chart" font-family="sans-serif" '
@@ -104,7 +121,14 @@ def _frame(
             f'<text x="{x:.1f}" y="{top_pad + plot_h + 16:.1f}" text-anchor="middle" fill="#4a5568">'
             f"{escape(label)}</text>"
         )
-    return parts, float(left), float(top_pad), float(plot_w), float(plot_h)
+    return _Plot(parts, float(left), float(top_pad), float(plot_w), float(plot_h), slots, top, legend, height - 6)
+
+
+def _finish(plot: _Plot, series: Sequence[Series]) -> SafeString:
+    _legend(plot.parts, series, plot.legend, y=plot.legend_y)
+    plot.parts.append("</svg>")
+    # Safe: numbers are formatted by us and every label is escaped.
+    return mark_safe("".join(plot.parts))
 
 
 def text_width(text: str, *, size: float = _FONT_SIZE) -> float:
@@ -148,33 +172,16 @@ def line_chart(
     width: int = 760,
     height: int = 260,
 ) -> SafeString:
-    slots = max((len(s.values) for s in series), default=0)
-    top = _nice_max(max((max(s.values, default=0) for s in series), default=0))
-    places = _legend_places(series, left=_LEFT, right=width - _RIGHT)
-    parts, left, top_pad, plot_w, plot_h = _frame(
-        width=width,
-        height=height,
-        title=title,
-        top=top,
-        x_labels=x_labels,
-        slots=slots,
-        legend_lines=1 + max((line for _x, line in places), default=0),
-    )
+    plot = _frame(series, width=width, height=height, title=title, x_labels=x_labels)
     for i, item in enumerate(series):
         color = item.color or PALETTE[i % len(PALETTE)]
-        points = " ".join(
-            f"{left + plot_w * (j + 0.5) / max(slots, 1):.1f},{top_pad + plot_h - plot_h * value / top:.1f}"
-            for j, value in enumerate(item.values)
-        )
-        parts.append(f'<polyline fill="none" stroke="{escape(color)}" stroke-width="2" points="{points}"/>')
+        points = " ".join(f"{plot.x(j + 0.5):.1f},{plot.y(value):.1f}" for j, value in enumerate(item.values))
+        plot.parts.append(f'<polyline fill="none" stroke="{escape(color)}" stroke-width="2" points="{points}"/>')
         if len(item.values) == 1:
             # A line through one point draws nothing: a single day (or hour) is shown as a dot.
             x, y = points.split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="{escape(color)}"/>')
-    _legend(parts, series, places, y=height - 6)
-    parts.append("</svg>")
-    # Safe: numbers are formatted by us and every label is escaped above.
-    return mark_safe("".join(parts))
+            plot.parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="{escape(color)}"/>')
+    return _finish(plot, series)
 
 
 def bar_chart(
@@ -186,31 +193,16 @@ def bar_chart(
     height: int = 260,
 ) -> SafeString:
     """Grouped bars: one group per slot (e.g. week), one bar per series."""
-    slots = max((len(s.values) for s in series), default=0)
-    top = _nice_max(max((max(s.values, default=0) for s in series), default=0))
-    places = _legend_places(series, left=_LEFT, right=width - _RIGHT)
-    parts, left, top_pad, plot_w, plot_h = _frame(
-        width=width,
-        height=height,
-        title=title,
-        top=top,
-        x_labels=x_labels,
-        slots=slots,
-        legend_lines=1 + max((line for _x, line in places), default=0),
-    )
-    group_w = plot_w / max(slots, 1)
+    plot = _frame(series, width=width, height=height, title=title, x_labels=x_labels)
+    group_w = plot.plot_w / max(plot.slots, 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     for i, item in enumerate(series):
         color = item.color or PALETTE[i % len(PALETTE)]
         for j, value in enumerate(item.values):
-            bar_h = plot_h * value / top
-            x = left + group_w * j + group_w * 0.1 + bar_w * i
-            y = top_pad + plot_h - bar_h
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" fill="{escape(color)}">'
-                f"<title>{escape(item.label)}: {value:g}</title></rect>"
+            bar_h = plot.plot_h * value / plot.top
+            x = plot.x(j) + group_w * 0.1 + bar_w * i
+            plot.parts.append(
+                f'<rect x="{x:.1f}" y="{plot.y(value):.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" '
+                f'fill="{escape(color)}"><title>{escape(item.label)}: {value:g}</title></rect>'
             )
-    _legend(parts, series, places, y=height - 6)
-    parts.append("</svg>")
-    # Safe: numbers are formatted by us and every label is escaped above.
-    return mark_safe("".join(parts))
+    return _finish(plot, series)
