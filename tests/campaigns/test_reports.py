@@ -237,6 +237,16 @@ def test_the_dashboard_chart_names_months_in_the_readers_language(client, settin
         assert "Dec" not in chart and "Jan" not in chart
 
 
+def test_the_dashboard_totals_keep_french_spacing(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    verified(client, staff("sara", "sender"))
+
+    page = client.get("/admin/", headers={"accept-language": "fr"}).content.decode()
+
+    # "Inscriptions: 6" would leave the colon to start a line on a phone.
+    assert "Inscriptions\u00a0: 0" in page
+
+
 @pytest.mark.parametrize("language", ["en", "es", "fr"])
 def test_the_campaign_report_chart_names_weekdays_in_the_readers_language(client, settings, language):
     with time_machine.travel(datetime(2026, 2, 20, 12, tzinfo=ZoneInfo(settings.TIME_ZONE)), tick=False):
