@@ -146,29 +146,30 @@ def french_prose(entry: polib.POEntry, text: str) -> str:
     return NOT_PROSE.sub("·", text)
 
 
+def french_prose_strings() -> list[str]:
+    """Every French translation, singular and plural, with what is not prose masked."""
+    return [
+        french_prose(entry, text)
+        for entry in po_file("fr")
+        if not entry.obsolete
+        for text in [entry.msgstr, *entry.msgstr_plural.values()]
+    ]
+
+
 def test_french_has_a_non_breaking_space_before_double_marks_and_inside_guillemets():
     wrong = []
-    for entry in po_file("fr"):
-        if entry.obsolete:
-            continue
-        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
-            prose = french_prose(entry, text)
-            before_mark = re.findall(r".{0,20}(?<![\u00a0\u202f?!])[?!:;](?=\s|$|[)»])", prose)
-            guillemets = re.findall(r".{0,20}(?:«(?!\u00a0)|(?<!\u00a0)»).{0,20}", prose)
-            doubled = re.findall(r".{0,20}(?:[\u00a0\u202f][ \u00a0\u202f]|[ ][\u00a0\u202f]).{0,20}", prose)
-            wrong.extend(before_mark + guillemets + doubled)
+    for prose in french_prose_strings():
+        before_mark = re.findall(r".{0,20}(?<![\u00a0\u202f?!])[?!:;](?=\s|$|[)»])", prose)
+        guillemets = re.findall(r".{0,20}(?:«(?!\u00a0)|(?<!\u00a0)»).{0,20}", prose)
+        doubled = re.findall(r".{0,20}(?:[\u00a0\u202f][ \u00a0\u202f]|[ ][\u00a0\u202f]).{0,20}", prose)
+        wrong.extend(before_mark + guillemets + doubled)
 
     assert wrong == [], "run `make translations`: scripts/french_spacing.py fixes these"
 
 
 def test_french_writes_its_apostrophes_as_typographic_ones():
     # "l'action" set with a typewriter quote looks like code in French; the apostrophe is U+2019.
-    wrong = []
-    for entry in po_file("fr"):
-        if entry.obsolete:
-            continue
-        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
-            wrong.extend(re.findall(r".{0,20}\w'\w.{0,20}", french_prose(entry, text)))
+    wrong = [found for prose in french_prose_strings() for found in re.findall(r".{0,20}\w'\w.{0,20}", prose)]
 
     assert wrong == [], "run `make translations`: scripts/french_spacing.py fixes these"
 
