@@ -37,7 +37,7 @@ def _charts(data: ActionReport) -> dict[str, str]:
     by_province = bar_chart(
         [Series(_("Signatures"), [n for _p, n in provinces], "#2f855a")],
         title=_("Signatures by province"),
-        x_labels=[(i, province or "?") for i, (province, _n) in enumerate(provinces)],
+        x_labels=[(i, province or str(_("unknown"))) for i, (province, _n) in enumerate(provinces)],
         width=420,  # half the page: the labels keep their size
         height=220,
     )

@@ -82,6 +82,16 @@ def test_staff_see_the_report_with_svg_charts(client, written):
     assert "Rideau North" in page and "Letters per target" in page and "New subscribers gained" in page
 
 
+def test_the_province_chart_names_signatures_without_a_province_as_its_table_does(client, written):
+    verified(client, staff("wren", "writer"))
+    client.cookies["django_language"] = "fr"
+    page = client.get(f"/admin/actions/action/{written.pk}/report/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    by_province = page.split('class="report-chart">')[2].split("</svg>")[0]
+    assert ">inconnu<" in by_province
+    assert ">?<" not in by_province
+
+
 def test_signatures_on_a_single_day_still_show_in_the_chart(client):
     action = petition(opened_at=timezone.now())
     sign(action, "r0@example.org")
