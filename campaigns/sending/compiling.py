@@ -39,6 +39,7 @@ from campaigns.models import Article, Campaign, CampaignArticle, CampaignTransla
 from campaigns.sending import personal_links
 from campaigns.sending.plugins import BlockSource, RecipientBlock
 from campaigns.sending.slots import INLINER, SLOT, STYLE, Template, link_slots, one_line, tidy_text
+from config import open_graph
 
 ATTRIBUTION_PARAMS = ("utm_source", "utm_medium", "utm_campaign", "tocsin_ref")
 
@@ -203,6 +204,9 @@ class Compiler:
                 "preferences_url": SLOT.format("p"),
                 "reason": SLOT.format("r"),
             }
+            if web:  # a shared "view in browser" link gets a share card, in the language it is read in
+                context["ORG_NAME"] = settings.TOCSIN_ORG_NAME
+                context["og_locales"] = open_graph.og_locales(language, [campaign.language, *self.translations])
             rendered_html = render_to_string(f"emails/campaign/{campaign.kind}.html", context)
             rendered_text = render_to_string(f"emails/campaign/{campaign.kind}.txt", context)
         block_source = None

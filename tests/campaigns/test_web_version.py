@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignTranslation
@@ -88,3 +89,27 @@ def test_the_email_links_to_its_web_version(client, sent_alert, settings):
 def test_a_post_is_refused(client, sent_alert):
     response = client.post(reverse("campaigns:web_version", args=[sent_alert.attribution_code]))
     assert response.status_code == 405
+
+
+def test_a_shared_web_version_has_a_share_card_in_its_language(client, sent_alert):
+    sent_alert.preheader = "Write to the minister today"
+    sent_alert.save()
+    CampaignTranslation.objects.create(campaign=sent_alert, language="es", subject="Estado de emergencia declarado")
+
+    english = page(client, sent_alert).content.decode()
+    assert '<meta property="og:title" content="State of emergency declared">' in english
+    assert '<meta property="og:description" content="Write to the minister today">' in english
+    assert '<meta property="og:locale" content="en_US">' in english
+    assert '<meta property="og:locale:alternate" content="es_ES">' in english
+    assert f'<meta property="og:url" content="{settings.SITE_URL}/bulletins/{sent_alert.attribution_code}/">' in english
+
+    spanish = page(client, sent_alert, "?lang=es").content.decode()
+    assert '<meta property="og:title" content="Estado de emergencia declarado">' in spanish
+    assert '<meta property="og:locale" content="es_ES">' in spanish
+    assert '<meta property="og:locale:alternate" content="en_US">' in spanish
+
+
+def test_the_email_itself_carries_no_share_card(sent_alert):
+    _subject, html, _text = render_preview(sent_alert)
+    assert "<title>State of emergency declared</title>" in html
+    assert "og:" not in html
