@@ -216,7 +216,7 @@ def test_the_target_page_says_why_and_staff_can_clear_the_flag_audited(boss, sen
 
     page = boss.get(url).content.decode()
     assert "User unknown" in page
-    assert "delivered by hand" in page
+    assert "delivery by hand" in page
 
     response = boss.post(
         url,
@@ -258,3 +258,12 @@ def test_the_action_report_shows_failed_letters_per_target_with_the_reason(boss,
     page = boss.get(reverse("admin:actions_action_report", args=[sent_letter.action_id])).content.decode()
     assert "User unknown" in page
     assert "Address bounces" in page
+
+
+def test_the_report_csv_names_the_bounce_of_a_bouncing_target(boss, sent_letter):
+    ingest(returned("postfix_hard", sent_letter.pk))
+
+    text = boss.get(reverse("admin:actions_action_report_csv", args=[sent_letter.action_id])).content.decode()
+
+    [mp_row] = [row for row in text.splitlines() if row.startswith("target,") and MP in row]
+    assert "User unknown" in mp_row
