@@ -11,8 +11,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.timezone import localtime
 from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
@@ -161,6 +161,9 @@ BY_HAND_NOTE = _(
 )
 
 
+EDITABLE = ("name", "title", "email", "groups", "district", "province", "party", "language", "do_not_email", "active")
+
+
 class BouncingFilter(admin.SimpleListFilter):
     title = _("address bounces")
     parameter_name = "bouncing"
@@ -185,7 +188,7 @@ class TargetForm(forms.ModelForm):
 
     class Meta:
         model = Target
-        fields = "__all__"
+        fields = EDITABLE
 
 
 @admin.register(Target)
@@ -202,14 +205,13 @@ class TargetAdmin(ImportMixin, admin.ModelAdmin):  # type: ignore[misc]  # the t
     raw_id_fields = ("district",)
     readonly_fields = ("bounce_state", "soft_bounces", "created_at", "updated_at")
     actions = ["clear_bounce_flag"]
-    _MAIN = ("name", "title", "email", "groups", "district", "province", "party", "language", "do_not_email", "active")
 
     def get_fieldsets(self, request: HttpRequest, obj: Target | None = None) -> Any:
         if obj is None:
-            return [(None, {"fields": self._MAIN})]
+            return [(None, {"fields": EDITABLE})]
         bounce_fields = ("bounce_state", "clear_bounce", "soft_bounces") if obj.bouncing_since else ("bounce_state",)
         return [
-            (None, {"fields": self._MAIN}),
+            (None, {"fields": EDITABLE}),
             (_("Bounces"), {"fields": bounce_fields}),
             (None, {"fields": ("created_at", "updated_at")}),
         ]
@@ -261,8 +263,8 @@ class TargetAdmin(ImportMixin, admin.ModelAdmin):  # type: ignore[misc]  # the t
 
     def save_model(self, request: HttpRequest, obj: Target, form: Any, change: bool) -> None:
         if change:
-            before = Target.objects.filter(pk=obj.pk).values("email", "bouncing_since").first() or {}
-            fixed = before.get("bouncing_since") and normalize_email(obj.email) != before.get("email")
+            before = Target.objects.filter(pk=obj.pk).values_list("email", "bouncing_since").first()
+            fixed = bool(before and before[1] and normalize_email(obj.email) != before[0])
             if form.cleaned_data.get("clear_bounce") or fixed:
                 self._clear(request, obj, why="address corrected" if fixed else "cleared by staff")
             # The form never holds the flag: save what the database says now (a bounce may have come meanwhile).

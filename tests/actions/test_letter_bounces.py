@@ -267,3 +267,18 @@ def test_the_report_csv_names_the_bounce_of_a_bouncing_target(boss, sent_letter)
 
     [mp_row] = [row for row in text.splitlines() if row.startswith("target,") and MP in row]
     assert "User unknown" in mp_row
+
+
+def test_correcting_the_address_of_a_bouncing_target_clears_the_flag_audited(boss, sent_letter):
+    ingest(returned("postfix_hard", sent_letter.pk))
+    target = Target.objects.get(email=MP)
+
+    response = boss.post(
+        reverse("admin:actions_target_change", args=[target.pk]),
+        {"name": target.name, "title": "MP", "email": "ana.tremblay@parl.example.ca", "active": "on"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    target.refresh_from_db()
+    assert target.bouncing_since is None and target.email == "ana.tremblay@parl.example.ca"
+    assert AuditLog.objects.filter(detail__contains="address corrected").exists()
