@@ -165,4 +165,9 @@ class LetterBounce(models.Model):
         verbose_name_plural = _("returned letters")
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.target_id}"
+        # Shown above the row in the target's page: which letter or digest came back.
+        if self.letter_id:
+            return _("%(kind)s of letter %(id)d") % {"kind": self.get_kind_display(), "id": self.letter_id}
+        if self.digest_id:
+            return _("%(kind)s of digest %(id)d") % {"kind": self.get_kind_display(), "id": self.digest_id}
+        return str(self.get_kind_display())

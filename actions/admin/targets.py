@@ -28,7 +28,7 @@ from actions.importing import (
     ensure_groups,
     parse_target_row,
 )
-from actions.models import District, PostalPrefix, Target, TargetGroup
+from actions.models import District, LetterBounce, PostalPrefix, Target, TargetGroup
 from campaigns.staff import audit
 from subscribers.models import normalize_email
 from subscribers.text import text_problem
@@ -115,6 +115,19 @@ class TargetResource(resources.ModelResource):
         if slugs and instance.pk:
             groups, _created = ensure_groups(slugs)
             instance.groups.add(*groups.values())
+
+
+class LetterBounceInline(admin.TabularInline):
+    """The target's returned letters and digests: what the flag and the count of temporary failures come from."""
+
+    model = LetterBounce
+    fields = readonly_fields = ("received_at", "kind", "reason")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("returned letters")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class PostalPrefixInline(admin.TabularInline):
@@ -206,11 +219,13 @@ class TargetAdmin(ImportMixin, admin.ModelAdmin):  # type: ignore[misc]  # the t
     raw_id_fields = ("district",)
     readonly_fields = ("bounce_state", "soft_bounces", "created_at", "updated_at")
     actions = ["clear_bounce_flag"]
+    inlines = [LetterBounceInline]
 
     def get_fieldsets(self, request: HttpRequest, obj: Target | None = None) -> Any:
         if obj is None:
             return [(None, {"fields": EDITABLE})]
-        bounce_fields = ("bounce_state", "clear_bounce", "soft_bounces") if obj.bouncing_since else ("bounce_state",)
+        clear = ["clear_bounce"] if obj.bouncing_since else []
+        bounce_fields = ["bounce_state", *clear, "soft_bounces"]
         return [
             (None, {"fields": EDITABLE}),
             (_("Bounces"), {"fields": bounce_fields}),

@@ -200,6 +200,16 @@ def boss(client):  # type: ignore[no-untyped-def]
     return verified(client, user)
 
 
+def with_returned_letters(target: Target, fields: dict[str, object]) -> dict[str, object]:
+    """The change form's POST: ``fields`` and the (read-only) returned-letters inline's management data."""
+    ids = list(target.bounces.order_by("-received_at", "-id").values_list("id", flat=True))
+    data: dict[str, object] = {**fields, "bounces-TOTAL_FORMS": len(ids), "bounces-INITIAL_FORMS": len(ids)}
+    data.update({"bounces-MIN_NUM_FORMS": 0, "bounces-MAX_NUM_FORMS": 1000})
+    for n, pk in enumerate(ids):
+        data.update({f"bounces-{n}-id": pk, f"bounces-{n}-target": target.pk})
+    return data
+
+
 def test_staff_see_a_bouncing_target_in_the_target_list_and_can_filter_by_it(boss, sent_letter):
     ingest(returned("postfix_hard", sent_letter.pk))
 
@@ -220,17 +230,20 @@ def test_the_target_page_says_why_and_staff_can_clear_the_flag_audited(boss, sen
 
     response = boss.post(
         url,
-        {
-            "name": target.name,
-            "title": target.title,
-            "email": target.email,
-            "district": target.district_id,
-            "province": target.province,
-            "party": "",
-            "language": "",
-            "active": "on",
-            "clear_bounce": "on",
-        },
+        with_returned_letters(
+            target,
+            {
+                "name": target.name,
+                "title": target.title,
+                "email": target.email,
+                "district": target.district_id,
+                "province": target.province,
+                "party": "",
+                "language": "",
+                "active": "on",
+                "clear_bounce": "on",
+            },
+        ),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     target.refresh_from_db()
@@ -275,10 +288,22 @@ def test_correcting_the_address_of_a_bouncing_target_clears_the_flag_audited(bos
 
     response = boss.post(
         reverse("admin:actions_target_change", args=[target.pk]),
-        {"name": target.name, "title": "MP", "email": "ana.tremblay@parl.example.ca", "active": "on"},
+        with_returned_letters(
+            target, {"name": target.name, "title": "MP", "email": "ana.tremblay@parl.example.ca", "active": "on"}
+        ),
     )
 
     assert response.status_code == 302, response.content.decode()[:2000]
     target.refresh_from_db()
     assert target.bouncing_since is None and target.email == "ana.tremblay@parl.example.ca"
     assert AuditLog.objects.filter(detail__contains="address corrected").exists()
+
+
+def test_the_target_page_lists_its_returned_letters_soft_ones_included(boss, sent_letter):
+    ingest(returned("microsoft_expired", sent_letter.pk))
+    target = Target.objects.get(email=MP)
+
+    page = boss.get(reverse("admin:actions_target_change", args=[target.pk])).content.decode()
+
+    assert "Message expired, mailbox full" in page
+    assert "Soft bounce" in page
