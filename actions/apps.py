@@ -16,10 +16,11 @@ class ActionsConfig(AppConfig):
         # never by importing it.
         from django.db.models.signals import post_migrate
 
-        from actions import audiences, campaign_reports, gdpr, personal, roles
+        from actions import audiences, bounces, campaign_reports, gdpr, personal, roles
         from actions.api.router import router
         from campaigns.api import options
         from campaigns.api.app import register_router
+        from campaigns.events.bounces import returns
         from campaigns.reports import contributions
         from campaigns.sending import personal_links, plugins
         from subscribers.signals import person_erased, personal_data_requested
@@ -28,6 +29,8 @@ class ActionsConfig(AppConfig):
         personal_links.register(personal.personalise)
         contributions.register(campaign_reports.acted_line)
         roles.contribute()
+        returns.register(bounces.LETTER, bounces.letter_returned)
+        returns.register(bounces.DIGEST, bounces.digest_returned)
         plugins.register_audience_filter(audiences.FILTER_NAME, audiences.acted_sql)
         plugins.register_audience_note(audiences.FILTER_NAME, audiences.audience_note)
         options.register(

@@ -1,4 +1,4 @@
-"""What staff hand over in person: a petition's signatures, and letters to targets that take no email.
+"""What staff hand over in person: a petition's signatures, and letters to targets that take no email or bounce.
 
 Both come as a CSV (cells a spreadsheet would run as a formula are
 neutralised) and as a printable page. A petition goes with each signer's

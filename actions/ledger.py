@@ -130,3 +130,44 @@ class Letter(_Sendable):
 
     def __str__(self) -> str:
         return f"{self.signature_id} → {self.target_id} ({self.status})"
+
+
+class LetterBounce(models.Model):
+    """One returned message about a letter or a digest (a bounce or complaint to its VERP address), kept once.
+
+    Unique on the returned message (its Message-ID, else its bytes) and the row
+    it names: a bounce read twice from a mailbox counts once.
+    """
+
+    class Kind(models.TextChoices):
+        HARD = "hard", _("Hard bounce")
+        SOFT = "soft", _("Soft bounce")
+        COMPLAINT = "complaint", _("Complaint")
+        DELAYED = "delayed", _("Delayed")
+
+    event_id = models.CharField(_("returned message"), max_length=255, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    target = models.ForeignKey(
+        "actions.Target", on_delete=models.CASCADE, related_name="bounces", verbose_name=_("target")
+    )
+    letter = models.ForeignKey(
+        Letter, null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces", verbose_name=_("letter")
+    )
+    digest = models.ForeignKey(
+        LetterDigest, null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces", verbose_name=_("digest")
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("returned letter")
+        verbose_name_plural = _("returned letters")
+
+    def __str__(self) -> str:
+        # Shown above the row in the target's page: which letter or digest came back.
+        if self.letter_id:
+            return _("%(kind)s of letter %(id)d") % {"kind": self.get_kind_display(), "id": self.letter_id}
+        if self.digest_id:
+            return _("%(kind)s of digest %(id)d") % {"kind": self.get_kind_display(), "id": self.digest_id}
+        return str(self.get_kind_display())

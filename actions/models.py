@@ -115,6 +115,10 @@ class Target(models.Model):
     active = models.BooleanField(
         _("active"), default=True, help_text=_("Off: no longer in office; new letters leave this target out.")
     )
+    # Set by a hard bounce or a complaint of a letter to this address (actions/bounces.py); staff clear it.
+    bouncing_since = models.DateTimeField(_("address bounces since"), null=True, blank=True)
+    bounce_reason = models.CharField(_("why it bounced"), max_length=500, blank=True)
+    soft_bounces = models.PositiveIntegerField(_("temporary failures"), default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -129,6 +133,11 @@ class Target(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
+
+    @property
+    def by_hand(self) -> bool:
+        """Letters to this target are collected for staff to deliver: it takes no email, or its address bounces."""
+        return self.do_not_email or self.bouncing_since is not None
 
 
 class Action(models.Model):
@@ -363,7 +372,7 @@ class Signature(models.Model):
 # Models kept in modules of their own (models.py stays under the size limit), among them the
 # letters' ledger; imported here so that Django and ``from actions.models import …`` find them.
 from actions.content_models import ActedAudience, ActionTranslation  # noqa: E402
-from actions.ledger import Letter, LetterDigest  # noqa: E402
+from actions.ledger import Letter, LetterBounce, LetterDigest  # noqa: E402
 
 __all__ = [
     "ActedAudience",
@@ -371,6 +380,7 @@ __all__ = [
     "ActionTranslation",
     "District",
     "Letter",
+    "LetterBounce",
     "LetterDigest",
     "PostalPrefix",
     "Signature",

@@ -107,11 +107,36 @@ def _subscribers_gained(action: Action) -> tuple[int, int]:
     return int(gained["confirmed"] or 0), int(gained["pending"] or 0)
 
 
+def _failure_reasons(action: Action, *, most: int = 3) -> dict[int, list[tuple[str, int]]]:
+    """Per target, why its letters failed: the commonest reasons (a bounce's diagnostic, a refusal), with counts."""
+    rows = (
+        Letter.objects.filter(action=action, status=Letter.Status.FAILED)
+        .values("target_id", "error")
+        .annotate(n=Count("id"))
+        .order_by("target_id", "-n", "error")
+    )
+    reasons: dict[int, list[tuple[str, int]]] = {}
+    for row in rows:
+        kept = reasons.setdefault(row["target_id"], [])
+        if len(kept) < most:
+            kept.append((row["error"] or "—", int(row["n"])))
+    return reasons
+
+
 def _letters(action: Action) -> list[dict[str, Any]]:
     L = Letter.Status
+    reasons = _failure_reasons(action)
     rows = (
         Letter.objects.filter(action=action)
-        .values("target_id", "target__name", "target__title", "target__email", "target__district__name")
+        .values(
+            "target_id",
+            "target__name",
+            "target__title",
+            "target__email",
+            "target__district__name",
+            "target__bouncing_since",
+            "target__bounce_reason",
+        )
         .annotate(
             sent=Count("id", filter=Q(status=L.SENT)),
             failed=Count("id", filter=Q(status=L.FAILED)),
@@ -127,6 +152,9 @@ def _letters(action: Action) -> list[dict[str, Any]]:
             "title": row["target__title"],
             "email": row["target__email"],
             "district": row["target__district__name"] or "",
+            "bouncing_since": row["target__bouncing_since"],
+            "bounce_reason": row["target__bounce_reason"],
+            "failure_reasons": reasons.get(row["target_id"], []),
             **{key: row[key] for key in ("sent", "failed", "pending", "unknown", "by_hand")},
         }
         for row in rows

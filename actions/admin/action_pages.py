@@ -146,7 +146,7 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
         if action.is_letter:
             return format_html(
                 '{} <a href="{}">{}</a> · <a href="{}">CSV</a>',
-                _("Letters to targets that take no email:"),
+                _("Letters to targets that take no email, or whose address bounces:"),
                 reverse("admin:actions_action_by_hand", args=[action.pk]),
                 _("printable page"),
                 reverse("admin:actions_action_by_hand_csv", args=[action.pk]),

@@ -62,15 +62,15 @@ def report(request: HttpRequest, pk: int) -> TemplateResponse:
 
 
 def _csv_rows(data: ActionReport) -> Iterator[list[object]]:
-    yield ["section", "name", "detail", "value", "sent", "failed", "pending", "unknown", "by_hand"]
+    yield ["section", "name", "detail", "value", "sent", "failed", "pending", "unknown", "by_hand", "bounces"]
     for name, value in data.figures():
-        yield ["figure", name, "", value, "", "", "", "", ""]
+        yield ["figure", name, "", value, "", "", "", "", "", ""]
     for day, n in data.days:
-        yield ["day", day.isoformat(), "", n, "", "", "", "", ""]
+        yield ["day", day.isoformat(), "", n, "", "", "", "", "", ""]
     for province, n in data.by_province:
-        yield ["province", province, "", n, "", "", "", "", ""]
+        yield ["province", province, "", n, "", "", "", "", "", ""]
     for row in data.by_district:
-        yield ["district", row["code"], row["name"], row["count"], "", "", "", "", ""]
+        yield ["district", row["code"], row["name"], row["count"], "", "", "", "", "", ""]
     for row in data.letters:
         yield [
             "target",
@@ -82,6 +82,7 @@ def _csv_rows(data: ActionReport) -> Iterator[list[object]]:
             row["pending"],
             row["unknown"],
             row["by_hand"],
+            row["bounce_reason"] if row["bouncing_since"] else "",
         ]
 
 

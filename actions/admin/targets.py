@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
+from actions import bounces
 from actions.importing import (
     TARGET_COLUMNS,
     TARGET_REQUIRED,
@@ -21,7 +28,8 @@ from actions.importing import (
     ensure_groups,
     parse_target_row,
 )
-from actions.models import District, PostalPrefix, Target, TargetGroup
+from actions.models import District, LetterBounce, PostalPrefix, Target, TargetGroup
+from campaigns.staff import audit
 from subscribers.models import normalize_email
 from subscribers.text import text_problem
 
@@ -109,6 +117,19 @@ class TargetResource(resources.ModelResource):
             instance.groups.add(*groups.values())
 
 
+class LetterBounceInline(admin.TabularInline):
+    """The target's returned letters and digests: what the flag and the count of temporary failures come from."""
+
+    model = LetterBounce
+    fields = readonly_fields = ("received_at", "kind", "reason")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("returned letters")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class PostalPrefixInline(admin.TabularInline):
     model = PostalPrefix
     extra = 0
@@ -146,18 +167,134 @@ class PostalPrefixAdmin(admin.ModelAdmin):
     raw_id_fields = ("district",)
 
 
+BY_HAND_NOTE = _(
+    "While the address bounces, letters to this target are not emailed: they are collected for delivery by "
+    "hand, like those of a target that takes no email. Correct the address, or tick the box below once you "
+    "know it works again; new letters are then emailed."
+)
+
+
+EDITABLE = ("name", "title", "email", "groups", "district", "province", "party", "language", "do_not_email", "active")
+
+
+class BouncingFilter(admin.SimpleListFilter):
+    title = _("address bounces")
+    parameter_name = "bouncing"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Target]) -> QuerySet[Target]:
+        if self.value() == "yes":
+            return queryset.filter(bouncing_since__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(bouncing_since__isnull=True)
+        return queryset
+
+
+class TargetForm(forms.ModelForm):
+    clear_bounce = forms.BooleanField(
+        label=_("The address works again"),
+        required=False,
+        help_text=_("Clears the flag: new letters to this target are emailed again. Written to the audit log."),
+    )
+
+    class Meta:
+        model = Target
+        fields = EDITABLE
+
+
 @admin.register(Target)
 class TargetAdmin(ImportMixin, admin.ModelAdmin):  # type: ignore[misc]  # the two stubs type change_list_template apart
     titles = {"add": _("Add a target"), "change": _("Edit target"), "view": _("View target")}
+    form = TargetForm
     resource_classes = [TargetResource]
     import_formats = [base_formats.CSV]
-    list_display = ("name", "title", "email", "district", "province", "party", "do_not_email", "active")
-    list_filter = ("groups", "province", "party", "language", "do_not_email", "active")
+    list_display = ("target", "title", "email", "district", "province", "party", "do_not_email", "active")
+    list_display_links = ("target",)
+    list_filter = ("groups", "province", "party", "language", "do_not_email", BouncingFilter, "active")
     search_fields = ("name", "email", "title", "district__name", "district__code", "party")
     list_select_related = ("district",)
     filter_horizontal = ("groups",)
     raw_id_fields = ("district",)
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("bounce_state", "soft_bounces", "created_at", "updated_at")
+    actions = ["clear_bounce_flag"]
+    inlines = [LetterBounceInline]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Target | None = None) -> Any:
+        if obj is None:
+            return [(None, {"fields": EDITABLE})]
+        clear = ["clear_bounce"] if obj.bouncing_since else []
+        bounce_fields = ["bounce_state", *clear, "soft_bounces"]
+        return [
+            (None, {"fields": EDITABLE}),
+            (_("Bounces"), {"fields": bounce_fields}),
+            (None, {"fields": ("created_at", "updated_at")}),
+        ]
+
+    @admin.display(description=_("name"), ordering="name")
+    def target(self, target: Target) -> str | SafeString:
+        # The flag under the name, the one column a phone shows without scrolling the table sideways.
+        if target.bouncing_since is None:
+            return target.name
+        return format_html(
+            '{}<br><strong class="errornote" style="display:inline-block;margin:4px 0 0;padding:2px 6px" '
+            'title="{}">{}</strong>',
+            target.name,
+            target.bounce_reason,
+            gettext("Address bounces: letters go by hand"),
+        )
+
+    @admin.display(description=_("address bounces"))
+    def bounce_state(self, target: Target) -> str | SafeString:
+        if target.bouncing_since is None:
+            return gettext("No: letters are emailed.")
+        return format_html(
+            '<strong>{}</strong><br>{}<p class="help" style="margin-left:0">{}</p>',
+            gettext("Since %(date)s: %(reason)s")
+            % {
+                "date": date_format(localtime(target.bouncing_since), "SHORT_DATETIME_FORMAT"),
+                "reason": target.bounce_reason,
+            },
+            gettext("Letters to this target are kept for delivery by hand."),
+            BY_HAND_NOTE,
+        )
+
+    @admin.action(description=_("The address works again: email letters to the chosen targets"))
+    def clear_bounce_flag(self, request: HttpRequest, queryset: QuerySet[Target]) -> None:
+        cleared = [target for target in queryset if self._clear(request, target, why="cleared by staff")]
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d target will get its letters by email again.",
+                "%(count)d targets will get their letters by email again.",
+                len(cleared),
+            )
+            % {"count": len(cleared)},
+        )
+
+    @staticmethod
+    def _clear(request: HttpRequest, target: Target, *, why: str) -> bool:
+        if not bounces.clear(target=target):
+            return False
+        audit.record(
+            actor=request.user,
+            action=audit.EDITED,
+            detail=f"target {target.email}: bounce flag {why} (was: {target.bounce_reason})"[:1000],
+        )
+        return True
+
+    def save_model(self, request: HttpRequest, obj: Target, form: Any, change: bool) -> None:
+        if change:
+            before = Target.objects.filter(pk=obj.pk).values_list("email", "bouncing_since").first()
+            fixed = bool(before and before[1] and normalize_email(obj.email) != before[0])
+            if form.cleaned_data.get("clear_bounce") or fixed:
+                self._clear(request, obj, why="address corrected" if fixed else "cleared by staff")
+            # The form never holds the flag: save what the database says now (a bounce may have come meanwhile).
+            obj.bouncing_since, obj.bounce_reason, obj.soft_bounces = Target.objects.filter(pk=obj.pk).values_list(
+                "bouncing_since", "bounce_reason", "soft_bounces"
+            )[0]
+        super().save_model(request, obj, form, change)
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request) and self.has_change_permission(request)

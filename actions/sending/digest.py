@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from actions.bounces import BY_HAND_REASON, DIGEST
 from actions.ledger import Letter, LetterDigest, LetterStatus
 from actions.models import Action
 from actions.sending import claims, letters, messages, transport
@@ -54,12 +55,20 @@ def build_due(now: datetime | None = None) -> list[int]:
         moment = digest_time(action, now)
         if moment is None:
             continue
+        _keep_for_hand_delivery(action, moment)
         target_ids = set(_waiting(action, moment).values_list("target_id", flat=True).distinct())
         for target_id in sorted(target_ids):
             digest_id = _build_one(action, target_id, moment)
             if digest_id is not None:
                 built.append(digest_id)
     return built
+
+
+def _keep_for_hand_delivery(action: Action, moment: datetime) -> None:
+    """Waiting letters to a target that takes no email, or whose address bounces: for staff to deliver by hand."""
+    waiting = _waiting(action, moment)
+    waiting.filter(target__do_not_email=True).update(status=L.BY_HAND, error="the target takes no email")
+    waiting.filter(target__bouncing_since__isnull=False).update(status=L.BY_HAND, error=BY_HAND_REASON)
 
 
 def _build_one(action: Action, target_id: int, moment: datetime) -> int | None:
@@ -156,7 +165,7 @@ def deliver_digest(digest_id: int, *, connection_factory: Callable[[], Any] | No
             verdict = transport.failure(exc)
         else:
             with claims.fast_commits():
-                verdict = transport.send(connection, message)
+                verdict = transport.send(connection, message, kind=DIGEST, row_id=digest_id)
     finally:
         transport.close_quietly(connection)
     _record(digest_id, verdict)

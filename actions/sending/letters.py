@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from actions.bounces import BY_HAND_REASON, LETTER
 from actions.ledger import Letter, LetterStatus
 from actions.models import Action
 from actions.sending import claims, messages, transport
@@ -38,6 +39,7 @@ FIELDS = (
     "target__email",
     "target__language",
     "target__do_not_email",
+    "target__bouncing_since",
     "target__active",
     "signature__name",
     "signature__email",
@@ -115,6 +117,9 @@ def _settled(row: dict[str, Any]) -> bool:
     if row["target__do_not_email"]:
         claims.settle(row["id"], L.BY_HAND, "the target takes no email")
         return True
+    if row["target__bouncing_since"] is not None:
+        claims.settle(row["id"], L.BY_HAND, BY_HAND_REASON)
+        return True
     if not row["target__active"]:
         claims.settle(row["id"], L.SKIPPED, "the target is no longer active")
         return True
@@ -137,7 +142,7 @@ def _send_one(connection: Any, row: dict[str, Any]) -> transport.Verdict:
         )
     except Exception as exc:  # an address no header can hold: recorded as failed, never retried blindly
         return transport.failure(exc)
-    return transport.send(connection, message)
+    return transport.send(connection, message, kind=LETTER, row_id=row["id"])
 
 
 def deliver(ids: list[int], *, connection_factory: Callable[[], Any] | None = None) -> DeliverResult:

@@ -169,7 +169,7 @@ def letter_counts_by_target(action: Action) -> list[dict[str, Any]]:
     L = Letter.Status
     rows = (
         Letter.objects.filter(action=action)
-        .values("target_id", "target__name", "target__email", "target__do_not_email")
+        .values("target_id", "target__name", "target__email", "target__do_not_email", "target__bouncing_since")
         .annotate(
             sent=Count("id", filter=Q(status=L.SENT)),
             failed=Count("id", filter=Q(status=L.FAILED)),
@@ -185,6 +185,7 @@ def letter_counts_by_target(action: Action) -> list[dict[str, Any]]:
             "name": row["target__name"],
             "email": row["target__email"],
             "do_not_email": row["target__do_not_email"],
+            "bouncing": row["target__bouncing_since"] is not None,
             **{key: int(row[key]) for key in ("sent", "failed", "pending", "unknown", "by_hand")},
         }
         for row in rows

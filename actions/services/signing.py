@@ -286,7 +286,7 @@ def _write_letters(action: Action, signature: Signature, district: District | No
             action=action,
             signature=signature,
             target=target,
-            status=Letter.Status.BY_HAND if target.do_not_email else Letter.Status.PENDING,
+            status=Letter.Status.BY_HAND if target.by_hand else Letter.Status.PENDING,
             test_to=test_to,
             created_at=signature.created_at,
         )

@@ -127,7 +127,7 @@ def test_the_links_to_deliver_by_hand_read_well_in_french(boss):
     riding_map()
     action = letter()
     html = boss.get(reverse("admin:actions_action_change", args=[action.pk]), HTTP_ACCEPT_LANGUAGE="fr").content
-    assert "courriel\u00a0:" in html.decode()
+    assert "rebondit\u00a0:" in html.decode()
 
 
 def test_the_translations_titles_are_as_wide_as_the_actions_own(boss):

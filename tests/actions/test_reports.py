@@ -121,9 +121,9 @@ def test_the_csv_neutralises_formulas_and_is_written_to_the_audit_log(client, wr
 
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert ["figure", "signatures", "", "9", "", "", "", "", ""] in rows
-    assert ["district", "99999", "'=SUM(A1:A9)", "1", "", "", "", "", ""] in rows
-    assert ["province", "'+QC", "", "1", "", "", "", "", ""] in rows
+    assert ["figure", "signatures", "", "9", "", "", "", "", "", ""] in rows
+    assert ["district", "99999", "'=SUM(A1:A9)", "1", "", "", "", "", "", ""] in rows
+    assert ["province", "'+QC", "", "1", "", "", "", "", "", ""] in rows
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
     entry = AuditLog.objects.get(action="exported")
     assert entry.actor.username == "sara" and written.slug in entry.detail

@@ -5,19 +5,22 @@ tracking event, as a webhook would: the event is stored once (a bounce read
 twice from a mailbox changes nothing), hard bounces and complaints suppress the
 address, soft bounces count towards ``TOCSIN_SOFT_BOUNCE_LIMIT``, and reports
 and the person's history show it like any provider's event. The delivery comes
-from the VERP token alone; a message without a valid one changes nothing.
+from the VERP token alone; a message without a valid one changes nothing. A
+token of another kind (a letter to a target) goes to the handler its app
+registered (``returns``), never through the subscribers' suppression.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from anymail.signals import AnymailTrackingEvent, EventType
 from django.utils import timezone
 
+from campaigns.events.bounces import returns, verp
 from campaigns.events.bounces.reading import Report, parse
+from campaigns.events.bounces.returns import Outcome
 from campaigns.events.recording import record_provider_event
 from campaigns.models import Delivery
 
@@ -30,23 +33,16 @@ _EVENT_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one message: ``recorded``, ``duplicate``, ``ignored`` (with why)."""
-
-    result: str
-    detail: str
-    delivery_id: int | None = None
-
-    def __str__(self) -> str:
-        target = f" (delivery {self.delivery_id})" if self.delivery_id else ""
-        return f"{self.result}{target}: {self.detail}"
+__all__ = ["Outcome", "ingest"]
 
 
 def ingest(raw: bytes) -> Outcome:
     report = parse(raw)
-    if not report.delivery_ids:
+    if not report.returned:
         return Outcome("ignored", "no validly signed bounce address (VERP token) in the message")
+    kind, row_id = report.returned[0]  # the envelope's own address first (Delivered-To…)
+    if kind != verp.CAMPAIGN:
+        return _hand_over(kind, row_id, report, raw)
     if report.verdict is None:
         why = "; ".join(report.problems) or "not a bounce or complaint (an auto-reply?)"
         return Outcome("ignored", why, report.delivery_ids[0])
@@ -57,6 +53,17 @@ def ingest(raw: bytes) -> Outcome:
     if stored is None:
         return Outcome("duplicate", "this message was already recorded", delivery.pk)
     return Outcome("recorded", f"{report.verdict} ({report.shape}) {report.reason}".strip(), delivery.pk)
+
+
+def _hand_over(kind: str, row_id: int, report: Report, raw: bytes) -> Outcome:
+    """A bounce of another app's mail (a letter to a target…): its registered handler records it."""
+    handler = returns.handler_for(kind)
+    if handler is None:
+        return Outcome("ignored", f"no handler for bounces of kind {kind!r}", row_id, kind)
+    if report.verdict is None:
+        why = "; ".join(report.problems) or "not a bounce or complaint (an auto-reply?)"
+        return Outcome("ignored", why, row_id, kind)
+    return handler(row_id, report, raw)
 
 
 def _event(report: Report, delivery: Delivery, raw: bytes) -> AnymailTrackingEvent:

@@ -11,8 +11,8 @@ Three shapes, tried in order:
 - anything else goes to flufl.bounce's detectors, which know the older free-text
   formats (Exim's default, qmail, old Exchange, Yahoo…).
 
-Which delivery it is about comes only from a signed VERP token
-(``campaigns.events.bounces.verp``): first from the headers the receiving server
+Which delivery (or letter, digest: a row of another kind) it is about comes only
+from a signed VERP token (``campaigns.events.bounces.verp``): first from the headers the receiving server
 adds (Delivered-To, X-Original-To…), then from anywhere in the report (the
 returned message's Return-Path, ARF's Original-Mail-From). A recipient address in
 the report is kept as text for the reason, never used to find anyone.
@@ -48,9 +48,14 @@ _MAX_TEXT = 1_000_000  # characters of one part searched for a token
 
 @dataclass
 class Report:
-    """What one returned message says; ``verdict`` None means it is not a bounce or complaint."""
+    """What one returned message says; ``verdict`` None means it is not a bounce or complaint.
 
-    delivery_ids: list[int]
+    ``returned`` is every row a signed VERP address in it names, of any kind,
+    in the order found (envelope headers first); ``delivery_ids`` the
+    campaign deliveries among them.
+    """
+
+    returned: list[verp.Returned]
     verdict: Verdict | None = None
     status: str = ""
     reason: str = ""
@@ -60,32 +65,36 @@ class Report:
     shape: str = ""
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def delivery_ids(self) -> list[int]:
+        return [row_id for kind, row_id in self.returned if kind == verp.CAMPAIGN]
+
 
 def parse(raw: bytes) -> Report:
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     report = Report(
-        delivery_ids=_delivery_ids(message),
+        returned=_returned(message),
         message_id=str(message.get("Message-ID", "") or "").strip(),
         date=str(message.get("Date", "") or ""),
     )
     if message.defects and not message.keys():
         report.problems.append("not an email message")
         return report
-    if not report.delivery_ids:
+    if not report.returned:
         return report  # about nothing of ours: not worth reading further
     if not (_read_feedback(message, report) or _read_dsn(message, report)):
         _read_other(message, report)
     return report
 
 
-def _delivery_ids(message: Message) -> list[int]:
-    found: list[int] = []
+def _returned(message: Message) -> list[verp.Returned]:
+    found: list[verp.Returned] = []
     texts = [str(value) for name in _ENVELOPE_HEADERS for value in message.get_all(name, [])]
     texts += list(_all_texts(message))
     for text in texts:
-        for delivery_id in verp.delivery_ids_in(text):
-            if delivery_id not in found:
-                found.append(delivery_id)
+        for returned in verp.returned_in(text):
+            if returned not in found:
+                found.append(returned)
     return found
 
 

@@ -39,9 +39,11 @@ class Outgoing:
     message: EmailMultiAlternatives
     email: str  # the recipient, to find their answer in Anymail's status
     message_id: str  # ours: what the ledger records when the backend names none
-    # A campaign's Delivery: its bounces come back to an address naming it (VERP). None for
-    # anything else sent through this transport (letters have a ledger of their own).
+    # The ledger row whose bounces come back to an address naming it (VERP): a campaign's
+    # Delivery, or (``bounce_kind`` set) a row of an app above, e.g. a letter to a target.
+    # None: the envelope sender is the From address.
     delivery_id: int | None = None
+    bounce_kind: str = verp.CAMPAIGN
 
 
 @lru_cache(maxsize=64)
@@ -58,7 +60,7 @@ def message_id(message: EmailMultiAlternatives, *, campaign_id: int, delivery_id
     return message.extra_headers["Message-ID"]
 
 
-def with_bounce_address(message: EmailMultiAlternatives, *, delivery_id: int) -> None:
+def with_bounce_address(message: EmailMultiAlternatives, *, delivery_id: int, kind: str = verp.CAMPAIGN) -> None:
     """Give ``message`` its delivery's VERP envelope sender for Django's SMTP backend, keeping its From header.
 
     Django's SMTP backend takes MAIL FROM from ``from_email`` and the From
@@ -68,7 +70,8 @@ def with_bounce_address(message: EmailMultiAlternatives, *, delivery_id: int) ->
     """
     if "From" not in message.extra_headers:
         message.extra_headers["From"] = message.from_email
-    message.from_email = verp.envelope_sender(delivery_id=delivery_id, envelope_from=parseaddr(message.from_email)[1])
+    bare = parseaddr(message.from_email)[1]
+    message.from_email = verp.envelope_sender(delivery_id=delivery_id, envelope_from=bare, kind=kind)
 
 
 class EmailBackendTransport:
@@ -96,11 +99,13 @@ class EmailBackendTransport:
                     self.connection.open()
                 envelope_from, recipients, data = built
                 if outgoing.delivery_id is not None:  # bounces come back to a signed address naming it (VERP)
-                    envelope_from = verp.envelope_sender(delivery_id=outgoing.delivery_id, envelope_from=envelope_from)
+                    envelope_from = verp.envelope_sender(
+                        delivery_id=outgoing.delivery_id, envelope_from=envelope_from, kind=outgoing.bounce_kind
+                    )
                 smtp.send(self.connection.connection, envelope_from, recipients, data)
             else:
                 if outgoing.delivery_id is not None and isinstance(self.connection, SMTPBackend):
-                    with_bounce_address(outgoing.message, delivery_id=outgoing.delivery_id)
+                    with_bounce_address(outgoing.message, delivery_id=outgoing.delivery_id, kind=outgoing.bounce_kind)
                 self.connection.send_messages([outgoing.message])
         except Exception as exc:
             verdict = outcomes.classify(exc)
