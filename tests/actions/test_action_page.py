@@ -247,6 +247,20 @@ def test_a_letter_goes_to_the_mp_of_the_postal_code_and_the_thank_you_page_names
     assert "Ana Tremblay" in text_of(client.get(response["Location"]))
 
 
+def test_a_letter_to_an_office_whose_address_bounces_is_promised_by_hand_without_blaming_the_office(client):
+    from django.utils import timezone
+
+    ridings = riding_map()
+    ridings["mp_north"].bouncing_since = timezone.now()
+    ridings["mp_north"].save()
+    response = client.post(letter().get_absolute_url(), fields(postal_code="k1a0b1"))
+
+    thanks = text_of(client.get(response["Location"]))
+    assert [item.status for item in Letter.objects.all()] == [Letter.Status.BY_HAND]
+    assert "Ana Tremblay" in thanks and "we will deliver this letter by hand" in thanks
+    assert "takes no email" not in thanks  # the office may well take email: its address bounced
+
+
 def test_an_ambiguous_postal_code_asks_for_the_district_and_stores_nothing_until_chosen(client):
     ridings = riding_map()
     action = letter()
