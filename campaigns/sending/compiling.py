@@ -203,10 +203,8 @@ class Compiler:
                 "unsubscribe_url": SLOT.format("u"),
                 "preferences_url": SLOT.format("p"),
                 "reason": SLOT.format("r"),
+                **(_share_card(language, [campaign.language, *self.translations]) if web else {}),
             }
-            if web:  # a shared "view in browser" link gets a share card, in the language it is read in
-                context["ORG_NAME"] = settings.TOCSIN_ORG_NAME
-                context["og_locales"] = open_graph.og_locales(language, [campaign.language, *self.translations])
             rendered_html = render_to_string(f"emails/campaign/{campaign.kind}.html", context)
             rendered_text = render_to_string(f"emails/campaign/{campaign.kind}.txt", context)
         block_source = None
@@ -326,6 +324,11 @@ class Compiler:
         if language != self.campaign.language:
             url += f"?lang={language}"
         return url
+
+
+def _share_card(language: str, languages: list[str]) -> dict[str, Any]:
+    """What templates/_share_card.html needs beside the email's own context: a shared web version's card."""
+    return {"ORG_NAME": settings.TOCSIN_ORG_NAME, "og_locales": open_graph.og_locales(language, languages)}
 
 
 def article_url(article: Article) -> str:
