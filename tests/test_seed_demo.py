@@ -170,6 +170,20 @@ def test_seeding_again_names_the_earlier_demos_groups_in_every_language_but_keep
     assert TargetGroup.objects.get(slug="mps").translations == {"fr": {"name": "Députés fédéraux"}}
 
 
+def test_the_demos_french_keeps_french_typography():
+    """A non-breaking space before : ; ? ! (a phone never starts a line with ':'), and ’ for the apostrophe."""
+    import re
+
+    from actions.models import ActionTranslation
+
+    seed()
+
+    for translation in ActionTranslation.objects.filter(language="fr"):
+        for text in (translation.title, translation.body_markdown, translation.letter_subject, translation.letter_body):
+            assert not re.search(r" [:;?!]", text), text
+            assert not re.search(r"\w'\w", text), text
+
+
 def test_the_demo_alert_links_to_the_letter_and_gives_each_reader_a_personal_link(client, settings):
     from actions.models import ActionTranslation
     from campaigns.models import Campaign
