@@ -18,6 +18,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from actions.models import TargetGroup
+from actions.personal import personal_url
+from subscribers.models import Subscriber
 from tests.support.factories import group, letter
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogs")]
@@ -63,6 +65,15 @@ def test_a_group_nobody_translated_keeps_its_own_name(client):
     page = html_of(client.get(action.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="es"))
 
     assert "<strong>City councillors</strong>: la persona que representa a su circunscripción" in page
+
+
+def test_a_personal_link_names_the_group_in_the_subscribers_language_whatever_the_browser_says(client, mps):
+    action = letter(target_group=mps)
+    claire = Subscriber.objects.create(email="claire@example.org", name="Claire", status="confirmed", language="fr")
+
+    page = html_of(client.get(personal_url(action, subscriber_id=claire.pk), HTTP_ACCEPT_LANGUAGE="en"))
+
+    assert f"<strong>Députés</strong>{NBSP}: la personne qui représente votre circonscription" in page
 
 
 def test_a_malformed_or_blank_translation_falls_back_to_the_groups_own_name(mps):
