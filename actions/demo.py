@@ -20,7 +20,17 @@ from actions import demo_content
 from actions.models import Action, District, PostalPrefix, Signature, Target, TargetGroup
 from subscribers.models import MailingList, Subscriber
 
-GROUPS = {"mps": "Members of Parliament (demo)", "ministers": "Ministers (demo)"}
+# Each group's name, and in Spanish and French (the letter page names the group in the reader's language).
+GROUPS: dict[str, dict[str, Any]] = {
+    "mps": {
+        "name": "Members of Parliament (demo)",
+        "translations": {"es": {"name": "Diputados (demo)"}, "fr": {"name": "Députés (démo)"}},
+    },
+    "ministers": {
+        "name": "Ministers (demo)",
+        "translations": {"es": {"name": "Ministros (demo)"}, "fr": {"name": "Ministres (démo)"}},
+    },
+}
 
 # code, name, province, postal prefixes. K2B is split between two districts,
 # so the demo shows the "choose your district" step.
@@ -160,10 +170,20 @@ def _members(group: TargetGroup, districts: dict[str, District]) -> int:
     return new
 
 
+def _groups() -> dict[str, TargetGroup]:
+    groups = {}
+    for slug, values in GROUPS.items():
+        group, created = TargetGroup.objects.get_or_create(slug=slug, defaults=values)
+        if not created and not group.translations and group.name == values["name"]:
+            # Earlier demos named their groups in English only: ours to complete, unlike a name staff wrote.
+            group.translations = values["translations"]
+            group.save(update_fields=["translations"])
+        groups[slug] = group
+    return groups
+
+
 def seed(*, author: Any = None, **options: Any) -> str:
-    groups = {
-        slug: TargetGroup.objects.get_or_create(slug=slug, defaults={"name": name})[0] for slug, name in GROUPS.items()
-    }
+    groups = _groups()
     districts: dict[str, District] = {}
     for code, name, province, prefixes in DISTRICTS:
         district, _created = District.objects.get_or_create(code=code, defaults={"name": name, "province": province})

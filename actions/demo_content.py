@@ -33,9 +33,9 @@ LETTER_TRANSLATIONS: dict[str, dict[str, str]] = {
         ),
     },
     "fr": {
-        "title": "Écrivez à votre député : les minières canadiennes doivent répondre de leurs torts à l’étranger",
+        "title": "Écrivez à votre député\u00a0: les minières canadiennes doivent répondre de leurs torts à l’étranger",
         "body_markdown": (
-            "Au Pérou, au Guatemala et au Honduras, les communautés vivent la même histoire : une minière "
+            "Au Pérou, au Guatemala et au Honduras, les communautés vivent la même histoire\u00a0: une minière "
             "inscrite au Canada, une concession accordée sans consultation et une rivière qui n’est plus propre.\n\n"
             "**Écrivez à votre député** et demandez-lui d’appuyer une loi qui oblige les entreprises "
             "canadiennes à respecter les droits humains à l’étranger."
@@ -67,7 +67,7 @@ PETITION_TRANSLATIONS: dict[str, dict[str, str]] = {
         "body_markdown": (
             "Cinq membres d’un conseil communautaire autochtone de la Haute-Vallée sont détenus depuis quatre "
             "mois après un blocage pacifique contre le détournement de l’eau par une mine.\n\n"
-            "Nous demandons au procureur d'**abandonner les poursuites et de les libérer**."
+            "Nous demandons au procureur d’**abandonner les poursuites et de les libérer**."
         ),
     },
 }
@@ -86,9 +86,9 @@ ALERT = {
         "**[Escriba hoy a su diputado]({url})**: basta un clic, y su carta llega a su propio representante.",
     ),
     "fr": (
-        "Urgent : écrivez aujourd’hui à votre député sur les abus miniers",
+        "Urgent\u00a0: écrivez aujourd’hui à votre député sur les abus miniers",
         "Un dirigeant communautaire qui dénonçait une minière inscrite au Canada a été détenu cette semaine.\n\n"
-        "**[Écrivez aujourd’hui à votre député]({url})** : un clic suffit, et votre lettre va à votre député.",
+        "**[Écrivez aujourd’hui à votre député]({url})**\u00a0: un clic suffit, et votre lettre va à votre député.",
     ),
 }
 

@@ -23,13 +23,18 @@ from django.utils.translation import gettext_lazy as _
 
 from subscribers.models import Consent, Language, MailingList, Subscriber, normalize_email
 from subscribers.text import SafeTextValidator
+from subscribers.translated import TranslatedNames
 
 _ONE_LINE = [SafeTextValidator(single_line=True)]
 _MULTI_LINE = [SafeTextValidator()]
 
 
-class TargetGroup(models.Model):
-    """A named set of targets: the CSV's ``group`` column and the API's ``targets.group``."""
+class TargetGroup(TranslatedNames, models.Model):
+    """A named set of targets: the CSV's ``group`` column and the API's ``targets.group``.
+
+    Its name is shown to supporters (the letter page says who receives the
+    letter), so it has one in each language: ``name_in(language)``.
+    """
 
     slug = models.SlugField(
         _("short name"),
@@ -38,6 +43,8 @@ class TargetGroup(models.Model):
         help_text=_("As written in the import file and the API, e.g. mps or ministers."),
     )
     name = models.CharField(_("name"), max_length=120, validators=_ONE_LINE)
+    # {"es": {"name": "…"}, "fr": {…}}: what readers of those languages see instead of ``name``.
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]

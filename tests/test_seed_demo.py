@@ -147,6 +147,43 @@ def test_seeding_again_retitles_the_earlier_demos_french_members_but_not_a_title
     assert titles["Élise Charbonneau"] == "Députée de Plateau-Fleuve (démo)"
 
 
+def test_the_demo_groups_have_spanish_and_french_names_marked_as_demo():
+    from actions.models import TargetGroup
+
+    seed()
+
+    mps, ministers = TargetGroup.objects.get(slug="mps"), TargetGroup.objects.get(slug="ministers")
+    assert (mps.name_in("es"), mps.name_in("fr")) == ("Diputados (demo)", "Députés (démo)")
+    assert (ministers.name_in("es"), ministers.name_in("fr")) == ("Ministros (demo)", "Ministres (démo)")
+
+
+def test_seeding_again_names_the_earlier_demos_groups_in_every_language_but_keeps_what_staff_wrote():
+    from actions.models import TargetGroup
+
+    seed()
+    TargetGroup.objects.filter(slug="ministers").update(translations={})  # an earlier demo's
+    TargetGroup.objects.filter(slug="mps").update(translations={"fr": {"name": "Députés fédéraux"}})  # staff's own
+
+    seed()
+
+    assert TargetGroup.objects.get(slug="ministers").name_in("fr") == "Ministres (démo)"
+    assert TargetGroup.objects.get(slug="mps").translations == {"fr": {"name": "Députés fédéraux"}}
+
+
+def test_the_demos_french_keeps_french_typography():
+    """A non-breaking space before : ; ? ! (a phone never starts a line with ':'), and ’ for the apostrophe."""
+    import re
+
+    from actions.models import ActionTranslation
+
+    seed()
+
+    for translation in ActionTranslation.objects.filter(language="fr"):
+        for text in (translation.title, translation.body_markdown, translation.letter_subject, translation.letter_body):
+            assert not re.search(r" [:;?!]", text), text
+            assert not re.search(r"\w'\w", text), text
+
+
 def test_the_demo_alert_links_to_the_letter_and_gives_each_reader_a_personal_link(client, settings):
     from actions.models import ActionTranslation
     from campaigns.models import Campaign

@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ImportMixin
@@ -32,6 +32,7 @@ from actions.models import District, LetterBounce, PostalPrefix, Target, TargetG
 from campaigns.staff import audit
 from subscribers.models import normalize_email
 from subscribers.text import text_problem
+from subscribers.translated import TranslatedModelForm, add_translation_fields, name_field, translated_into
 
 
 class _GroupsField(fields.Field):
@@ -135,11 +136,42 @@ class PostalPrefixInline(admin.TabularInline):
     extra = 0
 
 
+class TargetGroupForm(TranslatedModelForm):
+    """The group's name and short name, and its name in each other language."""
+
+    class Meta:
+        model = TargetGroup
+        fields = ["name", "slug"]
+
+
+_TRANSLATION_FIELDS = add_translation_fields(
+    TargetGroupForm, {"name": name_field(TargetGroup._meta.get_field("name").max_length)}
+)
+
+
 @admin.register(TargetGroup)
 class TargetGroupAdmin(admin.ModelAdmin):
     titles = {"add": _("Add a target group"), "change": _("Edit target group"), "view": _("View target group")}
-    list_display = ("name", "slug", "size")
+    form = TargetGroupForm
+    list_display = ("name", "slug", "translated_into", "size")
     search_fields = ("name", "slug")
+    fieldsets = [
+        (None, {"fields": ["name", "slug"]}),
+        (
+            _("Translations"),
+            {
+                "fields": tuple(_TRANSLATION_FIELDS),
+                "description": _(
+                    "Readers whose language is one of these see this name where a letter's page says who "
+                    "receives it. Left empty, they see the name above."
+                ),
+            },
+        ),
+    ]
+
+    @admin.display(description=pgettext_lazy("a target group (a group, masculine in es/fr)", "Translated into"))
+    def translated_into(self, obj: TargetGroup) -> str:
+        return translated_into(obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TargetGroup]:
         return super().get_queryset(request).annotate(target_count=Count("targets"))

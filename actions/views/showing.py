@@ -103,7 +103,8 @@ def _recipients(action: Action) -> dict[str, Any]:
         "group": group,
         "group_more": max(0, group_total - len(group)),
         "by_district": action.by_district,
-        "group_name": action.target_group.name if action.target_group_id and action.target_group else "",
+        # In the page's language: the group's translation, else its own name.
+        "group_name": action.target_group.local_name if action.target_group_id and action.target_group else "",
     }
 
 

@@ -10,6 +10,8 @@ from django.utils.text import get_text_list
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
+from subscribers.translated import TranslatedNames
+
 
 class Language(models.TextChoices):
     EN = "en", _("English")
@@ -17,7 +19,7 @@ class Language(models.TextChoices):
     FR = "fr", _("French")
 
 
-class MailingList(models.Model):
+class MailingList(TranslatedNames, models.Model):
     slug = models.SlugField(
         max_length=60,
         unique=True,
@@ -48,26 +50,8 @@ class MailingList(models.Model):
     def __str__(self) -> str:
         return self.local_name
 
-    def _translated(self, field: str, language: str | None) -> str:
-        translations = self.translations if isinstance(self.translations, dict) else {}
-        for code in (language or "", (language or "").split("-")[0]):
-            entry = translations.get(code.lower())
-            text = entry.get(field) if isinstance(entry, dict) else None
-            if isinstance(text, str) and text.strip():
-                return text
-        return str(getattr(self, field))
-
-    def name_in(self, language: str | None) -> str:
-        """The list's name for readers of ``language``: its translation, else the main name."""
-        return self._translated("name", language)
-
     def description_in(self, language: str | None) -> str:
         return self._translated("description", language)
-
-    @property
-    def local_name(self) -> str:
-        """The name in the language being shown now (a page's, or an email's recipient's)."""
-        return self.name_in(translation.get_language())
 
     @property
     def local_description(self) -> str:

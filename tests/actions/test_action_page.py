@@ -55,7 +55,7 @@ def test_the_letter_page_shows_the_letter_and_who_receives_it(client):
     response = client.get(action.get_absolute_url())
     page = text_of(response)
     assert action.letter_body in page
-    assert "Your representative in “MPS”, found from your postal code" in page
+    assert "MPS : the one who represents your district, found from your postal code" in page  # MPS in bold
     assert 'name="message"' in response.content.decode()
     assert 'name="letter_body"' not in response.content.decode()
 
