@@ -9,10 +9,13 @@ export lands in the audit log. Each runs inside the sender's transaction.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.db.models import Model, Q, QuerySet
+
 from campaigns.events.recording import record_unsubscribe
-from campaigns.models import Delivery, DeliveryEvent, PersonEngagement
+from campaigns.models import Delivery, DeliveryEvent, PersonEngagement, RolledUpProblem
 from campaigns.staff import audit
 from subscribers.models import Consent, Subscriber
 from subscribers.services.privacy import iso
@@ -45,10 +48,34 @@ def credit_unsubscribe(sender: Any, *, subscriber_id: int, channel: str, when: A
         record_unsubscribe(subscriber_id=subscriber_id, when=when)
 
 
-def forget_event_payloads(sender: Any, *, subscriber: Subscriber, **kwargs: Any) -> None:
+def forget_event_payloads(
+    sender: Any, *, subscriber: Subscriber, email: str = "", replacement_email: str = "", **kwargs: Any
+) -> None:
     # Provider payloads carry the address in clear; the events themselves
     # stay, so the campaigns' reports still add up.
     DeliveryEvent.objects.filter(delivery__subscriber=subscriber).update(payload={})
+    if not email:
+        return
+    # A bounce's reason often quotes the address ("550 <ana@…>: no such user"): the
+    # problem list, live or rolled up, shows the placeholder instead.
+    _scrub(DeliveryEvent.objects.filter(delivery__subscriber=subscriber), ["reason"], email, replacement_email)
+    _scrub(Delivery.objects.filter(subscriber=subscriber), ["error"], email, replacement_email)
+    _scrub(RolledUpProblem.objects.filter(subscriber=subscriber), ["event_reason", "error"], email, replacement_email)
+
+
+def _scrub(rows: QuerySet[Any], fields: list[str], email: str, replacement: str) -> None:
+    """Replace the address in ``fields`` of the few rows that quote it (any case)."""
+    address = re.compile(re.escape(email), re.IGNORECASE)
+    quoting = Q()
+    for name in fields:
+        quoting |= Q(**{f"{name}__icontains": email})
+    changed: list[Model] = []
+    for row in rows.filter(quoting).only("pk", *fields):
+        for name in fields:
+            setattr(row, name, address.sub(replacement, getattr(row, name)))
+        changed.append(row)
+    if changed:
+        rows.model.objects.bulk_update(changed, fields)
 
 
 def export_deliveries(sender: Any, *, subscriber: Subscriber, **kwargs: Any) -> dict[str, Any]:
@@ -85,6 +112,16 @@ def _rolled_up(subscriber: Subscriber) -> dict[str, Any] | None:
         "last_received_at": iso(engagement.last_received_at),
         "last_opened_at": iso(engagement.last_opened_at),
         "last_clicked_at": iso(engagement.last_clicked_at),
+        "problems": [
+            {
+                "campaign": problem.campaign_id,
+                "status": problem.status,
+                "event": problem.event_kind,
+                "reason": problem.event_reason or problem.error,
+                "occurred_at": iso(problem.occurred_at),
+            }
+            for problem in RolledUpProblem.objects.filter(subscriber=subscriber).order_by("pk")
+        ],
     }
 
 

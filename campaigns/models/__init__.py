@@ -7,7 +7,7 @@
   frequency cap counts)
 - ``events``: DeliveryEvent, CampaignStat, RefusedWebhook
 - ``staff``: AuditLog, ApiToken
-- ``rollup``: RolledUpCampaign, PersonEngagement (campaigns/rollup/)
+- ``rollup``: RolledUpCampaign, PersonEngagement, RolledUpProblem (campaigns/rollup/)
 
 The pipeline that uses them is ``campaigns/sending/`` (see ARCHITECTURE.md).
 """
@@ -17,7 +17,7 @@ from campaigns.models.campaigns import Campaign, CampaignArticle, CampaignTransl
 from campaigns.models.content import Article
 from campaigns.models.deliveries import RECENT_SENDS, Delivery, DeliveryCount, RecentSends, SendBatch
 from campaigns.models.events import CampaignStat, DeliveryEvent, RefusedWebhook
-from campaigns.models.rollup import PersonEngagement, RolledUpCampaign
+from campaigns.models.rollup import PersonEngagement, RolledUpCampaign, RolledUpProblem
 from campaigns.models.staff import ApiToken, AuditLog
 
 # Migrations 0001 and 0007 name the default of Campaign.attribution_code by this path: the same function.
@@ -40,5 +40,6 @@ __all__ = [
     "RecentSends",
     "RefusedWebhook",
     "RolledUpCampaign",
+    "RolledUpProblem",
     "SendBatch",
 ]

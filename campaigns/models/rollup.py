@@ -11,7 +11,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models.campaigns import Campaign
+from campaigns.models.deliveries import Delivery
+from campaigns.models.events import DeliveryEvent
 from subscribers.models import Subscriber
+
+# What puts a delivery on its campaign's problem list: a send that failed or
+# may not have happened, or an event saying the mail did not reach or was
+# unwelcome. The report reads the list by these; the roll-up keeps its lines.
+PROBLEM_STATUSES = [Delivery.Status.FAILED, Delivery.Status.UNKNOWN]
+PROBLEM_KINDS = [
+    DeliveryEvent.Kind.BOUNCED,
+    DeliveryEvent.Kind.SOFT_BOUNCED,
+    DeliveryEvent.Kind.REJECTED,
+    DeliveryEvent.Kind.COMPLAINED,
+]
 
 
 class RolledUpCampaign(models.Model):
@@ -62,3 +75,39 @@ class PersonEngagement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber_id}: {self.campaigns_received} campaigns"
+
+
+class RolledUpProblem(models.Model):
+    """A line of a rolled-up campaign's problem list: a send that failed, bounced, was refused or complained.
+
+    Its own small table, not kept ``Delivery`` rows: the ledger's counters and
+    ``RolledUpCampaign`` already hold these deliveries' figures, so rows left in
+    the ledger would be counted twice (see campaigns/rollup/). The person is a
+    reference, never a copied address: erasure replaces the address on the
+    subscriber and scrubs it from the reasons here (campaigns/people.py).
+    """
+
+    # The delivery's own id: the list keeps its order, and a resumed roll-up cannot add a line twice.
+    delivery_id = models.BigIntegerField(primary_key=True, verbose_name=_("delivery"))
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="rolled_up_problems", verbose_name=_("campaign")
+    )
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="rolled_up_problems", verbose_name=_("subscriber")
+    )
+    status = models.CharField(max_length=16, choices=Delivery.Status.choices, verbose_name=_("status"))
+    # The latest problem event's kind and reason, as the live list shows them.
+    event_kind = models.CharField(
+        max_length=16, choices=DeliveryEvent.Kind.choices, blank=True, verbose_name=_("event")
+    )
+    event_reason = models.CharField(max_length=500, blank=True, verbose_name=_("reason"))
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+    occurred_at = models.DateTimeField(null=True, blank=True, verbose_name=_("when"))
+
+    class Meta:
+        verbose_name = _("rolled-up problem")
+        verbose_name_plural = _("rolled-up problems")
+        indexes = [models.Index(fields=["campaign", "delivery_id"], name="rolledupproblem_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} → {self.subscriber_id} ({self.status} {self.event_kind})"

@@ -40,7 +40,6 @@ TIMELINE_HOURS = 72
 TIMELINE_KINDS = [Kind.OPENED, Kind.CLICKED, Kind.BOUNCED, Kind.COMPLAINED]
 # Above this many rows not sent, the untracked count probes sent rows directly (see _untracked_recipients).
 NOT_SENT_READ_LIMIT = 50_000
-PROBLEM_KINDS = [Kind.BOUNCED, Kind.SOFT_BOUNCED, Kind.REJECTED, Kind.COMPLAINED]
 
 
 def delivered_or_none(delivered_deliveries: int) -> int | None:
@@ -337,36 +336,4 @@ def _rolled_up_report(campaign: Campaign, rollup: RolledUpCampaign) -> CampaignR
         untracked_lists=untracked_lists,
         rolled_up_at=rollup.started_at,
         extra=lines_for(campaign),
-    )
-
-
-def problem_deliveries(campaign: Campaign, *, limit: int | None = None):  # type: ignore[no-untyped-def]
-    """Failed and unknown sends, and deliveries that bounced, were rejected or complained (the first ``limit``).
-
-    One query: the latest problem event's kind and reason come from a subquery.
-    """
-    problem_events = DeliveryEvent.objects.filter(delivery_id=OuterRef("pk"), kind__in=PROBLEM_KINDS).order_by(
-        "-occurred_at", "-pk"
-    )
-    # The ids first, from two index-only scans (campaign, status, id) and (campaign,
-    # kind, delivery), sorted and cut to ``limit`` before any row is read. "WHERE
-    # campaign = … ORDER BY id LIMIT n" over the rows instead lets Postgres walk the
-    # whole ledger's primary key looking for this campaign's rows: 20 s at 50
-    # million rows for a recent campaign (bench/ledger_bench.py).
-    failed = Delivery.objects.filter(campaign=campaign, status__in=[Status.FAILED, Status.UNKNOWN]).values("id")
-    with_problem_events = DeliveryEvent.objects.filter(
-        campaign=campaign, kind__in=PROBLEM_KINDS, delivery__isnull=False
-    ).values("delivery_id")
-    ids = failed.union(with_problem_events)
-    if limit is not None:
-        ids = ids.order_by("id")[:limit]
-    return (
-        Delivery.objects.filter(pk__in=ids)
-        .annotate(
-            event_kind=Subquery(problem_events.values("kind")[:1]),
-            event_reason=Subquery(problem_events.values("reason")[:1]),
-        )
-        .select_related("subscriber")
-        # Not by id alone, for the same reason: the primary key's order is the trap.
-        .order_by("campaign_id", "pk")
     )

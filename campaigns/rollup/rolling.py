@@ -4,6 +4,16 @@ Crash-safe and resumable: the campaign's figures are written once, before the
 first row goes, and each batch adds its people's engagement and deletes its
 rows (and their events) in one transaction, so a batch is either wholly
 counted and gone or untouched. Running it again carries on where it stopped.
+
+The problem list (who failed, bounced, was refused or complained, and why)
+outlives the rows: in the same transaction, one INSERT … SELECT copies the
+batch's problem deliveries into ``RolledUpProblem``, a few per cent of the
+rows. A table of its own rather than keeping those Delivery rows: kept rows
+would stay in the ledger's counters (``DeliveryCount``) while their figures
+are also in ``RolledUpCampaign``, the person's history would count them
+beside their ``PersonEngagement``, and ``due_campaigns`` would find the
+campaign due for ever. Its key is the delivery's id, so a line cannot be
+added twice however often a batch is retried.
 """
 
 # The SQL here is built from model table names and code constants; every value is a parameter.
@@ -19,7 +29,16 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery, DeliveryCount, DeliveryEvent, PersonEngagement, RolledUpCampaign
+from campaigns.models import (
+    Campaign,
+    Delivery,
+    DeliveryCount,
+    DeliveryEvent,
+    PersonEngagement,
+    RolledUpCampaign,
+    RolledUpProblem,
+)
+from campaigns.models.rollup import PROBLEM_KINDS, PROBLEM_STATUSES
 from subscribers.models import Subscriber
 
 logger = logging.getLogger(__name__)
@@ -67,6 +86,7 @@ def roll_up(campaign_id: int, *, batch_size: int = BATCH_SIZE) -> int:
             if not ids:
                 break
             _add_engagement(ids)
+            _keep_problems(ids)
             _delete(ids)
         deleted += len(ids)
     # Every row gone, each status's counter rows (one per connection that wrote) sum to zero: drop them.
@@ -145,6 +165,35 @@ def _add_engagement(ids: list[int]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [Delivery.Status.SENT, Delivery.Status.SENT, *ids])
+
+
+def _keep_problems(ids: list[int]) -> None:
+    """The batch's problem list lines, as ``campaigns/reports/problems.py`` shows them, in one statement."""
+    delivery, event, problem = Delivery._meta.db_table, DeliveryEvent._meta.db_table, RolledUpProblem._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    kinds = ", ".join(["%s"] * len(PROBLEM_KINDS))
+    statuses = ", ".join(["%s"] * len(PROBLEM_STATUSES))
+
+    def latest(column: str) -> str:
+        return (
+            f"(SELECT e.{column} FROM {event} e WHERE e.delivery_id = d.id AND e.kind IN ({kinds})"
+            " ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1)"
+        )
+
+    sql = (
+        f"INSERT INTO {problem} (delivery_id, campaign_id, subscriber_id, status, event_kind, event_reason, error,"
+        " occurred_at)"
+        f" SELECT d.id, d.campaign_id, d.subscriber_id, d.status, COALESCE({latest('kind')}, ''),"
+        f" COALESCE({latest('reason')}, ''), d.error, COALESCE({latest('occurred_at')}, d.sent_at, d.claimed_at)"
+        f" FROM {delivery} d JOIN {Subscriber._meta.db_table} s ON s.id = d.subscriber_id"
+        f" WHERE d.id IN ({marks}) AND (d.status IN ({statuses})"
+        f" OR EXISTS (SELECT 1 FROM {event} e WHERE e.delivery_id = d.id AND e.kind IN ({kinds})))"
+        " ON CONFLICT (delivery_id) DO NOTHING"
+    )
+    kind_values = [str(kind) for kind in PROBLEM_KINDS]
+    params: list[str | int] = [*kind_values * 3, *ids, *(str(status) for status in PROBLEM_STATUSES), *kind_values]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _delete(ids: list[int]) -> None:

@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 from campaigns.models import Campaign, DeliveryEvent
 from campaigns.reports.ab_tests import ab_test_report
 from campaigns.reports.charts import Series, axis_hour, line_chart
-from campaigns.reports.figures import TIMELINE_HOURS, CampaignReport, campaign_report, problem_deliveries
+from campaigns.reports.figures import TIMELINE_HOURS, CampaignReport, campaign_report
+from campaigns.reports.problems import problem_rows
 from campaigns.staff import audit
 from campaigns.staff.roles import EXPORT_PERMISSION
 from subscribers.spreadsheets import neutralise_cell
@@ -64,10 +65,14 @@ def _hide_addresses(text: str) -> str:
     return _ADDRESS.sub(_("(address hidden)"), text)
 
 
+def _any_problem(data: CampaignReport) -> bool:
+    return any((data.failed, data.unknown, data.hard_bounces, data.soft_bounces, data.rejected, data.complaints))
+
+
 def report(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_for(request, pk)
     data = campaign_report(campaign)
-    problems = list(problem_deliveries(campaign, limit=PROBLEMS_ON_PAGE + 1))
+    problems = list(problem_rows(campaign, limit=PROBLEMS_ON_PAGE + 1))
     kind_labels = dict(DeliveryEvent.Kind.choices)
     # Who bounced or complained is subscriber data: on screen, like in the
     # CSV, only for staff who may export it (a bounce's reason often quotes the address).
@@ -85,6 +90,8 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         "chart": _chart(data),
         "problems": problems[:PROBLEMS_ON_PAGE],
         "more_problems": len(problems) > PROBLEMS_ON_PAGE,
+        # Rolled up before problem lines were kept (migration 0013): the figures say there were some.
+        "problems_lost": not problems and data.rolled_up_at is not None and _any_problem(data),
         "can_export": can_export,
         "ab": ab_test_report(campaign),
     }
@@ -97,12 +104,13 @@ class _Echo:
 
 
 def _csv_rows(report_data: CampaignReport) -> Iterator[list[str]]:
-    yield ["section", "name", "value", "status", "event", "reason"]
+    yield ["section", "name", "value", "status", "event", "reason", "when"]
     for name, value in report_data.figures():
-        yield ["figure", name, str(value), "", "", ""]
+        yield ["figure", name, str(value), "", "", "", ""]
     for link in report_data.top_links:
-        yield ["link", neutralise_cell(link["url"]), str(link["unique"]), "", "", ""]
-    for delivery in problem_deliveries(report_data.campaign).iterator(chunk_size=2000):
+        yield ["link", neutralise_cell(link["url"]), str(link["unique"]), "", "", "", ""]
+    # The same lines before and after the campaign's ledger is rolled up (campaigns/reports/problems.py).
+    for delivery in problem_rows(report_data.campaign):
         yield [
             "problem",
             neutralise_cell(delivery.subscriber.email),
@@ -110,6 +118,7 @@ def _csv_rows(report_data: CampaignReport) -> Iterator[list[str]]:
             delivery.status,
             delivery.event_kind or "",
             neutralise_cell(delivery.event_reason or delivery.error),
+            delivery.occurred_at.isoformat() if delivery.occurred_at else "",
         ]
 
 

@@ -151,7 +151,7 @@ def test_the_csv_export_needs_the_export_permission_and_is_audited(client, sent_
 
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert ["figure", "delivered", "8", "", "", ""] in rows
+    assert ["figure", "delivered", "8", "", "", "", ""] in rows
     problem = next(row for row in rows if row[0] == "problem" and row[3] == "failed")
     assert problem[1] == "'=hyperlink(1)@example.org"
     assert problem[5] == "'-550 relay refused"
