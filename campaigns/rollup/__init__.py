@@ -18,4 +18,16 @@ old rows solves on PostgreSQL and SQLite alike (partitions need Postgres, a
 partition key in the unique constraint, and a scheme to create them).
 Appeals keep their rows (who received an appeal is how a gift is attributed), and
 so do A/B tests (each variant's figures are read from its rows).
+
+The problem list outlives the rows: who failed, bounced, was refused or
+complained, and why, is copied into ``RolledUpProblem`` (a few per cent of the
+rows) in the same transaction as each batch's delete, and
+``campaigns/reports/problems.py`` reads it. A compact table of its own rather
+than Delivery rows left undeleted: the ledger's counters (``DeliveryCount``,
+kept by triggers) would go on counting kept rows while ``RolledUpCampaign``
+holds the same figures, so any reader adding the two would count them twice;
+the person's history would count them beside ``PersonEngagement``; and a
+campaign with rows left would stay "due" for ever. It names the person by
+reference (erasure replaces the address there, and campaigns/people.py scrubs
+it from the reasons).
 """
