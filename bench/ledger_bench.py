@@ -16,7 +16,8 @@ opens, clicks, bounces, complaints). Then times, each the median of three:
 - the API's counts (``lifecycle.campaign_counts``);
 - the audience snapshot of a new campaign to the whole list, writing
   ``--subscribers`` more rows into the big table (once, in a transaction);
-- the roll-up itself, for one old campaign.
+- the roll-up itself, for one old campaign; and for the newest (rolled back),
+  whose bounces and complaints become its kept problem list, with that step's share.
 
     BENCH_ONLY=ledger BENCH_ARGS_LEDGER="--rows 2000000 --subscribers 100000" make bench   # a quick run
 
@@ -336,7 +337,39 @@ def measure(oldest: int, newest: int, news_list_size: int) -> float:
         if _REUSE:
             transaction.set_rollback(True)  # the next run measures the same table
     print(f"  audience snapshot into the big table: {added:,} deliveries in {elapsed:.2f} s")
+    roll_up_with_problems(newest)
     return max(newest_report, old_report, rolled)
+
+
+def roll_up_with_problems(campaign_id: int) -> None:
+    """The newest campaign's roll-up (its events make a problem list), rolled back; the problem lines' share."""
+    from campaigns.models import Campaign, RolledUpProblem
+    from campaigns.reports.problems import problem_deliveries
+    from campaigns.rollup import rolling
+
+    live = problem_deliveries(Campaign.objects.get(pk=campaign_id)).count()
+    keep, spent = rolling._keep_problems, [0.0]
+
+    def timed(campaign: int, ids: list[int]) -> None:
+        started = time.perf_counter()
+        keep(campaign, ids)
+        spent[0] += time.perf_counter() - started
+
+    rolling._keep_problems = timed  # type: ignore[assignment]
+    try:
+        with transaction.atomic():
+            started = time.perf_counter()
+            deleted = rolling.roll_up(campaign_id)
+            elapsed = time.perf_counter() - started
+            kept = RolledUpProblem.objects.filter(campaign_id=campaign_id).count()
+            transaction.set_rollback(True)  # the newest campaign stays live for the next run
+    finally:
+        rolling._keep_problems = keep  # type: ignore[assignment]
+    assert kept == live, (kept, live)
+    print(
+        f"  roll-up of the newest campaign (rolled back): {deleted:,} rows in {elapsed:.1f} s,"
+        f" of which {spent[0]:.2f} s copying its {kept:,} problem lines"
+    )
 
 
 def main() -> None:

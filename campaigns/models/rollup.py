@@ -90,7 +90,11 @@ class RolledUpProblem(models.Model):
     # The delivery's own id: the list keeps its order, and a resumed roll-up cannot add a line twice.
     delivery_id = models.BigIntegerField(primary_key=True, verbose_name=_("delivery"))
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="rolled_up_problems", verbose_name=_("campaign")
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="rolled_up_problems",
+        db_index=False,  # the (campaign, delivery_id) index serves it
+        verbose_name=_("campaign"),
     )
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="rolled_up_problems", verbose_name=_("subscriber")
