@@ -12,12 +12,11 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Campaign, Delivery, DeliveryEvent, RolledUpProblem
-from campaigns.rollup import rolling
 from campaigns.rollup.rolling import roll_up
 from subscribers.models import Subscriber
 from subscribers.services.privacy import erase, export_personal_data
 from tests.support.personas import staff, verified
-from tests.support.reports import add_event
+from tests.support.reports import add_event, roll_up_killed_after_one_batch
 
 pytestmark = pytest.mark.django_db
 Kind = DeliveryEvent.Kind
@@ -104,21 +103,7 @@ def test_an_erased_person_keeps_no_address_in_the_problem_list(admin_client, old
 
 def test_a_roll_up_stopped_midway_and_resumed_keeps_each_problem_exactly_once(admin_client, old_campaign):
     before = shown(admin_client, old_campaign)
-    original = rolling._delete
-    batches: list[list[int]] = []
-
-    def killed_on_the_second_batch(ids):  # type: ignore[no-untyped-def]
-        if batches:
-            raise RuntimeError("the worker was killed")
-        batches.append(ids)
-        original(ids)
-
-    rolling._delete = killed_on_the_second_batch
-    try:
-        with pytest.raises(RuntimeError):
-            roll_up(old_campaign.pk, batch_size=9)  # the first batch holds three of the five problems
-    finally:
-        rolling._delete = original
+    roll_up_killed_after_one_batch(old_campaign.pk, batch_size=9)  # the first batch holds three of the five problems
     assert RolledUpProblem.objects.filter(campaign=old_campaign).count() == 3
     assert shown(admin_client, old_campaign) == before  # half moved, half still in the ledger: each once
 

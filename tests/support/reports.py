@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from campaigns.events.stats import rebuild_campaign_stats
 from campaigns.models import Campaign, Delivery, DeliveryEvent
+from campaigns.rollup import rolling
 from tests.support.factories import make_delivery
 
 Kind = DeliveryEvent.Kind
@@ -48,3 +50,21 @@ def build_sent_campaign() -> Campaign:
     add_event(deliveries[1], Kind.CLICKED, url="https://example.org/donate", hours=2)
     rebuild_campaign_stats(campaign.pk)  # events written directly here, not through the webhooks
     return campaign
+
+
+def roll_up_killed_after_one_batch(campaign_id: int, *, batch_size: int) -> None:
+    """A roll-up whose worker dies in its second batch: the first batch is done, the second rolled back."""
+    original, batches = rolling._delete, []
+
+    def killed_on_the_second_batch(ids: list[int]) -> None:
+        if batches:
+            raise RuntimeError("the worker was killed")
+        batches.append(ids)
+        original(ids)
+
+    rolling._delete = killed_on_the_second_batch  # type: ignore[assignment]
+    try:
+        with pytest.raises(RuntimeError):
+            rolling.roll_up(campaign_id, batch_size=batch_size)
+    finally:
+        rolling._delete = original  # type: ignore[assignment]
