@@ -16,6 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from actions.models import Action, Letter, Signature
+from actions.sending import claims
 from subscribers.models import Subscriber
 
 # Days on the chart: the most recent ones when an action runs longer.
@@ -143,6 +144,7 @@ def _letters(action: Action) -> list[dict[str, Any]]:
             pending=Count("id", filter=Q(status__in=[L.PENDING, L.SENDING])),
             unknown=Count("id", filter=Q(status=L.UNKNOWN)),
             by_hand=Count("id", filter=Q(status=L.BY_HAND)),
+            **claims.waiting_for_tomorrow(),
         )
         .order_by("target__name", "target_id")
     )
@@ -156,6 +158,9 @@ def _letters(action: Action) -> list[dict[str, Any]]:
             "bounce_reason": row["target__bounce_reason"],
             "failure_reasons": reasons.get(row["target_id"], []),
             **{key: row[key] for key in ("sent", "failed", "pending", "unknown", "by_hand")},
+            "waiting_overall_cap": row["waiting_overall_cap"],
+            "waiting_action_cap": row["waiting_action_cap"],
+            "overall_limit": claims.overall_cap(),
         }
         for row in rows
     ]

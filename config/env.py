@@ -45,6 +45,17 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not an integer") from None
 
 
+def env_count(name: str) -> int | None:
+    """A whole number of at least 1 (a limit); unset or empty: None (no limit)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a whole number of at least 1 (leave it unset for none)")
+    return int(value)
+
+
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

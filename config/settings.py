@@ -21,6 +21,7 @@ from config.env import (
     ImproperlyConfiguredEnv,
     env_bool,
     env_cap,
+    env_count,
     env_float,
     env_int,
     env_list,
@@ -380,6 +381,11 @@ TOCSIN_SEND_QUEUE_LEASE_SECONDS = env_int("TOCSIN_SEND_QUEUE_LEASE_SECONDS", 600
 # A delivery still "sending" after this long belongs to a dead worker: unknown.
 TOCSIN_SEND_CLAIM_TIMEOUT = env_int("TOCSIN_SEND_CLAIM_TIMEOUT", max(2 * EMAIL_TIMEOUT, 90))
 TOCSIN_SEND_MAX_FAILURES = env_int("TOCSIN_SEND_MAX_FAILURES", 5)
+# Letters to decision-makers (actions/sending/): at most this many emails a day to one
+# target across every action (a digest is one email; test letters to staff never count),
+# in TIME_ZONE's day; the rest wait for the next day. Unset: no overall cap (each
+# action's own daily cap still holds).
+TOCSIN_LETTERS_PER_TARGET_PER_DAY = env_count("TOCSIN_LETTERS_PER_TARGET_PER_DAY")
 TOCSIN_SEND_RETRY_BASE = env_float("TOCSIN_SEND_RETRY_BASE", 5.0)
 TOCSIN_SEND_RETRY_MAX = env_float("TOCSIN_SEND_RETRY_MAX", 300.0)
 TOCSIN_SEND_SWEEP_SECONDS = env_float("TOCSIN_SEND_SWEEP_SECONDS", 15.0)

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from actions.ledger import Letter, LetterDigest, LetterStatus
@@ -77,27 +77,73 @@ def claim_letter(letter_id: int) -> bool:
     )
 
 
-def claim_within_cap(letter_id: int, *, action_id: int, target_id: int, cap: int) -> str:
-    """Claim unless the target already had ``cap`` of this action's letters today; then defer to tomorrow.
+# Why a letter waits for the next day: kept on the pending row (its ``error``) for the action's page.
+ACTION_CAP_REASON = "over the action's daily cap for this target: waits for the next day"
+OVERALL_CAP_REASON = "over the organisation's daily limit for this target: waits for the next day"
+_COUNTED = [L.SENDING, L.SENT, L.UNKNOWN]
 
-    Claims for one target are serialised on the target's row (FOR NO KEY
-    UPDATE: signings may still write letters to it), so two workers never
-    both take the last place of the day.
+
+def overall_cap() -> int | None:
+    """``TOCSIN_LETTERS_PER_TARGET_PER_DAY``: emails a day to one target across every action, or None."""
+    return settings.TOCSIN_LETTERS_PER_TARGET_PER_DAY
+
+
+def lock_target(target_id: int) -> None:
+    """Serialise the capped claims for one target (FOR NO KEY UPDATE: signings may still write letters to it)."""
+    Target.objects.select_for_update(no_key=True).filter(pk=target_id).first()
+
+
+def emails_today(target_id: int, start: datetime, end: datetime) -> int:
+    """The emails the target got (or is getting) that day from every action: a digest is one, test letters none."""
+    letters = Letter.objects.filter(
+        target_id=target_id,
+        digest__isnull=True,
+        test_to="",
+        status__in=_COUNTED,
+        claimed_at__gte=start,
+        claimed_at__lt=end,
+    ).count()
+    digests = LetterDigest.objects.filter(
+        target_id=target_id, status__in=_COUNTED, claimed_at__gte=start, claimed_at__lt=end
+    ).count()
+    return letters + digests
+
+
+def waiting_for_tomorrow() -> dict[str, Count]:
+    """Annotations for a per-target table: its letters now waiting for the next day, by the cap that held them."""
+    later = Q(status=L.PENDING, not_before__gt=timezone.now())
+    return {
+        "waiting_overall_cap": Count("id", filter=later & Q(error=OVERALL_CAP_REASON)),
+        "waiting_action_cap": Count("id", filter=later & Q(error=ACTION_CAP_REASON)),
+    }
+
+
+def claim_within_cap(letter_id: int, *, action_id: int, target_id: int, cap: int | None, overall: int | None) -> str:
+    """Claim unless the target is at a cap today; then defer to tomorrow, saying which cap.
+
+    ``cap`` counts this action's letters to the target, ``overall`` every email to
+    it (``TOCSIN_LETTERS_PER_TARGET_PER_DAY``). Claims for one target, letters and
+    digests alike, are serialised on the target's row, so two workers never both
+    take the last place of the day.
     """
     start, end = day_bounds()
     with transaction.atomic():
-        Target.objects.select_for_update(no_key=True).filter(pk=target_id).first()
-        used = Letter.objects.filter(
-            action_id=action_id,
-            target_id=target_id,
-            status__in=[L.SENDING, L.SENT, L.UNKNOWN],
-            claimed_at__gte=start,
-            claimed_at__lt=end,
-        ).count()
-        if used >= cap:
-            Letter.objects.filter(pk=letter_id, status=L.PENDING).update(not_before=end, lease_until=None)
+        lock_target(target_id)
+        reason = ""
+        if overall and emails_today(target_id, start, end) >= overall:
+            reason = OVERALL_CAP_REASON
+        elif cap and _action_letters(action_id, target_id, start, end) >= cap:
+            reason = ACTION_CAP_REASON
+        if reason:
+            Letter.objects.filter(pk=letter_id, status=L.PENDING).update(not_before=end, lease_until=None, error=reason)
             return CAPPED
         return CLAIMED if claim_letter(letter_id) else LOST
+
+
+def _action_letters(action_id: int, target_id: int, start: datetime, end: datetime) -> int:
+    return Letter.objects.filter(
+        action_id=action_id, target_id=target_id, status__in=_COUNTED, claimed_at__gte=start, claimed_at__lt=end
+    ).count()
 
 
 @dataclass(frozen=True)

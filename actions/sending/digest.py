@@ -113,10 +113,36 @@ def release(digest_id: int, *, not_before: datetime | None = None) -> None:
     LetterDigest.objects.filter(pk=digest_id, status=L.PENDING).update(lease_until=None, not_before=not_before)
 
 
+def _over_overall_cap(digest_id: int, due: Q) -> bool:
+    """Under ``TOCSIN_LETTERS_PER_TARGET_PER_DAY``, with the target locked: True if the target had its emails today.
+
+    Then the digest is not sent: its letters leave it and wait for the next day's
+    digest (one digest a day per action stays the rule), saying why; the day's
+    digest row stays, skipped, so that the sweeper does not build it again today.
+    """
+    overall = claims.overall_cap()
+    target_id = LetterDigest.objects.filter(due, pk=digest_id, status=L.PENDING).values_list("target_id", flat=True)
+    if not overall or not target_id:
+        return False
+    claims.lock_target(target_id[0])
+    start, end = claims.day_bounds()
+    if claims.emails_today(target_id[0], start, end) < overall:
+        return False
+    LetterDigest.objects.filter(pk=digest_id, status=L.PENDING).update(
+        status=L.SKIPPED, error=claims.OVERALL_CAP_REASON, lease_until=None
+    )
+    Letter.objects.filter(digest_id=digest_id, status=L.PENDING).update(
+        digest=None, not_before=end, lease_until=None, error=claims.OVERALL_CAP_REASON
+    )
+    return True
+
+
 def _claim(digest_id: int) -> bool:
     now = timezone.now()
     due = Q(not_before__isnull=True) | Q(not_before__lte=now)
     with transaction.atomic():
+        if _over_overall_cap(digest_id, due):
+            return False
         won = LetterDigest.objects.filter(due, pk=digest_id, status=L.PENDING).update(
             status=L.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )

@@ -128,10 +128,12 @@ def _settled(row: dict[str, Any]) -> bool:
 
 def _claim(row: dict[str, Any], finished: claims.Done | None) -> str:
     """Claim ``row`` (recording ``finished`` in the same statement when no daily cap applies)."""
-    cap = row["action__daily_cap"]
-    if cap and not row["test_to"]:
+    cap, overall = row["action__daily_cap"], claims.overall_cap()
+    if (cap or overall) and not row["test_to"]:  # test letters go to staff: never capped
         claims.advance(finished, None)
-        return claims.claim_within_cap(row["id"], action_id=row["action_id"], target_id=row["target_id"], cap=cap)
+        return claims.claim_within_cap(
+            row["id"], action_id=row["action_id"], target_id=row["target_id"], cap=cap, overall=overall
+        )
     return claims.CLAIMED if claims.advance(finished, row["id"]) else claims.LOST
 
 

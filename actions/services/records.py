@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from actions.models import Action, Letter, Signature
+from actions.sending import claims
 from actions.signals import signatures_erased
 from subscribers.models import Subscriber, normalize_email
 
@@ -164,6 +165,9 @@ def erase_signatures(*, email: str, replacement_email: str, subscriber_id: int |
     return len(ids)
 
 
+WAITING = ("waiting_overall_cap", "waiting_action_cap")
+
+
 def letter_counts_by_target(action: Action) -> list[dict[str, Any]]:
     """Per target (by name): sent, failed, pending (waiting or being sent), unknown and by hand."""
     L = Letter.Status
@@ -176,6 +180,7 @@ def letter_counts_by_target(action: Action) -> list[dict[str, Any]]:
             pending=Count("id", filter=Q(status__in=[L.PENDING, L.SENDING])),
             unknown=Count("id", filter=Q(status=L.UNKNOWN)),
             by_hand=Count("id", filter=Q(status=L.BY_HAND)),
+            **claims.waiting_for_tomorrow(),
         )
         .order_by("target__name", "target_id")
     )
@@ -186,7 +191,8 @@ def letter_counts_by_target(action: Action) -> list[dict[str, Any]]:
             "email": row["target__email"],
             "do_not_email": row["target__do_not_email"],
             "bouncing": row["target__bouncing_since"] is not None,
-            **{key: int(row[key]) for key in ("sent", "failed", "pending", "unknown", "by_hand")},
+            **{key: int(row[key]) for key in ("sent", "failed", "pending", "unknown", "by_hand", *WAITING)},
+            "overall_limit": claims.overall_cap(),
         }
         for row in rows
     ]
