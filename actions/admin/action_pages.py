@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from actions import delivery, services
 from actions.admin import reports
 from actions.admin.letter_delivery import DELIVERY_FIELDSET, LetterDeliveryMixin
+from actions.admin.test_digest import TestDigestMixin
 from actions.models import Action, ActionTranslation
 from campaigns.content.articles import markdown_to_html
 from campaigns.staff import audit
@@ -42,7 +43,7 @@ class ActionTranslationInline(admin.StackedInline):
 
 
 @admin.register(Action)
-class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
+class ActionAdmin(LetterDeliveryMixin, TestDigestMixin, admin.ModelAdmin):
     titles = {"add": _("Add an action"), "change": _("Edit action"), "view": _("View action")}
     inlines = [ActionTranslationInline]
     list_display = ("title", "kind", "status", "signature_total", "goal", "public_page", "created_at")
@@ -62,6 +63,7 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
         "test_mode_notice",
         "letters_by_target",
         "letter_counts_by_target",
+        "test_digest",
     )
     actions = ["open_actions", "close_actions"]
     fieldsets = [
@@ -100,6 +102,8 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
             swaps["deliver"] = None
         if obj is None or not obj.test_mode:
             swaps["test_mode_notice"] = None  # a row saying "—" beside the test mode box says nothing
+        if obj is None or not obj.is_letter:
+            swaps["test_digest"] = None
         fieldsets = []
         for name, options in super().get_fieldsets(request, obj):
             fields = [swaps.get(field, field) if isinstance(field, str) else field for field in options["fields"]]
@@ -176,6 +180,7 @@ class ActionAdmin(LetterDeliveryMixin, admin.ModelAdmin):
             path("<int:pk>/by-hand/", view(self.print_by_hand), name="actions_action_by_hand"),
             path("<int:pk>/by-hand.csv", view(self.by_hand_csv), name="actions_action_by_hand_csv"),
             *self.letter_delivery_urls(),
+            *self.test_digest_urls(),
             *super().get_urls(),
         ]
 

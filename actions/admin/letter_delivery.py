@@ -36,6 +36,7 @@ DELIVERY_FIELDSET: Any = (
             "test_mode_notice",
             "test_mode",
             "test_email",
+            "test_digest",
             "delivery_mode",
             "digest_hour",
             "daily_cap",
@@ -101,6 +102,7 @@ class LetterDeliveryMixin:
         swaps: dict[str, str | None] = {}
         if not can_send(request.user):
             swaps["letters_by_target"] = "letter_counts_by_target"
+            swaps["test_digest"] = None  # a test send is for those who may send
         return swaps
 
     def letter_delivery_urls(self) -> list[URLPattern]:

@@ -157,9 +157,20 @@ def group_letters(supporters: list[Supporter]) -> list[DigestGroup]:
 
 
 def digest_message(
-    *, digest_id: int, action_title: str, target: Recipient, supporters: list[Supporter]
+    *,
+    digest_id: int,
+    action_title: str,
+    target: Recipient,
+    supporters: list[Supporter],
+    test_to: str = "",
+    sample_letters: bool = False,
 ) -> EmailMultiAlternatives:
-    """One email to one target listing the day's letters of one action."""
+    """One email to one target listing the day's letters of one action.
+
+    With ``test_to``, the same email as a test for staff (``proofs``): to that
+    address, ``[TEST]`` in the subject, saying whose digest it shows and, with
+    ``sample_letters``, that its letters are made up.
+    """
     language = _language(target.language)
     count = len(supporters)
     with translation.override(language):
@@ -168,7 +179,11 @@ def digest_message(
             "%(count)d letters from constituents: %(title)s",
             count,
         ) % {"count": count, "title": one_line(action_title)}
+        if test_to:
+            subject = _("[TEST] %(subject)s") % {"subject": subject}
         context = {
+            "test_to": test_to,
+            "sample_letters": sample_letters,
             "subject": subject,
             "action_title": one_line(action_title),
             "count": count,
@@ -179,9 +194,9 @@ def digest_message(
         }
         return _build(
             subject=subject,
-            to=mailbox(target.name, target.email),
+            to=test_to or mailbox(target.name, target.email),
             from_email=mailbox(settings.TOCSIN_ORG_NAME, sender_address()),
             context=context,
             template="letter-digest",
-            message_id=_message_id("digest", digest_id),
+            message_id=_message_id("test-digest" if test_to else "digest", digest_id),
         )
