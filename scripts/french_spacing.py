@@ -7,7 +7,7 @@ on a phone. ``make translations`` runs this after collecting strings, so a
 translator can type ordinary spaces and the keyboard's ' ("l'action");
 tests/test_translations.py fails on any French string that still has one.
 
-Left alone: placeholders (%(name)s, {{ var }}), HTML tags, URLs, and code
+Left alone: placeholders (%(name)s, {{ var }}), HTML tags and entities, URLs, and code
 copied verbatim from the English source ("Content-Type: application/json").
 """
 
@@ -34,6 +34,7 @@ _PROTECTED = re.compile(
     r"|</?[a-zA-Z][^>]*>"  # HTML tags
     r"|[a-z][a-z0-9+.-]*://\S+|mailto:\S+"  # URLs
     r"|!\["  # a Markdown image
+    r"|&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);"  # an HTML entity (&lt;): its ";" is no French semicolon
 )
 # "Authorization: Bearer", "double_opt_in: true": code keeps its own colon.
 _CODE = re.compile(r"[\w-]+: \S+")

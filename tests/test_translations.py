@@ -202,6 +202,9 @@ def test_the_french_signup_page_keeps_the_colon_with_its_word(client, topic):
         ("Aujourd'hui ? Qu'importe !", f"Aujourd{RSQUO}hui{NBSP}? Qu{RSQUO}importe{NBSP}!"),
         ("<a href='%(url)s' title='l'a'>l'action</a>", f"<a href='%(url)s' title='l'a'>l{RSQUO}action</a>"),
         ("{{ name|default:'l'ami' }} %(n)s'", "{{ name|default:'l'ami' }} %(n)s'"),
+        # An HTML entity's semicolon is no French semicolon: "&lt ;" shows as "< ;" in an email.
+        ("de %(name)s &lt;%(email)s&gt;.", "de %(name)s &lt;%(email)s&gt;."),
+        ("Ana &amp; Ben ; &#8239;x", f"Ana &amp; Ben{NBSP}; &#8239;x"),
     ],
 )
 def test_the_french_spacing_script_fixes_what_translators_type(typed, fixed):

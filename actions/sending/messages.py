@@ -87,7 +87,7 @@ def from_supporter(name: str) -> str:
     return mailbox(f"{one_line(name)} via {one_line(settings.TOCSIN_ORG_NAME)}", sender_address())
 
 
-def _language(*candidates: str) -> str:
+def language_for(*candidates: str) -> str:
     codes = {code for code, _label in settings.LANGUAGES}
     for candidate in candidates:
         if candidate in codes:
@@ -118,7 +118,7 @@ def letter_message(
     *, letter_id: int, supporter: Supporter, target: Recipient, test_to: str = ""
 ) -> EmailMultiAlternatives:
     """One supporter's letter to one target (or, in test mode, to the test address)."""
-    language = _language(target.language, supporter.language)
+    language = language_for(target.language, supporter.language)
     with translation.override(language):
         subject = one_line(supporter.subject)
         if test_to:
@@ -171,7 +171,7 @@ def digest_message(
     address, ``[TEST]`` in the subject, saying whose digest it shows and, with
     ``sample_letters``, that its letters are made up.
     """
-    language = _language(target.language)
+    language = language_for(target.language)
     count = len(supporters)
     with translation.override(language):
         subject = ngettext(

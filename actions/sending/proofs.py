@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from actions.ledger import Letter, LetterStatus
@@ -120,13 +121,15 @@ def send_test_digest(*, action: Action, target_id: int | None, to: str) -> TestD
     target = _target(action, target_id)
     supporters = _waiting_supporters(action, target) if target is not None else []
     sample = not supporters
-    if sample:
-        supporters = sample_supporters(action)
-    recipient = (
-        messages.Recipient(target.name, target.email, target.language)
-        if target is not None
-        else messages.Recipient(_("A sample target"), "target@example.org")
-    )
+    # The made-up parts in the language the digest is written in: the target's.
+    with translation.override(messages.language_for(target.language if target is not None else "")):
+        if sample:
+            supporters = sample_supporters(action)
+        recipient = (
+            messages.Recipient(target.name, target.email, target.language)
+            if target is not None
+            else messages.Recipient(_("A sample target"), "target@example.org")
+        )
     message: Any = messages.digest_message(
         digest_id=action.pk,
         action_title=action.title,

@@ -151,3 +151,15 @@ def test_a_get_or_a_petition_is_refused(sender, db):
     petition = make_petition("a-petition")
     assert send_test(sender, petition, test_digest_to="me").status_code == 400
     assert send_test(sender, Action(pk=987654), test_digest_to="me").status_code == 404
+
+
+def test_the_sample_is_in_the_targets_language_as_its_digest_is(sender, db):
+    riding_map()
+    ministre = target("Ministre des Mines", "ministre@gouv.example", groups=(), language="fr")
+    action = letter(fixed=[ministre])
+    send_test(sender, action, test_digest_target=str(ministre.pk), test_digest_to="me")
+    (message,) = mail.outbox
+    assert message.subject.startswith("[TEST] 3 lettres")
+    assert "Un paragraphe d’exemple" in str(message.body)
+    html = message.alternatives[0][0]
+    assert "Ministre des Mines &lt;ministre@gouv.example&gt;" in html  # no "&lt ;" from French spacing
