@@ -8,7 +8,10 @@ for the next day's digest. ``deliver_digest`` then sends it with the ledger
 discipline of single letters: the digest and its letters are claimed
 together and committed before the message goes out, and recorded together
 after; a worker killed mid-send leaves the one digest ``sending``, which the
-sweeper calls ``unknown`` with its letters.
+sweeper calls ``unknown`` with its letters. Under
+``TOCSIN_LETTERS_PER_TARGET_PER_DAY`` a digest is one email to its target: a
+target that had its day's emails from other actions gets none, and the
+digest's letters wait for the next day's.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class DeliverResult:
     failed: int = 0
     unknown: int = 0
     skipped: int = 0
-    deferred: int = 0  # over the daily cap (or now in digest mode): left for later
+    deferred: int = 0  # over a daily cap, the action's or the organisation's (or now in digest mode): left for later
     retry_error: str = ""
     retry_ids: list[int] = field(default_factory=list)
 
