@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from actions import services, tasks
 from actions.models import Action
+from actions.sending import claims
 from campaigns.staff import audit
 from campaigns.staff.roles import can_send
 
@@ -81,6 +82,7 @@ class LetterDeliveryMixin:
         context = {
             "rows": rows,
             "failed": sum(row["failed"] for row in rows),
+            "overall_limit": claims.overall_cap(),
             "retry_url": reverse("admin:actions_action_retry_letters", args=[action.pk]) if with_retry else "",
         }
         return render_to_string("actions/admin/letters_by_target.html", context)

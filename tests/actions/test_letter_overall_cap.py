@@ -173,6 +173,7 @@ def test_the_actions_page_shows_letters_waiting_for_the_next_day_and_why(three_a
     html = verified(client, boss).get(reverse("admin:actions_action_change", args=[three_actions[2].pk]))
     text = html.content.decode()
     assert "1 waiting for the next day: this target has had the organisation’s 2 emails for today" in text
+    assert "Across all actions, one target gets at most 2 emails a day from the organisation" in text
     report = client.get(reverse("admin:actions_action_report", args=[three_actions[2].pk])).content.decode()
     assert "1 waiting for the next day: this target has had the organisation’s 2 emails for today" in report
 
