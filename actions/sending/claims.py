@@ -136,6 +136,12 @@ def claim_within_cap(letter_id: int, *, action_id: int, target_id: int, cap: int
             reason = ACTION_CAP_REASON
         if reason:
             Letter.objects.filter(pk=letter_id, status=L.PENDING).update(not_before=end, lease_until=None, error=reason)
+            if reason == OVERALL_CAP_REASON:
+                # Nothing else reaches this target today: its other due letters wait too, at once,
+                # rather than each being queued, locked and counted in turn (the count grows with them).
+                Letter.objects.filter(
+                    _due(), target_id=target_id, status=L.PENDING, digest__isnull=True, test_to=""
+                ).update(not_before=end, error=reason)
             return CAPPED
         return CLAIMED if claim_letter(letter_id) else LOST
 

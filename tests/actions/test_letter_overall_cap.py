@@ -68,6 +68,21 @@ def test_one_target_gets_no_more_than_the_overall_cap_from_all_actions_together(
 
 
 @pytest.mark.django_db
+def test_once_a_target_had_its_emails_all_its_waiting_letters_wait_for_the_next_day_at_once(three_actions, settings):
+    settings.TOCSIN_LETTERS_PER_TARGET_PER_DAY = 1
+    with time_machine.travel(local(10), tick=False):
+        for n, action in enumerate(three_actions):
+            sign(action, n)
+        first, second, third = Letter.objects.order_by("id")
+        letters.deliver([first.pk, second.pk])  # the third was never tried: nothing reaches Ana today anyway
+        third.refresh_from_db()
+        assert (third.status, third.not_before) == (L.PENDING, local(0, day_offset=1))
+        assert sweep_letters()["letters_queued"] == 0  # the sweeper does not queue it again and again today
+        (row,) = services.letter_counts_by_target(three_actions[2])
+        assert row["waiting_overall_cap"] == 1
+
+
+@pytest.mark.django_db
 def test_without_the_setting_there_is_no_overall_cap(three_actions, settings):
     settings.TOCSIN_LETTERS_PER_TARGET_PER_DAY = None
     for n, action in enumerate(three_actions):
