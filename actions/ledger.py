@@ -124,6 +124,13 @@ class Letter(_Sendable):
             models.Index(
                 fields=["id"], name="letter_unfinished", condition=models.Q(status__in=["pending", "sending"])
             ),
+            # The daily caps count a target's letters of one day (claims.emails_today), at every
+            # capped claim: a minister with 100,000 letters is read one day at a time.
+            models.Index(
+                fields=["target", "claimed_at"],
+                name="letter_target_day",
+                condition=models.Q(claimed_at__isnull=False),
+            ),
         ]
         verbose_name = _("letter")
         verbose_name_plural = _("letters")
