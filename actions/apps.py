@@ -16,9 +16,10 @@ class ActionsConfig(AppConfig):
         # never by importing it.
         from django.db.models.signals import post_migrate
 
-        from actions import audiences, bounces, campaign_reports, gdpr, personal, roles
+        from actions import audiences, bounces, campaign_reports, gdpr, personal, restoring, roles
         from actions.api.router import router
         from campaigns.api import options
+        from campaigns import restoring as after_restore
         from campaigns.api.app import register_router
         from campaigns.events.bounces import returns
         from campaigns.reports import contributions
@@ -29,6 +30,7 @@ class ActionsConfig(AppConfig):
         personal_links.register(personal.personalise)
         contributions.register(campaign_reports.acted_line)
         roles.contribute()
+        after_restore.register("letters", restoring.hold_letters)
         returns.register(bounces.LETTER, bounces.letter_returned)
         returns.register(bounces.DIGEST, bounces.digest_returned)
         plugins.register_audience_filter(audiences.FILTER_NAME, audiences.acted_sql)

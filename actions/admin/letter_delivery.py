@@ -22,9 +22,9 @@ from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from actions import services, tasks
+from actions import restoring, services, tasks
 from actions.models import Action
 from actions.sending import claims
 from campaigns.staff import audit
@@ -66,6 +66,17 @@ class LetterDeliveryMixin:
             "Test mode: letters go to %(address)s, not to the targets, and their subject starts with [TEST]. "
             "Opening the action (or unticking test mode) ends it."
         ) % {"address": action.test_email or _("the address of whoever created the action")}
+
+    @staticmethod
+    def held_text(count: int) -> str:
+        return ngettext(
+            "%(n)d letter was held when the database was restored from a backup: it may already have reached "
+            "its target. “Retry failed” below sends it anyway; otherwise it stays unsent.",
+            "%(n)d letters were held when the database was restored from a backup: they may already have reached "
+            "their targets. “Retry failed” below sends them anyway (a target may get one twice); otherwise they "
+            "stay unsent.",
+            count,
+        ) % {"n": count}
 
     def test_mode_notice(self, action: Action) -> SafeString:
         if not action.test_mode:
@@ -116,6 +127,9 @@ class LetterDeliveryMixin:
             action = Action.objects.filter(pk=object_id).first() if object_id.isdigit() else None
             if action is not None and action.test_mode:
                 messages.warning(request, self.test_mode_text(action))
+            held = restoring.held_count(action) if action is not None else 0
+            if held:
+                messages.warning(request, self.held_text(held))
         return super().change_view(request, object_id, *args, **kwargs)  # type: ignore[misc]
 
     @staticmethod

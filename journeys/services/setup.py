@@ -164,6 +164,9 @@ def create_journey(
 def set_status(*, journey: Journey, active: bool, actor: Any = None) -> Journey:
     """Pause: nobody moves on (people still enter and wait at their step). Resume: everyone due moves on.
 
+    Resuming also resumes the journey's email steps that were paused (by a restore from a backup, or after
+    failures in a row): staff manage a journey's emails through the journey.
+
     A change is written to the audit log (who, which journey); asking for the status it already has is not.
     """
     status = Journey.Status.ACTIVE if active else Journey.Status.PAUSED
@@ -177,6 +180,9 @@ def set_status(*, journey: Journey, active: bool, actor: Any = None) -> Journey:
             action=audit.JOURNEY_RESUMED if active else audit.JOURNEY_PAUSED,
             detail=f"journey #{journey.pk} {journey.name}",
         )
+        if active:
+            for campaign in Campaign.objects.filter(journey_step__journey=journey, status=Campaign.Status.PAUSED):
+                lifecycle.resume(campaign=campaign, actor=actor, reason=_("The journey was resumed."))
     return journey
 
 
