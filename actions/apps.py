@@ -18,8 +18,8 @@ class ActionsConfig(AppConfig):
 
         from actions import audiences, bounces, campaign_reports, gdpr, personal, restoring, roles
         from actions.api.router import router
-        from campaigns.api import options
         from campaigns import restoring as after_restore
+        from campaigns.api import options
         from campaigns.api.app import register_router
         from campaigns.events.bounces import returns
         from campaigns.reports import contributions

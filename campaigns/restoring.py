@@ -117,7 +117,9 @@ def hold_campaigns() -> Held:
         )
         lifecycle.transition(campaign, S.DRAFT, reason=reason[:300])
         drafted += 1
-        held.lines.append(f"campaign {campaign.pk} “{campaign.subject}” was scheduled for a time now past: back to draft")
+        held.lines.append(
+            f"campaign {campaign.pk} “{campaign.subject}” was scheduled for a time now past: back to draft"
+        )
     if held:
         held.totals.append(
             f"{paused} campaign(s) paused, {in_doubt} email(s) in flight marked unknown, "

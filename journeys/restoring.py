@@ -48,7 +48,9 @@ def hold_journeys() -> Held:
             waiting, _unknown = hold_campaign(campaign)
             waiting_total += waiting
             emails += waiting
-        held.lines.append(f"paused journey {journey.pk} “{journey.name}”: {waiting_total} email(s) of its steps waiting")
+        held.lines.append(
+            f"paused journey {journey.pk} “{journey.name}”: {waiting_total} email(s) of its steps waiting"
+        )
     if journeys:
         held.totals.append(f"{len(journeys)} journey(s) paused with {emails} email(s) waiting")
         held.next_steps.append(

@@ -35,7 +35,9 @@ def restored(*args: str) -> str:
 def letters_in_progress(db):  # type: ignore[no-untyped-def]
     """Four letters to the minister as the backup has them: one sent, one in flight, two pending."""
     riding_map()
-    action = letter(fixed=[target("Minister of Mines", "minister@gov.example", groups=())], by_district=False, target_group=None)
+    action = letter(
+        fixed=[target("Minister of Mines", "minister@gov.example", groups=())], by_district=False, target_group=None
+    )
     for n in range(4):
         services.sign(action=action, email=f"p{n}@example.org", name=f"Person {n}", postal_code="K1A 0B1")
     rows = list(Letter.objects.order_by("id"))
