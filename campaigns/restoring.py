@@ -128,6 +128,6 @@ def hold_campaigns() -> Held:
         held.next_steps.append(
             "Campaigns (admin → Campaigns, status Paused): resume each one to send what was waiting "
             "(people who got it after the backup get it twice), or cancel it; “unknown” rows are never re-sent "
-            "unless staff choose “Re-send to recipients in doubt”."
+            "unless staff press “Re-send the unknown ones”."
         )
     return held

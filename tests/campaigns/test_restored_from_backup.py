@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from campaigns import lifecycle, tasks
 from campaigns.models import AuditLog, Campaign, Delivery
+from tests.support import personas
 from tests.support.factories import make_campaign, make_list, make_people
+from tests.support.personas import verified
 from tests.support.sending import run, sending_campaign
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +134,17 @@ def test_a_scheduled_campaign_whose_time_passed_goes_back_to_draft_instead_of_st
     due.refresh_from_db()
     assert due.status == S.DRAFT and "Restored from a backup" in due.status_reason
     assert Campaign.objects.get(pk=later.pk).status == S.SCHEDULED
+
+
+def test_the_campaign_page_shows_the_reason_prominently_with_resume_and_cancel(mid_send, client):
+    campaign, _batch = mid_send
+    restored()
+    verified(client, personas.sender())
+    page = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
+    reason = Campaign.objects.get(pk=campaign.pk).status_reason
+    assert f'<p class="tocsin-reason" id="tocsin-status-reason">{reason}</p>' in page
+    assert ">Resume</button>" in page and ">Cancel campaign</button>" in page
+    assert ">Re-send the unknown ones</button>" in page
 
 
 @pytest.fixture
