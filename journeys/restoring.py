@@ -44,7 +44,10 @@ def hold_journeys() -> Held:
     for journey in journeys:
         setup.set_status(journey=journey, active=False, actor=None)
         waiting_total = 0
-        for campaign in Campaign.objects.filter(journey_step__journey=journey, status=S.SENDING).order_by("id"):
+        emails_of = Campaign.objects.filter(
+            journey_step__journey=journey, status=S.SENDING, deliveries__status__in=[DS.QUEUED, DS.SENDING]
+        )
+        for campaign in emails_of.distinct().order_by("id"):
             waiting, _unknown = hold_campaign(campaign)
             waiting_total += waiting
             emails += waiting

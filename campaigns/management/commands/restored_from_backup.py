@@ -37,16 +37,19 @@ class Command(TocsinCommand):
         with transaction.atomic():
             parts = restoring.hold_everything()
             if parts and not dry_run:
-                totals = "; ".join(total for part in parts for total in part.totals)
-                audit.record(actor=None, action=ACTION, detail=f"manage.py restored_from_backup: {totals}")
+                summary = "; ".join(total for part in parts for total in part.totals)
+                audit.record(actor=None, action=ACTION, detail=f"manage.py restored_from_backup: {summary}")
             if dry_run:
                 transaction.set_rollback(True)
         if not parts:
             self.stdout.write("Nothing to do: nothing was sending or due to send in the restored database.")
             self.stdout.write("Start the workers and beat.")
             return
+        totals = "; ".join(total for part in parts for total in part.totals)
         if dry_run:
-            self.stdout.write("Dry run: nothing changed. Without --dry-run this command would:")
+            self.stdout.write(f"Dry run, nothing changed. Without --dry-run: {totals}. It would:")
+        else:
+            self.stdout.write(f"Held after the restore: {totals}.")
         for part in parts:
             for line in part.lines:
                 self.stdout.write(f"- {line}")
