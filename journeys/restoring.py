@@ -16,13 +16,16 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns.models import Campaign, Delivery
+from campaigns.models import AuditLog, Campaign, Delivery
 from campaigns.restoring import Held, hold_campaign
+from campaigns.staff import audit
 from journeys.models import Enrolment, Journey
 from journeys.services import setup
 
 S = Campaign.Status
 DS = Delivery.Status
+# In the audit log's detail of the pause (English, as the log's other details).
+REASON = "restored from a backup: people due at a step may already have passed it; resume when satisfied"
 
 
 def _at_risk() -> list[Journey]:
@@ -37,12 +40,24 @@ def _at_risk() -> list[Journey]:
     )
 
 
+def paused_by_restore(journey: Journey) -> bool:
+    """Paused, and its latest pause was the restore's (the journey's page says so until it is resumed)."""
+    if journey.status != Journey.Status.PAUSED:
+        return False
+    last = (
+        AuditLog.objects.filter(action=audit.JOURNEY_PAUSED, detail__startswith=f"journey #{journey.pk} ")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return last is not None and last.detail.endswith(REASON)
+
+
 def hold_journeys() -> Held:
     held = Held()
     journeys = _at_risk()
     emails = 0
     for journey in journeys:
-        setup.set_status(journey=journey, active=False, actor=None)
+        setup.set_status(journey=journey, active=False, actor=None, reason=REASON)
         waiting_total = 0
         emails_of = Campaign.objects.filter(
             journey_step__journey=journey, status=S.SENDING, deliveries__status__in=[DS.QUEUED, DS.SENDING]

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from journeys import roles
+from journeys import restoring, roles
 from journeys.admin.step_forms import StepForm, StepFormSet
 from journeys.models import Enrolment, Journey, Step
 from journeys.services import setup
@@ -223,6 +223,20 @@ class JourneyAdmin(admin.ModelAdmin):
             (reverse("campaign_report", args=[step.campaign_id]), _("Report")),
         ]
         return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "GET" and object_id.isdigit():
+            journey = Journey.objects.filter(pk=object_id).first()
+            if journey is not None and restoring.paused_by_restore(journey):
+                messages.warning(
+                    request,
+                    _(
+                        "Paused when the database was restored from a backup: people due at a step may already "
+                        "have passed it after the backup. Resume the journey when you are satisfied (some people "
+                        "may get a step's email twice)."
+                    ),
+                )
+        return super().change_view(request, object_id, *args, **kwargs)
 
     @admin.action(description=gettext_lazy("Pause the selected journeys"), permissions=["activate"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Journey]) -> None:

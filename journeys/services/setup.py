@@ -161,7 +161,7 @@ def create_journey(
     return journey
 
 
-def set_status(*, journey: Journey, active: bool, actor: Any = None) -> Journey:
+def set_status(*, journey: Journey, active: bool, actor: Any = None, reason: str = "") -> Journey:
     """Pause: nobody moves on (people still enter and wait at their step). Resume: everyone due moves on.
 
     Resuming also resumes the journey's email steps that were paused (by a restore from a backup, or after
@@ -178,7 +178,7 @@ def set_status(*, journey: Journey, active: bool, actor: Any = None) -> Journey:
         audit.record(
             actor=actor,
             action=audit.JOURNEY_RESUMED if active else audit.JOURNEY_PAUSED,
-            detail=f"journey #{journey.pk} {journey.name}",
+            detail=f"journey #{journey.pk} {journey.name}" + (f": {reason}" if reason else ""),
         )
         if active:
             for campaign in Campaign.objects.filter(journey_step__journey=journey, status=Campaign.Status.PAUSED):

@@ -27,6 +27,7 @@ from journeys.services import setup
 from journeys.services.entering import enrol
 from tests.support.factories.subscribers import make_list, make_people
 from tests.support.journeys import steps_of, welcome_journey
+from tests.support.personas import staff, verified
 
 pytestmark = pytest.mark.django_db
 S = Campaign.Status
@@ -60,7 +61,8 @@ def test_a_journey_with_people_due_is_paused_and_audited_and_beat_moves_nobody(d
     journey.refresh_from_db()
     assert journey.status == Journey.Status.PAUSED
     assert journey.name in output
-    assert AuditLog.objects.filter(action=audit.JOURNEY_PAUSED, detail__contains=journey.name).exists()
+    pause = AuditLog.objects.get(action=audit.JOURNEY_PAUSED, detail__contains=journey.name)
+    assert "restored from a backup" in pause.detail
     assert engine.run_batch().claimed == 0
 
 
@@ -99,3 +101,17 @@ def test_dry_run_pauses_nothing(db):  # type: ignore[no-untyped-def]
     journey = joined()
     assert journey.name in restored("--dry-run")
     assert Journey.objects.get(pk=journey.pk).status == Journey.Status.ACTIVE
+
+
+def test_the_journey_page_says_why_it_was_paused_until_it_is_resumed(client):  # type: ignore[no-untyped-def]
+    journey = joined()
+    restored()
+    user = staff("boss", None)
+    user.is_superuser = True
+    user.save()
+    verified(client, user)
+    url = f"/admin/journeys/journey/{journey.pk}/change/"
+    assert "restored from a backup" in client.get(url).content.decode()
+    journey.refresh_from_db()
+    setup.set_status(journey=journey, active=True, actor=user)
+    assert "restored from a backup" not in client.get(url).content.decode()
