@@ -143,6 +143,12 @@ class JourneyAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Journey, form: Any, change: bool) -> None:
         if not change and not self.has_activate_permission(request):
             obj.status = Journey.Status.PAUSED  # a writer's journey is a draft until a sender starts it
+        if change and "status" in form.changed_data:
+            # The same pause or resume as the list's actions: audited, and resuming resumes its emails.
+            wanted, obj.status = obj.status, form.initial["status"]
+            super().save_model(request, obj, form, change)
+            setup.set_status(journey=obj, active=wanted == Journey.Status.ACTIVE, actor=request.user)
+            return
         super().save_model(request, obj, form, change)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Journey]:

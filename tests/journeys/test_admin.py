@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from campaigns import lifecycle
 from campaigns.models import AuditLog, Campaign, CampaignTranslation
 from journeys import engine
 from journeys.models import Enrolment, Journey, Step
+from journeys.services import setup
 from journeys.services.entering import enrol
 from tests.support.factories.subscribers import make_list, make_people
 from tests.support.journeys import email, steps_of, wait, welcome_journey
@@ -196,3 +198,26 @@ def test_deleting_a_journey_closes_its_emails(admin):
     assert not Journey.objects.exists()
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
+
+
+def test_resuming_from_the_journeys_form_is_the_same_resume_audited_with_its_emails(admin):
+    peru = make_list()
+    journey = welcome_journey(peru)
+    for person in make_people(2, peru):
+        enrol(journeys=[journey], subscriber_id=person.pk)
+    engine.run_batch()  # two emails of the first step waiting
+    setup.set_status(journey=journey, active=False)
+    first = steps_of(journey)[0].campaign
+    lifecycle.pause(campaign=first, actor=None, reason="Held")
+    journey.refresh_from_db()
+    rows = [row(step) for step in steps_of(journey)]
+    response = admin.post(
+        reverse("admin:journeys_journey_change", args=[journey.pk]),
+        inline_data(journey, rows, journey_fields={"status": Journey.Status.ACTIVE}),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    journey.refresh_from_db()
+    first.refresh_from_db()
+    assert journey.status == Journey.Status.ACTIVE
+    assert first.status == Campaign.Status.SENDING
+    assert AuditLog.objects.filter(action="journey-resumed", detail__contains=journey.name).exists()
