@@ -150,3 +150,17 @@ def test_the_campaign_page_shows_the_reason_prominently_with_resume_and_cancel(m
 @pytest.fixture
 def enqueued_nothing(monkeypatch):
     monkeypatch.setattr("campaigns.tasks.enqueue_batch", lambda ref, *, queue, countdown=None: None)
+
+
+def test_it_warns_when_workers_are_already_running(mid_send):
+    from config import health
+
+    health.record_heartbeat("bulk-1@worker-b")
+    try:
+        errors = StringIO()
+        call_command("restored_from_backup", stdout=StringIO(), stderr=errors)
+    finally:
+        health.forget_worker("bulk-1@worker-b")
+    assert "bulk-1@worker-b" in errors.getvalue()
+    assert "stop" in errors.getvalue().lower()
+    assert Campaign.objects.get(pk=mid_send[0].pk).status == S.PAUSED  # held all the same

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from campaigns import restoring
 from campaigns.staff import audit
+from config import health
 from subscribers.management.base import TocsinCommand
 
 ACTION = "restored-from-backup"
@@ -33,6 +34,13 @@ class Command(TocsinCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         dry_run = options["dry_run"]
+        running = health.fresh_workers()
+        if running:
+            # Too late to keep them from sending what the restore re-queued, but not to stop the rest.
+            self.stderr.write(
+                f"Workers are running ({', '.join(running[:5])}): stop every worker and beat now; "
+                "anything they sent since the restore may have gone out twice. Holding the rest."
+            )
         # One transaction: all held or nothing (no worker runs yet, so the locks wait for nobody).
         with transaction.atomic():
             parts = restoring.hold_everything()
