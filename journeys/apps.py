@@ -18,15 +18,18 @@ class JourneysConfig(AppConfig):
         from actions.signals import action_signed
         from campaigns import restoring as after_restore
         from campaigns.api.app import register_router
+        from campaigns.reports import trails
         from donations.signals import donation_received
         from journeys import restoring, roles
         from journeys.api.router import router
         from journeys.services import entering
+        from journeys.trails import report_trail
         from subscribers import signals
 
         register_router("", router)
         roles.contribute()
         after_restore.register("journeys", restoring.hold_journeys)
+        trails.register(report_trail)
         post_migrate.connect(roles.ensure_roles_after_migrate, sender=self, dispatch_uid="journeys.ensure_roles")
         signals.subscription_confirmed.connect(entering.on_subscription_confirmed, dispatch_uid="journeys.enter.list")
         signals.person_left.connect(entering.on_person_left, dispatch_uid="journeys.leave.all")

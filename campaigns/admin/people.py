@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Delivery, PersonEngagement
+from campaigns.models import Delivery, PersonEngagement, RolledUpProblem
 from subscribers.models import Subscriber
 
 
@@ -31,13 +32,13 @@ def campaigns_received(obj: Subscriber) -> str:
             (
                 delivery.campaign.subject,
                 delivery.get_status_display(),
-                delivery.sent_at.strftime("%Y-%m-%d %H:%M") if delivery.sent_at else "—",
+                _moment(delivery.sent_at),
                 ", ".join(sorted({event.get_kind_display() for event in delivery.events.all()})) or "—",
             )
             for delivery in deliveries
         ),
     )
-    earlier = _rolled_up(obj)
+    earlier = format_html("{}{}", _rolled_up(obj), _rolled_up_problems(obj))
     if not rows:
         return earlier or str(_("None yet."))
     return format_html(
@@ -49,6 +50,11 @@ def campaigns_received(obj: Subscriber) -> str:
         rows,
         earlier,
     )
+
+
+def _moment(moment: datetime | None) -> str:
+    # In the organisation's time zone, like the rest of the admin.
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def _when(moment: datetime | None) -> str:
@@ -72,4 +78,45 @@ def _rolled_up(obj: Subscriber) -> str:
             "opened": _when(engagement.last_opened_at),
             "clicked": _when(engagement.last_clicked_at),
         },
+    )
+
+
+PROBLEMS_SHOWN = 50
+
+
+def _rolled_up_problems(obj: Subscriber) -> str:
+    """The person's bounces, refusals, complaints and failed sends in rolled-up campaigns (campaigns/rollup/).
+
+    Their delivery rows are gone; the problem lines kept for the campaigns'
+    reports still say what happened to this person. An erased person's page
+    shows none: the lines stay only so that the reports add up.
+    """
+    if obj.status == Subscriber.Status.ERASED:
+        return ""
+    problems = (
+        RolledUpProblem.objects.filter(subscriber=obj).select_related("campaign").order_by("-pk")[:PROBLEMS_SHOWN]
+    )
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                problem.campaign.subject,
+                problem.get_event_kind_display() if problem.event_kind else problem.get_status_display(),
+                problem.event_reason or problem.error or "—",
+                _moment(problem.occurred_at),
+            )
+            for problem in problems
+        ),
+    )
+    if not rows:
+        return ""
+    return format_html(
+        "<h4>{}</h4><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("Problems in earlier campaigns"),
+        _("Campaign"),
+        _("What happened"),
+        _("Reason"),
+        _("When"),
+        rows,
     )

@@ -26,6 +26,7 @@ from campaigns.reports.ab_tests import ab_test_report
 from campaigns.reports.charts import Series, axis_hour, line_chart
 from campaigns.reports.figures import TIMELINE_HOURS, CampaignReport, campaign_report
 from campaigns.reports.problems import problem_rows
+from campaigns.reports.trails import trail_for
 from campaigns.staff import audit
 from campaigns.staff.roles import EXPORT_PERMISSION
 from subscribers.spreadsheets import neutralise_cell
@@ -94,6 +95,8 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         "problems_lost": not problems and data.rolled_up_at is not None and _any_problem(data),
         "can_export": can_export,
         "ab": ab_test_report(campaign),
+        # A journey's email leads back to its step of the journey (campaigns/reports/trails.py).
+        "trail": trail_for(campaign),
     }
     return TemplateResponse(request, "admin/campaigns/report.html", context)
 

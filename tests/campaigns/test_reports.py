@@ -63,6 +63,17 @@ def test_staff_see_the_report_with_a_complaint_warning_and_a_chart(client, sent_
     assert "550 5.1.1 user unknown" in page and "-550 relay refused" in page
 
 
+def test_a_campaigns_report_breadcrumbs_lead_to_the_campaigns(client, sent_campaign):
+    verified(client, staff("sara", "sender"))
+
+    page = client.get(f"/admin/campaigns/campaign/{sent_campaign.pk}/report/").content.decode()
+
+    breadcrumbs = " ".join(page.split('<div class="breadcrumbs">')[1].split("</div>")[0].split())
+    assert breadcrumbs == (
+        '<a href="/admin/">Home</a> &rsaquo; <a href="/admin/campaigns/">Campaigns</a> &rsaquo; Report'
+    )
+
+
 @pytest.mark.parametrize("role", ["writer", "sender"])
 def test_staff_who_may_not_export_see_no_address_of_a_failed_or_complaining_recipient(client, sent_campaign, role):
     quoting = Delivery.objects.get(campaign=sent_campaign, subscriber__email="p7@example.org")

@@ -123,3 +123,46 @@ def test_a_persons_access_export_still_lists_their_rolled_up_problem(old_campaig
     assert [(p["campaign"], p["event"], p["reason"]) for p in problems] == [
         (old_campaign.pk, "bounced", "550 5.1.1 user unknown")
     ]
+
+
+def person_history(client, person: Subscriber) -> list[list[str]]:
+    """The lines of 'Problems in earlier campaigns' on the person's admin page."""
+    page = client.get(f"/admin/subscribers/subscriber/{person.pk}/change/").content.decode()
+    if "Problems in earlier campaigns" not in page:
+        return []
+    section = page.split("Problems in earlier campaigns")[1].split("<tbody>")[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", section, re.S)
+    return [[unescape(cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for row in rows]
+
+
+def test_a_persons_page_still_shows_their_bounce_after_the_campaign_is_rolled_up(admin_client, old_campaign):
+    p8 = Subscriber.objects.get(email="p8@example.org")
+    bounced_at = DeliveryEvent.objects.get(delivery__subscriber=p8, kind=Kind.BOUNCED).occurred_at
+
+    roll_up(old_campaign.pk)
+
+    assert not Delivery.objects.filter(subscriber=p8).exists()
+    when = timezone.localtime(bounced_at).strftime("%Y-%m-%d %H:%M")
+    assert person_history(admin_client, p8) == [
+        ["Lithium: the consultation that never was", "Hard bounce", "550 5.1.1 user unknown", when]
+    ]
+    page = admin_client.get(f"/admin/subscribers/subscriber/{p8.pk}/change/").content.decode()
+    assert "Earlier campaigns (rolled up)" in page
+    # A complaint stays on its person's page too.
+    p0 = Subscriber.objects.get(email="p0@example.org")
+    assert [line[:2] for line in person_history(admin_client, p0)] == [
+        ["Lithium: the consultation that never was", "Complained"]
+    ]
+
+
+def test_an_erased_persons_page_shows_nothing_of_their_rolled_up_problem(admin_client, old_campaign):
+    roll_up(old_campaign.pk)
+    p7 = Subscriber.objects.get(email="p7@example.org")
+
+    erase(subscriber=p7, actor=None)
+
+    page = admin_client.get(f"/admin/subscribers/subscriber/{p7.pk}/change/").content.decode()
+    assert person_history(admin_client, p7) == []
+    assert "refused by policy" not in page and "p7@example.org" not in page
+    # The line still counts on the campaign's report, under the erased placeholder.
+    assert RolledUpProblem.objects.filter(subscriber=p7).exists()

@@ -119,6 +119,28 @@ def test_an_emails_preview_leads_back_to_its_step_of_the_journey(admin):
     assert f'<tr id="step-{second.pk}">' in admin.get(journey_url).content.decode()
 
 
+def test_an_emails_report_leads_back_to_its_step_of_the_journey(admin):
+    peru = make_list()
+    journey = welcome_journey(peru, email("Welcome"), wait(3), email("Second"), name="Welcome to Peru")
+    second = steps_of(journey)[2]
+    journey_url = reverse("admin:journeys_journey_change", args=[journey.pk])
+    report_url = reverse("campaign_report", args=[second.campaign_id])
+    assert f'<a href="{report_url}">Report</a>' in admin.get(journey_url).content.decode()
+
+    page = admin.get(report_url).content.decode()
+
+    breadcrumbs = " ".join(page.split('<div class="breadcrumbs">')[1].split("</div>")[0].split())
+    assert breadcrumbs == (
+        '<a href="/admin/">Home</a>'
+        f' &rsaquo; <a href="{reverse("admin:journeys_journey_changelist")}">Journeys</a>'
+        f' &rsaquo; <a href="{journey_url}">Welcome to Peru</a>'
+        f' &rsaquo; <a href="{journey_url}#step-{second.pk}">Email: Second</a>'
+        " &rsaquo; Report"
+    )
+    # Hidden from the campaigns' list, the email's report does not send staff looking for it there.
+    assert reverse("admin:app_list", kwargs={"app_label": "campaigns"}) not in breadcrumbs
+
+
 def test_a_campaigns_preview_still_leads_back_to_the_campaign(admin):
     campaign = Campaign.objects.create(kind=Campaign.Kind.BULLETIN, subject="This week")
     change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
