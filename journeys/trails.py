@@ -8,7 +8,7 @@ back there (campaigns/reports/trails.py).
 from __future__ import annotations
 
 from django.urls import reverse
-from django.utils.text import capfirst
+from django.utils.text import Truncator, capfirst
 
 from campaigns.models import Campaign
 from journeys.models import Journey, Step
@@ -23,5 +23,6 @@ def report_trail(campaign: Campaign) -> list[tuple[str, str]] | None:
         (reverse("admin:journeys_journey_changelist"), str(capfirst(Journey._meta.verbose_name_plural))),
         (journey_url, str(step.journey)),
         # The anchor is the step's row on the journey's page (JourneyAdmin.overview).
-        (f"{journey_url}#step-{step.pk}", step.summary()),
+        # A long subject is the page's title already: the trail keeps its first words.
+        (f"{journey_url}#step-{step.pk}", Truncator(step.summary()).words(10, truncate=" …")),
     ]

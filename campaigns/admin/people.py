@@ -16,6 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Delivery, PersonEngagement, RolledUpProblem
 from subscribers.models import Subscriber
 
+# On a phone the admin's field column is narrower than four columns: the table scrolls rather than spilling out.
+SCROLLS = '<div style="overflow-x: auto; max-width: 100%">'
+
 
 @admin.display(description=_("Campaigns received (latest 50)"))
 def campaigns_received(obj: Subscriber) -> str:
@@ -42,7 +45,8 @@ def campaigns_received(obj: Subscriber) -> str:
     if not rows:
         return earlier or str(_("None yet."))
     return format_html(
-        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>{}",
+        SCROLLS + "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+        "<tbody>{}</tbody></table></div>{}",
         _("Campaign"),
         _("Delivery"),
         _("Sent"),
@@ -58,7 +62,7 @@ def _moment(moment: datetime | None) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d") if moment else "—"
+    return timezone.localtime(moment).strftime("%Y-%m-%d") if moment else "—"
 
 
 def _rolled_up(obj: Subscriber) -> str:
@@ -98,7 +102,7 @@ def _rolled_up_problems(obj: Subscriber) -> str:
     )
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        '<tr><td>{}</td><td>{}</td><td>{}</td><td style="white-space: nowrap">{}</td></tr>',
         (
             (
                 problem.campaign.subject,
@@ -112,7 +116,8 @@ def _rolled_up_problems(obj: Subscriber) -> str:
     if not rows:
         return ""
     return format_html(
-        "<h4>{}</h4><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        "<h4>{}</h4>" + SCROLLS + "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+        "<tbody>{}</tbody></table></div>",
         _("Problems in earlier campaigns"),
         _("Campaign"),
         _("What happened"),
