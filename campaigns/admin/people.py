@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from campaigns.models import Delivery, PersonEngagement, RolledUpProblem
 from subscribers.models import Subscriber
@@ -72,9 +73,12 @@ def _rolled_up(obj: Subscriber) -> str:
         return ""
     return format_html(
         "<p>{}</p>",
-        _(
+        ngettext(
             "Earlier campaigns (rolled up): %(count)s received, the last on %(received)s; "
-            "last opened %(opened)s, last clicked %(clicked)s."
+            "last opened %(opened)s, last clicked %(clicked)s.",
+            "Earlier campaigns (rolled up): %(count)s received, the last on %(received)s; "
+            "last opened %(opened)s, last clicked %(clicked)s.",
+            engagement.campaigns_received,
         )
         % {
             "count": engagement.campaigns_received,

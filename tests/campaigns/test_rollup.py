@@ -8,7 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns import lifecycle
 from campaigns.admin.people import campaigns_received
@@ -143,3 +143,16 @@ def test_the_command_rolls_up_now_and_refuses_what_cannot_be(sent_campaign):
     out = StringIO()
     call_command("rollup_deliveries", older_than_days=30, stdout=out)
     assert "0 campaign(s), 0 rows" in out.getvalue()
+
+
+def test_the_earlier_campaigns_line_agrees_with_its_count_in_french(sent_campaign):
+    roll_up(finished(sent_campaign, days_ago=400).pk)
+    p0 = Subscriber.objects.get(email="p0@example.org")
+
+    with translation.override("fr"):
+        one = campaigns_received(p0)
+        PersonEngagement.objects.filter(subscriber=p0).update(campaigns_received=2)
+        two = campaigns_received(p0)
+
+    assert "Campagnes précédentes (consolidées)\u00a0: 1 reçue, la dernière le" in one
+    assert "Campagnes précédentes (consolidées)\u00a0: 2 reçues, la dernière le" in two
