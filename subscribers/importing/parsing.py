@@ -47,7 +47,11 @@ def _parse_language(value: str) -> str:
     return code
 
 
-def _parse_date(value: str, now: datetime) -> datetime:
+def parse_date(value: str, now: datetime, *, tz: Any = None) -> datetime:
+    """A cell's date or date-time (subscribers/dates.py's range, not in the future), or ValueError.
+
+    A value without an offset is in ``tz`` (the current time zone when None).
+    """
     try:
         if len(value) == 10:
             moment = datetime.combine(date.fromisoformat(value), time.min)
@@ -62,7 +66,7 @@ def _parse_date(value: str, now: datetime) -> datetime:
             % {"value": shown(value), "earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()}
         )
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+        moment = timezone.make_aware(moment, tz)
     if moment > now + timedelta(days=1):
         raise ValueError(_("%(value)s is in the future") % {"value": shown(value)})
     return moment
@@ -76,7 +80,7 @@ class _RowReader:
         self.default_language = default_language
         # Files repeat the same few dates and languages: parse each once.
         self.parse_date: Callable[[str], datetime] = functools.lru_cache(maxsize=4096)(
-            lambda value: _parse_date(value, now)
+            lambda value: parse_date(value, now)
         )
         self.parse_language: Callable[[str], str] = functools.lru_cache(maxsize=256)(_parse_language)
 

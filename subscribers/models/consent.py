@@ -188,6 +188,23 @@ class Suppression(models.Model):
     reason = models.CharField(max_length=16, choices=Reason.choices, verbose_name=_("reason"))
     detail = models.CharField(max_length=255, blank=True, verbose_name=_("detail"))
     created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    # Where a suppression brought from elsewhere came from (an imported
+    # provider export), when it happened there, and who imported it: the
+    # evidence for an address that has no subscriber, hence no consent rows.
+    source = models.CharField(
+        max_length=255, blank=True, help_text=_("Import file and line, for example."), verbose_name=_("source")
+    )
+    occurred_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When it happened, as the file says."), verbose_name=_("happened at")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
 
     class Meta:
         verbose_name = _("suppressed address")

@@ -77,12 +77,16 @@ def unsubscribe(
     user_agent: str = "",
     actor: Any = None,
     requested_at: datetime | None = None,
+    source: Consent.Source | str | None = None,
+    detail: str = "",
 ) -> bool:
     """Take ``subscriber`` off ``lists``, or off everything when ``lists`` is None.
 
     Leaving everything also suppresses the address. Idempotent: a second call
     changes nothing, adds no consent row and returns False. ``requested_at``
     is when the person asked, for a request applied later (it defaults to now).
+    ``source`` and ``detail`` override what the consent row says by default
+    (an import names its file).
     """
     channel = Consent.Channel(channel)
     now = timezone.now()
@@ -120,9 +124,9 @@ def unsubscribe(
                 action=Consent.Action.UNSUBSCRIBE,
                 lists=slugs,
                 language=locked.language,
-                source=_SOURCE_FOR_CHANNEL.get(channel, Consent.Source.SYSTEM),
+                source=source or _SOURCE_FOR_CHANNEL.get(channel, Consent.Source.SYSTEM),
                 channel=channel,
-                detail="all lists" if lists is None else "some lists",
+                detail=(detail or ("all lists" if lists is None else "some lists"))[:255],
                 ip_address=ip or None,
                 user_agent=(user_agent or "")[:500],
                 requested_at=requested_at or now,
@@ -156,11 +160,22 @@ def apply_kept_unsubscribe(
         return False
 
 
-def suppress(*, email: str, reason: Suppression.Reason | str, detail: str = "") -> Suppression:
+def suppress(
+    *,
+    email: str,
+    reason: Suppression.Reason | str,
+    detail: str = "",
+    source: Consent.Source | str = Consent.Source.SYSTEM,
+    origin: str = "",
+    actor: Any = None,
+    occurred_at: datetime | None = None,
+) -> Suppression:
     """Never mail ``email`` again, whether or not it belongs to a subscriber.
 
     Bounces and complaints can come from other streams (a transactional email,
     an old campaign to an address since erased), so this works by address.
+    ``origin`` (an import's file and line), ``actor`` and ``occurred_at`` are
+    kept on a new suppression as its evidence; ``source`` goes to the consent row.
     """
     reason = Suppression.Reason(reason)
     address = normalize_email(email)
@@ -169,7 +184,14 @@ def suppress(*, email: str, reason: Suppression.Reason | str, detail: str = "") 
     now = timezone.now()
     with transaction.atomic():
         suppression, created = Suppression.objects.get_or_create(
-            email_hash=email_hash(address), defaults={"reason": reason, "detail": detail[:255]}
+            email_hash=email_hash(address),
+            defaults={
+                "reason": reason,
+                "detail": detail[:255],
+                "source": origin[:255],
+                "actor": actor,
+                "occurred_at": occurred_at,
+            },
         )
         subscriber = Subscriber.objects.select_for_update().filter(email=address).first()
         if subscriber is None or subscriber.status == Subscriber.Status.ERASED:
@@ -195,11 +217,12 @@ def suppress(*, email: str, reason: Suppression.Reason | str, detail: str = "") 
                 action=Consent.Action.SUPPRESS,
                 lists=lists_before,
                 language=subscriber.language,
-                source=Consent.Source.SYSTEM,
+                source=source,
                 channel=_CHANNEL_FOR_REASON.get(reason, Consent.Channel.NONE),
                 detail=f"{reason.label}: {detail}"[:255] if detail else str(reason.label),
-                requested_at=now,
+                requested_at=occurred_at or now,
                 confirmed_at=now,
+                actor=actor,
             )
     return suppression
 
