@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from subscribers.admin.history import ConsentInline, SubscriptionInline
+from subscribers.admin.suppressions import SuppressionImportMixin
 from subscribers.dates import check_form_dates
 from subscribers.importing import COLUMNS, ImportFailed, import_csv
 from subscribers.models import EXPORT_PERMISSION, Consent, MailingList, Subscriber, Subscription
@@ -87,7 +88,7 @@ class _Echo:
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(SuppressionImportMixin, admin.ModelAdmin):
     titles = {"add": _("Add a subscriber"), "change": _("Edit subscriber"), "view": _("View subscriber")}
     form = SubscriberForm
     list_display = ["email", "name", "language", "status", "tracking_allowed", "signed_up"]
@@ -302,11 +303,16 @@ class SubscriberAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.import_view),
                 name="subscribers_subscriber_import",
             ),
+            *self.suppression_urls(),
             *super().get_urls(),
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "can_import": self.has_import_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_import": self.has_import_permission(request),
+            "can_import_suppressions": self.has_suppression_import_permission(request),
+        }
         return super().changelist_view(request, extra_context)
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
