@@ -10,6 +10,7 @@ creates a subscriber. A second import of the same file changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +97,7 @@ def _apply(row: SuppressionRow, person: Subscriber | None, *, filename: str, act
             occurred_at=row.occurred_at,
         )
         if person is not None:
-            try:
+            with contextlib.suppress(SubscriberErased):  # erased meanwhile: nobody left to unsubscribe
                 unsubscribe(
                     subscriber=person,
                     channel=_CHANNEL[row.reason],
@@ -105,8 +106,6 @@ def _apply(row: SuppressionRow, person: Subscriber | None, *, filename: str, act
                     source=Consent.Source.IMPORT,
                     detail=detail,
                 )
-            except SubscriberErased:
-                pass
 
 
 def apply_suppressions(
@@ -127,7 +126,7 @@ def apply_suppressions(
         known = email_hash(row.email) in suppressed
         if known and not leaves:
             result.already += 1
-            result.outcomes.append((row.line, row.email, row.reason.label, _("already suppressed")))
+            result.outcomes.append((row.line, row.email, str(row.reason.label), _("already suppressed")))
             continue
         result.suppressed += not known
         result.left += leaves
@@ -135,7 +134,7 @@ def apply_suppressions(
             outcome = _("subscriber: taken off every list")
         else:
             outcome = _("suppressed") if person is not None else _("suppressed (not a subscriber)")
-        result.outcomes.append((row.line, row.email, row.reason.label, outcome))
+        result.outcomes.append((row.line, row.email, str(row.reason.label), outcome))
         if not dry_run:
             _apply(row, person, filename=filename, actor=actor)
     return result

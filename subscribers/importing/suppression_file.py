@@ -88,6 +88,7 @@ class _Layout:
 
 
 def _layout(columns: list[str], reason: Suppression.Reason | None) -> _Layout:
+    notes: tuple[str, ...]
     if "email address" in columns:
         if "clean_time" in columns:
             kind, own, date, notes = (
@@ -117,7 +118,9 @@ def _layout(columns: list[str], reason: Suppression.Reason | None) -> _Layout:
             _("No “email” column in the header row (nor Mailchimp's “Email Address”): is this a CSV file?")
         )
     if "reason" not in columns and reason is None:
-        raise SuppressionFileError(_("The file has no “reason” column: choose the reason (--reason on the command line)."))
+        raise SuppressionFileError(
+            _("The file has no “reason” column: choose the reason (--reason on the command line).")
+        )
     return _Layout(_("CSV file"), "email", "date", reason, reason_column="reason" if "reason" in columns else "")
 
 
