@@ -46,8 +46,8 @@ class SuppressionResult:
 
     def summary(self) -> str:
         text = _(
-            "%(rows)d rows (%(kind)s): %(new)d newly suppressed, %(left)d subscribers taken off every list, "
-            "%(already)d already suppressed, %(bad)d bad rows skipped."
+            "Rows: %(rows)d (%(kind)s). Newly suppressed: %(new)d. Subscribers taken off every list: %(left)d. "
+            "Already suppressed: %(already)d. Bad rows skipped: %(bad)d."
         ) % {
             "rows": self.rows,
             "kind": self.kind,

@@ -54,7 +54,7 @@ def reason_of(address: str) -> str:
 def test_each_reason_from_the_command_line(tmp_path, reason):
     output = run(write(tmp_path, "email\nnobody@example.org\n"), "--reason", reason)
     assert reason_of("nobody@example.org") == reason
-    assert "1 newly suppressed" in output
+    assert "Newly suppressed: 1." in output
 
 
 def test_a_reason_column_wins_per_row_and_dates_are_kept(tmp_path):
@@ -93,7 +93,7 @@ def test_mailchimp_unsubscribed_export_as_it_comes(tmp_path):
 def test_mailchimp_cleaned_export_is_hard_bounces(tmp_path):
     output = run(write(tmp_path, MAILCHIMP_CLEANED, "cleaned_members_export_1a2b.csv"))
     assert reason_of("dead@example.org") == "bounced"
-    assert "1 newly suppressed" in output
+    assert "Newly suppressed: 1." in output
 
 
 def test_mailchimp_subscribed_export_is_refused(tmp_path):
@@ -129,8 +129,8 @@ def test_a_second_import_changes_nothing(tmp_path):
     run(path)
     consents, suppressions = Consent.objects.count(), Suppression.objects.count()
     output = run(path)
-    assert "2 already suppressed" in output
-    assert "0 newly suppressed" in output
+    assert "Already suppressed: 2." in output
+    assert "Newly suppressed: 0." in output
     assert (Consent.objects.count(), Suppression.objects.count()) == (consents, suppressions)
 
 
@@ -151,7 +151,7 @@ def test_bad_rows_are_reported_with_their_line_and_the_rest_imported(tmp_path):
         assert f"line {line}:" in output
     assert is_suppressed("good@example.org") and is_suppressed("last@example.org")
     assert Suppression.objects.count() == 2
-    assert "2 newly suppressed" in output and "6 bad rows skipped" in output
+    assert "Newly suppressed: 2." in output and "Bad rows skipped: 6." in output
 
 
 def test_bytes_that_are_not_utf8_are_a_bad_row_not_a_crash(tmp_path):
@@ -191,6 +191,6 @@ def test_a_generic_file_needs_a_reason(tmp_path):
 def test_dry_run_writes_nothing(tmp_path):
     ana = make_subscriber("ana@example.org", lists=[make_list("peru")])
     output = run(write(tmp_path, MAILCHIMP_UNSUBSCRIBED), "--dry-run")
-    assert "Dry run" in output and "2 newly suppressed" in output and "1 subscriber" in output
+    assert "Dry run" in output and "Newly suppressed: 2." in output and "Subscribers taken off every list: 1." in output
     assert not Suppression.objects.exists()
     assert active_slugs(ana) == {"peru"}

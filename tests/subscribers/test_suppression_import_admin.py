@@ -48,7 +48,7 @@ def test_preview_writes_nothing_then_confirm_imports_and_is_audited():
     body = response.content.decode()
     assert response.status_code == 200
     assert "Confirm import" in body
-    assert "Dry run" in body and "2 newly suppressed" in body
+    assert "Dry run" in body and "Newly suppressed: 2." in body
     assert "line 4" in body
     assert not Suppression.objects.exists()
 
@@ -83,7 +83,7 @@ def test_the_page_offers_a_sample_file_that_imports():
     sample = client.get(reverse(PAGE + "_sample"))
     assert sample.status_code == 200
     response = preview(client, sample.content)
-    assert "3 newly suppressed" in response.content.decode()
+    assert "Newly suppressed: 3." in response.content.decode()
 
 
 def test_the_subscriber_list_links_the_page_for_those_allowed():
