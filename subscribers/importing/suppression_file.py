@@ -6,8 +6,9 @@
   offset). Other columns are ignored.
 - Mailchimp (Audience → Export audience, one CSV per status), told apart by
   the header: ``Email Address`` with ``UNSUB_TIME`` is the unsubscribed
-  export (reason: unsubscribed; ``UNSUB_REASON``, ``UNSUB_REASON_OTHER`` and
-  ``UNSUB_CAMPAIGN_TITLE`` kept as the detail), with ``CLEAN_TIME`` the cleaned
+  export (reason: unsubscribed; ``UNSUB_REASON`` and ``UNSUB_CAMPAIGN_TITLE``
+  kept as the detail, not the person's free text in ``UNSUB_REASON_OTHER``:
+  a suppression outlives GDPR erasure), with ``CLEAN_TIME`` the cleaned
   one (hard bounces; ``CLEAN_CAMPAIGN_TITLE`` kept). Mailchimp's times are UTC.
   The subscribed export is refused: it lists people who may be mailed.
 
@@ -99,7 +100,7 @@ def _layout(columns: list[str], reason: Suppression.Reason | None) -> _Layout:
             )
         elif "unsub_time" in columns:
             kind, own, date = _("Mailchimp unsubscribed export"), Suppression.Reason.UNSUBSCRIBED, "unsub_time"
-            notes = ("unsub_reason", "unsub_reason_other", "unsub_campaign_title")
+            notes = ("unsub_reason", "unsub_campaign_title")
         else:
             raise SuppressionFileError(
                 _(

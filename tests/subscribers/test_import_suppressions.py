@@ -194,3 +194,12 @@ def test_dry_run_writes_nothing(tmp_path):
     assert "Dry run" in output and "Newly suppressed: 2." in output and "Subscribers taken off every list: 1." in output
     assert not Suppression.objects.exists()
     assert active_slugs(ana) == {"peru"}
+
+
+def test_the_free_text_unsubscribe_reason_is_not_kept(tmp_path):
+    # The suppression outlives GDPR erasure: what the person typed ("I am Ana Quispe…") must not ride on it.
+    text = MAILCHIMP_UNSUBSCRIBED.replace('"NORMAL",,"111"', '"OTHER","I am Ana Quispe, stop","111"')
+    run(write(tmp_path, text))
+    kept = Suppression.objects.get(email_hash=email_hash("ana@example.org"))
+    assert "Spring appeal" in kept.detail
+    assert "Quispe" not in kept.detail
