@@ -9,9 +9,11 @@ nobody else can confirm it. The confirmed import is written to the audit log.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from subscribers.text import text_problem
 PERMISSION = "subscribers.add_suppression"
 MAX_UPLOAD = 20 * 1024 * 1024
 SHOWN_ROWS = 200
+KEEP_PREVIEW_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,40}")
 SAMPLE = (
     "email,reason,date\n"
@@ -75,14 +78,23 @@ def _safe_name(name: str) -> str:
     return name if name and not text_problem(name, single_line=True) else "upload.csv"
 
 
-def _folder() -> Path:
+def kept_folder() -> Path:
     folder = Path(tempfile.gettempdir()) / "tocsin-suppression-imports"
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
 
 
 def _kept(request: HttpRequest, token: str) -> Path:
-    return _folder() / f"{request.user.pk}-{token}.csv"
+    return kept_folder() / f"{request.user.pk}-{token}.csv"
+
+
+def _forget_old_previews() -> None:
+    """Files previewed and never confirmed: gone after a day (they hold addresses)."""
+    cutoff = time.time() - KEEP_PREVIEW_SECONDS
+    for old in kept_folder().glob("*.csv"):
+        with contextlib.suppress(OSError):  # another request removed it first
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
 
 
 class SuppressionImportMixin:
@@ -151,6 +163,7 @@ class SuppressionImportMixin:
             form.add_error("file", str(bad))
             return {"form": form}
         result = apply_suppressions(parsed, filename=_safe_name(upload.name), dry_run=True)
+        _forget_old_previews()
         token = secrets.token_urlsafe(24)
         _kept(request, token).write_bytes(data)
         confirm = ConfirmForm(initial={"token": token, "reason": reason or "", "filename": _safe_name(upload.name)})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from campaigns.models import AuditLog
+from subscribers.admin.suppressions import kept_folder
 from subscribers.models import Subscriber, Suppression
 from subscribers.services import is_suppressed
 from tests.support.factories import active_slugs, make_list, make_subscriber
@@ -120,3 +123,13 @@ def test_a_forged_confirmation_is_refused_cleanly():
     response = client.post(reverse(PAGE), {"token": "\x00" * 30, "filename": "a\x00.csv"})
     assert response.status_code == 400
     assert not Suppression.objects.exists()
+
+
+def test_a_preview_left_unconfirmed_for_a_day_is_deleted_by_the_next_one():
+    client = verified(Client(), admin())
+    first = token_of(preview(client, CLEANED).content.decode())
+    old = next(kept_folder().glob(f"*-{first}.csv"))
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    preview(client, CLEANED)
+    assert not old.exists()
