@@ -4,7 +4,8 @@ The same reading and applying as ``manage.py import_suppressions``
 (subscribers/importing/). Between the preview and the confirmation the
 uploaded file waits in a private temporary folder, named by a random token
 and the staff member's id, so the file confirmed is the file previewed and
-nobody else can confirm it. The confirmed import is written to the audit log.
+nobody else can confirm it; one never confirmed is deleted after a day. The
+confirmed import is written to the audit log.
 """
 
 from __future__ import annotations
