@@ -9,4 +9,5 @@ the server only through the permissioned, logged CSV export.
 from subscribers.admin import (
     lists,  # noqa: F401  (registers MailingListAdmin)
     people,  # noqa: F401  (registers SubscriberAdmin)
+    suppressed,  # noqa: F401  (registers SuppressionAdmin)
 )
