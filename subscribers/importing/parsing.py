@@ -27,6 +27,16 @@ def shown(value: str) -> str:
     return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
+def read_email(line: int, value: str, problems: list[RowProblem]) -> str:
+    """The cell's address, normalised; what is wrong with it goes to ``problems``."""
+    email = normalize_email(value)
+    why = address_problem(email) if email else _("empty")
+    if why:
+        message = _("%(value)s is not a valid address") % {"value": shown(email)}
+        problems.append(RowProblem(line, "email", f"{message}: {why}"))
+    return email
+
+
 def _check_text(column: str, value: str) -> str | None:
     """The message for a cell no field should hold, or None."""
     if has_control_characters(value):
@@ -92,11 +102,7 @@ class _RowReader:
         ]
         if problems:
             return None, problems
-        email = normalize_email(values["email"])
-        why = address_problem(email) if email else _("empty")
-        if why:
-            message = _("%(value)s is not a valid address") % {"value": shown(email)}
-            problems.append(RowProblem(line, "email", f"{message}: {why}"))
+        email = read_email(line, values["email"], problems)
         language = _parsed(line, "language", values["language"], self.parse_language, problems)
         consent_date = _parsed(line, "consent_date", values["consent_date"], self.parse_date, problems)
         name = " ".join(values["name"].split())

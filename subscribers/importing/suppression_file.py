@@ -29,10 +29,10 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from subscribers.importing.parsing import parse_date, shown
+from subscribers.importing.parsing import parse_date, read_email, shown
 from subscribers.importing.rows import RowProblem
-from subscribers.models import Suppression, normalize_email
-from subscribers.text import address_problem, has_control_characters
+from subscribers.models import Suppression
+from subscribers.text import has_control_characters
 
 REASONS = (Suppression.Reason.UNSUBSCRIBED, Suppression.Reason.BOUNCED, Suppression.Reason.COMPLAINED)
 _WORDS = {
@@ -161,11 +161,7 @@ class _Reader:
         ]
         if problems:
             return None, problems
-        email = normalize_email(wanted["email"])
-        why = address_problem(email) if email else _("empty")
-        if why:
-            message = _("%(value)s is not a valid address") % {"value": shown(email)}
-            problems.append(RowProblem(line, "email", f"{message}: {why}"))
+        email = read_email(line, wanted["email"], problems)
         reason = layout.reason
         word = " ".join(wanted.get("reason", "").lower().replace("_", " ").split())
         if word:
