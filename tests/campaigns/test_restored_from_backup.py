@@ -152,7 +152,8 @@ def enqueued_nothing(monkeypatch):
     monkeypatch.setattr("campaigns.tasks.enqueue_batch", lambda ref, *, queue, countdown=None: None)
 
 
-def test_it_warns_when_workers_are_already_running(mid_send):
+def test_it_warns_when_workers_are_already_running(mid_send, own_broker):
+    # Heartbeats live on the broker: a Redis of the test's own, so it runs on a machine without one too.
     from config import health
 
     health.record_heartbeat("bulk-1@worker-b")
