@@ -34,6 +34,7 @@ LETTER, DIGEST = "letter", "digest"
 L = LetterStatus
 # Why a letter waits for staff instead of an email; "bounced" is what the tests and staff look for.
 BY_HAND_REASON = "the target's address bounced: deliver by hand"
+DO_NOT_EMAIL_REASON = "the target takes no email"
 _FLAGGING = {LetterBounce.Kind.HARD, LetterBounce.Kind.COMPLAINT}
 
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from campaigns import lifecycle
+from campaigns.counters import status_counts
 from campaigns.models import Campaign, Delivery
 
 S = Campaign.Status
@@ -83,7 +84,8 @@ def mark_in_doubt(campaign_ids: list[int]) -> int:
 
 def hold_campaign(campaign: Campaign) -> tuple[int, int]:
     """Pause a sending campaign with the restore's reason; (emails waiting, emails now unknown)."""
-    waiting = campaign.deliveries.filter(status__in=[DS.QUEUED, DS.HELD]).count()
+    counts = status_counts(campaign.pk)  # the ledger's counters: no scan of a million rows
+    waiting = counts.get(DS.QUEUED, 0) + counts.get(DS.HELD, 0)
     lifecycle.pause(campaign=campaign, actor=None, reason=paused_reason(waiting)[:300])
     return waiting, mark_in_doubt([campaign.pk])
 

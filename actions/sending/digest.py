@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from actions.bounces import BY_HAND_REASON, DIGEST
+from actions.bounces import BY_HAND_REASON, DIGEST, DO_NOT_EMAIL_REASON
 from actions.ledger import Letter, LetterDigest, LetterStatus
 from actions.models import Action
 from actions.sending import claims, letters, messages, transport
@@ -70,7 +70,7 @@ def build_due(now: datetime | None = None) -> list[int]:
 def _keep_for_hand_delivery(action: Action, moment: datetime) -> None:
     """Waiting letters to a target that takes no email, or whose address bounces: for staff to deliver by hand."""
     waiting = _waiting(action, moment)
-    waiting.filter(target__do_not_email=True).update(status=L.BY_HAND, error="the target takes no email")
+    waiting.filter(target__do_not_email=True).update(status=L.BY_HAND, error=DO_NOT_EMAIL_REASON)
     waiting.filter(target__bouncing_since__isnull=False).update(status=L.BY_HAND, error=BY_HAND_REASON)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.bounces import BY_HAND_REASON, LETTER
+from actions.bounces import BY_HAND_REASON, DO_NOT_EMAIL_REASON, LETTER
 from actions.ledger import Letter, LetterStatus
 from actions.models import Action
 from actions.sending import claims, messages, transport
@@ -115,7 +115,7 @@ def _settled(row: dict[str, Any]) -> bool:
     if row["test_to"]:
         return False  # test letters go to the test address whatever the target
     if row["target__do_not_email"]:
-        claims.settle(row["id"], L.BY_HAND, "the target takes no email")
+        claims.settle(row["id"], L.BY_HAND, DO_NOT_EMAIL_REASON)
         return True
     if row["target__bouncing_since"] is not None:
         claims.settle(row["id"], L.BY_HAND, BY_HAND_REASON)
